@@ -1,0 +1,1 @@
+"""Permission-checked CRUD over a business database, decided by Casbin."""

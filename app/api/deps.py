@@ -1,0 +1,178 @@
+"""Every dependency the routes use, as `Annotated` aliases."""
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Cookie, Depends, HTTPException, Request, status
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import crud
+from app.core.config import Settings
+from app.core.enforcer import PolicyEngine, Scopes
+from app.crud.policy import POLICY_DIRTY, sync_policy
+from app.models import Session, User
+from app.resources import Resource
+from app.utils.permissions import parse_permission, scope_clause
+
+SESSION_COOKIE = "session_id"
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield the request's session: the one transaction boundary of the app.
+
+    Commits when the route succeeds (syncing the Casbin policy first when the request
+    changed roles, permissions or memberships) and rolls back when it fails. Declared
+    with function scope, so the commit happens before the response is sent.
+    """
+    async with request.app.state.sessionmaker() as session:
+        try:
+            yield session
+            if session.info.get(POLICY_DIRTY):
+                await sync_policy(session)
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+async def get_policy(request: Request, session: SessionDep) -> PolicyEngine:
+    """Return the enforcer for this request, rebuilt if the stored policy moved."""
+    return await request.app.state.policy.get(session)
+
+
+PolicyDep = Annotated[PolicyEngine, Depends(get_policy)]
+
+
+async def get_current_session(
+    session: SessionDep,
+    settings: SettingsDep,
+    session_id: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
+) -> Session | None:
+    """Return the live login session named by the cookie, if any."""
+    if not session_id or len(session_id) > 256 or "\x00" in session_id:
+        return None
+    return await crud.session.resolve(session=session, token=session_id, settings=settings)
+
+
+CurrentSession = Annotated[Session | None, Depends(get_current_session)]
+
+
+async def get_current_user(login: CurrentSession) -> User | None:
+    """Return the signed-in, active user, or None."""
+    if login is None or not login.user.is_active:
+        return None
+    return login.user
+
+
+async def get_current_user_required(
+    user: Annotated[User | None, Depends(get_current_user)],
+) -> User:
+    """Return the signed-in user or answer 401."""
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Not authenticated",
+            headers={"WWW-Authenticate": "Cookie"},
+        )
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(get_current_user)]
+CurrentUser = Annotated[User, Depends(get_current_user_required)]
+
+
+@dataclass
+class Access:
+    """The signed-in user together with the policy that decides for them."""
+
+    user: User
+    policy: PolicyEngine
+
+    def scopes(self, perm: str, action: str) -> Scopes:
+        return self.policy.scopes(self.user.id, perm, action)
+
+    def can(
+        self, perm: str, action: str, owner_user_id: int | None, owner_group_id: int | None
+    ) -> bool:
+        return self.policy.allows(self.user.id, perm, action, owner_user_id, owner_group_id)
+
+    def can_record(self, perm: str, action: str, record: Any) -> bool:
+        return self.can(perm, action, record.owner_user_id, record.owner_group_id)
+
+    def where(self, model: Any, perm: str, action: str) -> ColumnElement[bool] | None:
+        """Return the SQL filter for the rows this user may `action` (None: all rows)."""
+        return scope_clause(model, self.scopes(perm, action))
+
+
+async def get_access(user: CurrentUser, policy: PolicyDep) -> Access:
+    return Access(user=user, policy=policy)
+
+
+AccessDep = Annotated[Access, Depends(get_access)]
+
+
+def forbidden(detail: str = "Insufficient permissions") -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail)
+
+
+def not_found(what: str = "Record") -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+def Authorize(res: Resource, action: str) -> Any:
+    """Depend on a user holding some scope of `<res.perm>:<action>`; 403 otherwise."""
+
+    async def dependency(access: AccessDep) -> Access:
+        if not access.scopes(res.perm, action).any:
+            raise forbidden()
+        return access
+
+    return Depends(dependency)
+
+
+def AuthorizedRecord(res: Resource, action: str) -> Any:
+    """Depend on the record named by `{id}`: 404 unless readable, 403 unless `action` is."""
+
+    async def dependency(id: int, access: AccessDep, session: SessionDep) -> Any:
+        record = await res.crud.get(session=session, id=id)
+        if record is None or not access.can_record(res.perm, "read", record):
+            raise not_found(res.label.rstrip("s"))
+        if action != "read" and not access.can_record(res.perm, action, record):
+            raise forbidden()
+        return record
+
+    return Depends(dependency)
+
+
+def require_permission(permission_string: str) -> Callable[..., Any]:
+    """Depend on `model:action[:scope]`: the user must hold it (any scope when none given)."""
+    model, action, scope = parse_permission(permission_string)
+
+    async def dependency(access: AccessDep) -> User:
+        held = access.scopes(model, action)
+        allowed = (
+            held.any
+            if scope is None
+            else (
+                held.all
+                or (scope == "own" and held.own)
+                or (scope == "group" and bool(held.group_ids))
+            )
+        )
+        if not allowed:
+            raise forbidden()
+        return access.user
+
+    return dependency

@@ -1,0 +1,103 @@
+"""Build a resource's JSON routes from its registry entry."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response, status
+
+from app.api.deps import Access, AccessDep, Authorize, AuthorizedRecord, SessionDep
+from app.api.guards import check_write, list_params, owner_defaults
+from app.crud.base import ListParams
+from app.resources import Resource
+from app.schemas.common import Page
+
+
+def build_router(res: Resource) -> APIRouter:
+    """Return list/create/read/update/delete routes for `res`, each behind the enforcer."""
+    router = APIRouter(prefix=f"/{res.path}", tags=[res.label])
+    Read = res.read_schema
+    ListQuery = Annotated[ListParams, Depends(list_params(res))]
+
+    @router.get("", response_model=Page[Read], name=f"list_{res.path}")
+    async def list_records(
+        access: Annotated[Access, Authorize(res, "read")],
+        params: ListQuery,
+        session: SessionDep,
+    ) -> Any:
+        items, total = await res.crud.list(
+            session=session,
+            where=access.where(res.model, res.perm, "read"),
+            params=params,
+            search_columns=res.search_columns,
+        )
+        return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
+
+    @router.get("/{id}", response_model=Read, name=f"read_{res.path}")
+    async def read_record(record: Annotated[Any, AuthorizedRecord(res, "read")]) -> Any:
+        return record
+
+    if res.create_schema is not None:
+        Create = res.create_schema
+
+        async def create_values(
+            obj_in: Create,  # type: ignore[valid-type]
+            access: Annotated[Access, Authorize(res, "create")],
+            session: SessionDep,
+        ) -> dict[str, Any]:
+            values = owner_defaults(res, access, obj_in.model_dump(exclude_unset=True))
+            await check_write(
+                res=res, action="create", access=access, session=session, values=values
+            )
+            return obj_in.model_dump() | values
+
+        @router.post(
+            "",
+            response_model=Read,
+            status_code=status.HTTP_201_CREATED,
+            name=f"create_{res.path}",
+        )
+        async def create_record(
+            values: Annotated[dict[str, Any], Depends(create_values)], session: SessionDep
+        ) -> Any:
+            return await res.crud.create(session=session, values=values)
+
+    if res.update_schema is not None:
+        Update = res.update_schema
+
+        async def update_values(
+            obj_in: Update,  # type: ignore[valid-type]
+            record: Annotated[Any, AuthorizedRecord(res, "update")],
+            access: AccessDep,
+            session: SessionDep,
+        ) -> dict[str, Any]:
+            values = obj_in.model_dump(exclude_unset=True)
+            await check_write(
+                res=res,
+                action="update",
+                access=access,
+                session=session,
+                values=values,
+                record=record,
+            )
+            return values
+
+        @router.put("/{id}", response_model=Read, name=f"update_{res.path}")
+        async def update_record(
+            record: Annotated[Any, AuthorizedRecord(res, "update")],
+            values: Annotated[dict[str, Any], Depends(update_values)],
+            session: SessionDep,
+        ) -> Any:
+            return await res.crud.update(session=session, db_obj=record, values=values)
+
+    @router.delete(
+        "/{id}",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        name=f"delete_{res.path}",
+    )
+    async def delete_record(
+        record: Annotated[Any, AuthorizedRecord(res, "delete")], session: SessionDep
+    ) -> Response:
+        await res.crud.delete(session=session, db_obj=record)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    return router

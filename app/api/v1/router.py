@@ -1,0 +1,35 @@
+"""The `/api/v1` router: authentication plus one router per resource."""
+
+from fastapi import APIRouter
+
+from app.api.v1.endpoints import (
+    auth,
+    comments,
+    customers,
+    groups,
+    permissions,
+    projects,
+    roles,
+    sessions,
+    tags,
+    tasks,
+    time_entries,
+    users,
+)
+
+api_router = APIRouter()
+api_router.include_router(auth.router)
+for module in (
+    users,
+    roles,
+    permissions,
+    sessions,
+    groups,
+    customers,
+    projects,
+    tasks,
+    tags,
+    comments,
+    time_entries,
+):
+    api_router.include_router(module.router)

@@ -1,0 +1,105 @@
+"""Typed settings read from the environment and `.env`."""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the application; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = None
+    postgres_host: str | None = None
+    postgres_port: int = 5432
+    postgres_user: str = "postgres"
+    postgres_password: str = ""
+    postgres_db: str = "postgres"
+    sqlite_path: Path = PROJECT_ROOT / "var" / "app.db"
+
+    secret_key: str = PLACEHOLDER_SECRET
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    url_prefix: str = ""
+    host: str = "0.0.0.0"
+    claude_internal_port: int = Field(default=8000, ge=1, le=65535)
+
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_absolute_hours: int = Field(default=24 * 7, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_cost: int = Field(default=65536, ge=8)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("url_prefix")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        return f"/{value}" if value else ""
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        if self.environment == "production" and self.secret_key in ("", PLACEHOLDER_SECRET):
+            raise ValueError("SECRET_KEY must be set to a real secret outside development")
+        return self
+
+    @property
+    def sync_database_url(self) -> str:
+        """Return the URL with a sync driver (psycopg 3 or sqlite3)."""
+        if self.database_url:
+            return with_driver(self.database_url, asynchronous=False)
+        if self.postgres_host:
+            auth = quote(self.postgres_user, safe="")
+            if self.postgres_password:
+                auth += ":" + quote(self.postgres_password, safe="")
+            return (
+                f"postgresql+psycopg://{auth}@{self.postgres_host}:{self.postgres_port}"
+                f"/{self.postgres_db}"
+            )
+        return f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def async_database_url(self) -> str:
+        """Return the URL with an async driver (psycopg 3 or aiosqlite)."""
+        return with_driver(self.sync_database_url, asynchronous=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sync_database_url.startswith("sqlite")
+
+
+def with_driver(url: str, *, asynchronous: bool) -> str:
+    """Rewrite a plain `postgresql://` or `sqlite://` URL to name the driver the app uses."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    base = scheme.split("+", 1)[0]
+    if base in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}" if asynchronous else f"sqlite://{rest}"
+    raise ValueError(f"unsupported database scheme {scheme!r}: use postgresql:// or sqlite://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

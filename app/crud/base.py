@@ -1,0 +1,146 @@
+"""The generic data layer: get, list, create, update, delete. It flushes, never commits."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, String, Text, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import Base
+from app.schemas.common import INT_MAX
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+class InvalidReference(Exception):
+    """A field names records that do not exist (or that the caller may not see)."""
+
+    def __init__(self, field: str, missing: Sequence[int]) -> None:
+        self.field = field
+        self.missing = list(missing)
+        super().__init__(f"{field}: no such record {', '.join(map(str, self.missing))}")
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """What a list request asks for, already validated against the resource."""
+
+    limit: int = 50
+    offset: int = 0
+    sort: str | None = None
+    q: str | None = None
+    filters: tuple[tuple[str, Any], ...] = ()
+
+
+class CRUDBase(Generic[ModelT]):
+    """Common operations on one model; subclasses add only what differs."""
+
+    def __init__(
+        self, model: type[ModelT], *, relations: dict[str, tuple[str, type[Base]]] | None = None
+    ) -> None:
+        self.model = model
+        # input field -> (relationship attribute, related model), e.g. tag_ids -> tags
+        self.relations = relations or {}
+
+    async def get(self, *, session: AsyncSession, id: int) -> ModelT | None:
+        if not 1 <= id <= INT_MAX:
+            return None
+        return await session.get(self.model, id)
+
+    async def get_many(
+        self, *, session: AsyncSession, ids: Sequence[int], field: str
+    ) -> list[ModelT]:
+        """Return the records with these ids, in id order; raise if any is missing."""
+        return await get_many(session=session, model=self.model, ids=ids, field=field)
+
+    async def list(
+        self,
+        *,
+        session: AsyncSession,
+        where: ColumnElement[bool] | None,
+        params: ListParams,
+        search_columns: Sequence[str] = (),
+    ) -> tuple[list[ModelT], int]:
+        """Return one page of records matching `where`, and how many match in all."""
+        stmt = select(self.model)
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = self._search(stmt, params, search_columns)
+        for name, value in params.filters:
+            stmt = stmt.where(getattr(self.model, name) == value)
+        total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+        stmt = self._order(stmt, params.sort).limit(params.limit).offset(params.offset)
+        return list(await session.scalars(stmt)), total or 0
+
+    def _search(self, stmt: Select[Any], params: ListParams, columns: Sequence[str]) -> Select[Any]:
+        if not params.q or not columns:
+            return stmt
+        pattern = "%" + params.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+        pattern += "%"
+        clauses = []
+        for name in columns:
+            column = getattr(self.model, name)
+            if not isinstance(column.type, String | Text):
+                column = func.cast(column, String)
+            clauses.append(column.ilike(pattern, escape="\\"))
+        return stmt.where(or_(*clauses))
+
+    def _order(self, stmt: Select[Any], sort: str | None) -> Select[Any]:
+        if not sort:
+            return stmt.order_by(self.model.id)
+        column = getattr(self.model, sort.lstrip("-"))
+        ordered = column.desc() if sort.startswith("-") else column.asc()
+        return stmt.order_by(ordered, self.model.id)
+
+    async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> ModelT:
+        values = await self._resolve_relations(session, values)
+        obj = self.model(**values)
+        session.add(obj)
+        await session.flush()
+        await session.refresh(obj)
+        return obj
+
+    async def update(
+        self, *, session: AsyncSession, db_obj: ModelT, values: dict[str, Any]
+    ) -> ModelT:
+        values = await self._resolve_relations(session, values)
+        for name, value in values.items():
+            setattr(db_obj, name, value)
+        await session.flush()
+        await session.refresh(db_obj)
+        return db_obj
+
+    async def _resolve_relations(
+        self, session: AsyncSession, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Replace `<x>_ids` lists with the related objects they name."""
+        resolved = dict(values)
+        for field, (attribute, related) in self.relations.items():
+            if field in resolved:
+                ids = resolved.pop(field) or []
+                resolved[attribute] = await get_many(
+                    session=session, model=related, ids=ids, field=field
+                )
+        return resolved
+
+    async def delete(self, *, session: AsyncSession, db_obj: ModelT) -> None:
+        await session.delete(db_obj)
+        await session.flush()
+
+
+async def get_many(
+    *, session: AsyncSession, model: type[ModelT], ids: Sequence[int], field: str
+) -> list[ModelT]:
+    """Return the rows of `model` with these ids, in id order; raise if any is missing."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    if wanted[0] < 1 or wanted[-1] > INT_MAX:
+        raise InvalidReference(field, [i for i in wanted if not 1 <= i <= INT_MAX])
+    rows = await session.scalars(select(model).where(model.id.in_(wanted)).order_by(model.id))
+    found = list(rows)
+    if len(found) != len(wanted):
+        have = {row.id for row in found}
+        raise InvalidReference(field, [i for i in wanted if i not in have])
+    return found

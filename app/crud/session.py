@@ -1,0 +1,97 @@
+"""Login sessions: created at login, touched while used, removed at logout or expiry."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.database import utcnow
+from app.core.security import hash_session_token, new_session_token
+from app.crud.base import CRUDBase
+from app.models import Session, User
+
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+class CRUDSession(CRUDBase[Session]):
+    async def open(
+        self,
+        *,
+        session: AsyncSession,
+        user: User,
+        settings: Settings,
+        ip_address: str | None,
+        user_agent: str | None,
+    ) -> tuple[Session, str]:
+        """Start a new session for `user`; return it and the token for the cookie."""
+        token = new_session_token()
+        now = utcnow()
+        row = Session(
+            token_hash=hash_session_token(token, settings.secret_key),
+            user_id=user.id,
+            expires_at=now + timedelta(hours=settings.session_absolute_hours),
+            last_seen_at=now,
+            ip_address=(ip_address or "")[:45] or None,
+            user_agent=(user_agent or "")[:500] or None,
+            owner_user_id=user.id,
+        )
+        session.add(row)
+        await session.flush()
+        return row, token
+
+    async def resolve(
+        self, *, session: AsyncSession, token: str, settings: Settings
+    ) -> Session | None:
+        """Return the live session for a cookie token, touching it; None when expired."""
+        row = await session.scalar(
+            select(Session).where(
+                Session.token_hash == hash_session_token(token, settings.secret_key)
+            )
+        )
+        if row is None:
+            return None
+        now = utcnow()
+        if self.expired(row, now, settings):
+            await session.delete(row)
+            await session.flush()
+            return None
+        if now - row.last_seen_at >= TOUCH_EVERY:
+            row.last_seen_at = now
+            await session.flush()
+        return row
+
+    @staticmethod
+    def expired(row: Session, now: datetime, settings: Settings) -> bool:
+        idle = timedelta(minutes=settings.session_idle_minutes)
+        return row.expires_at <= now or row.last_seen_at + idle <= now
+
+    async def purge_expired(self, *, session: AsyncSession, settings: Settings) -> int:
+        """Delete every expired session row; return how many went."""
+        now = utcnow()
+        idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
+        result = await session.execute(
+            delete(Session).where(
+                or_(Session.expires_at <= now, Session.last_seen_at <= idle_cutoff)
+            )
+        )
+        return result.rowcount or 0
+
+    async def revoke(
+        self,
+        *,
+        session: AsyncSession,
+        where: ColumnElement[bool] | None,
+        keep_id: int | None,
+    ) -> int:
+        """Delete the sessions matching `where`, except `keep_id`; return how many."""
+        stmt = delete(Session)
+        if where is not None:
+            stmt = stmt.where(where)
+        if keep_id is not None:
+            stmt = stmt.where(Session.id != keep_id)
+        result = await session.execute(stmt)
+        return result.rowcount or 0
+
+
+session = CRUDSession(Session)

@@ -1,0 +1,43 @@
+"""Users: passwords are hashed, and a user row is owned by itself."""
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.security import get_passwords
+from app.crud.base import CRUDBase
+from app.models import Group, Role, User
+
+
+class CRUDUser(CRUDBase[User]):
+    async def get_by_username(self, *, session: AsyncSession, username: str) -> User | None:
+        return await session.scalar(select(User).where(User.username == username))
+
+    async def get_by_login(self, *, session: AsyncSession, username: str) -> User | None:
+        """Find a user by username, or by email written in any case."""
+        if "@" in username:
+            return await session.scalar(
+                select(User).where(func.lower(User.email) == username.lower())
+            )
+        return await self.get_by_username(session=session, username=username)
+
+    async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> User:
+        values = dict(values)
+        values["hashed_password"] = get_passwords().hash(values.pop("password"))
+        values.pop("owner_user_id", None)
+        user = await super().create(session=session, values=values)
+        user.owner_user_id = user.id
+        await session.flush()
+        return user
+
+    async def update(self, *, session: AsyncSession, db_obj: User, values: dict[str, Any]) -> User:
+        values = dict(values)
+        if values.get("password") is not None:
+            values["hashed_password"] = get_passwords().hash(values["password"])
+        values.pop("password", None)
+        values.pop("owner_user_id", None)
+        return await super().update(session=session, db_obj=db_obj, values=values)
+
+
+user = CRUDUser(User, relations={"role_ids": ("roles", Role), "group_ids": ("groups", Group)})

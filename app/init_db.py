@@ -1,0 +1,218 @@
+"""Create the database if needed, migrate it and seed the default data (idempotent).
+
+Run as `python -m app.init_db`. When the database cannot be reached it prints one line
+saying where it looked and what to check, and exits with status 1.
+"""
+
+import asyncio
+import sys
+from dataclasses import dataclass, field
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import PROJECT_ROOT, Settings, get_settings
+from app.core.database import create_app_engine, create_sessionmaker, create_sync_engine
+from app.core.security import get_passwords
+from app.crud.policy import sync_policy
+from app.models import ACTIONS, SCOPES, Group, Permission, Role, User
+from app.resources import PERMISSION_MODELS
+
+BUSINESS_MODELS = ("customer", "project", "task", "comment", "time_entry", "tag")
+OWNED_BUSINESS = ("customer", "project", "task", "comment", "time_entry")
+
+
+def default_role_permissions() -> dict[str, set[str]]:
+    """Return each default role's permissions as `model:action:scope` strings."""
+    admin = {f"{m}:{a}:all" for m in PERMISSION_MODELS for a in ACTIONS}
+    user = {"user:read:own", "user:update:own", "session:read:own", "session:delete:own"}
+    for model in OWNED_BUSINESS:
+        user |= {f"{model}:{a}:own" for a in ACTIONS} | {f"{model}:read:group"}
+    user |= {"tag:read:all", "tag:create:own", "tag:update:own", "tag:delete:own"}
+    manager = {f"{m}:{a}:group" for m in BUSINESS_MODELS for a in ACTIONS}
+    return {"admin": admin, "user": user, "manager": manager}
+
+
+ROLE_DESCRIPTIONS = {
+    "admin": "Every action on every record",
+    "user": "Given at registration: own records, and reading the group's",
+    "manager": "Every action on the group's business records",
+}
+
+
+@dataclass(frozen=True)
+class DefaultUser:
+    username: str
+    password: str
+    email: str
+    full_name: str
+    role: str
+    groups: tuple[str, ...] = field(default=())
+
+
+DEFAULT_USERS = (
+    DefaultUser("admin", "admin123", "admin@example.com", "Administrator", "admin"),
+    DefaultUser("demo", "demo123", "demo@example.com", "Demo User", "user", ("demo-team",)),
+)
+DEFAULT_GROUPS = {"demo-team": "The demo user's team"}
+
+
+async def seed(session: AsyncSession) -> list[str]:
+    """Insert whatever default data is missing; return what was created."""
+    created: list[str] = []
+    existing = {
+        str(p): p for p in await session.scalars(select(Permission).order_by(Permission.id))
+    }
+    for model in PERMISSION_MODELS:
+        for action in ACTIONS:
+            for scope in SCOPES:
+                name = f"{model}:{action}:{scope}"
+                if name not in existing:
+                    existing[name] = Permission(model=model, action=action, scope=scope)
+                    session.add(existing[name])
+                    created.append(f"permission {name}")
+    await session.flush()
+
+    roles = {r.name: r for r in await session.scalars(select(Role))}
+    for name, wanted in default_role_permissions().items():
+        if name not in roles:
+            roles[name] = Role(
+                name=name,
+                description=ROLE_DESCRIPTIONS[name],
+                permissions=[existing[p] for p in sorted(wanted)],
+            )
+            session.add(roles[name])
+            created.append(f"role {name}")
+
+    groups = {g.name: g for g in await session.scalars(select(Group))}
+    for name, description in DEFAULT_GROUPS.items():
+        if name not in groups:
+            groups[name] = Group(name=name, description=description)
+            session.add(groups[name])
+            created.append(f"group {name}")
+    await session.flush()
+
+    passwords = get_passwords()
+    for spec in DEFAULT_USERS:
+        if await session.scalar(select(User).where(User.username == spec.username)):
+            continue
+        user = User(
+            username=spec.username,
+            email=spec.email,
+            full_name=spec.full_name,
+            hashed_password=passwords.hash(spec.password),
+            roles=[roles[spec.role]],
+            groups=[groups[g] for g in spec.groups],
+        )
+        session.add(user)
+        await session.flush()
+        user.owner_user_id = user.id
+        created.append(f"user {spec.username}")
+    diff = await sync_policy(session)
+    if diff.changed:
+        created.append(f"policy +{len(diff.added)} -{len(diff.removed)}")
+    return created
+
+
+def ensure_database(settings: Settings) -> bool:
+    """Create the PostgreSQL database named by the settings if it is missing."""
+    if settings.is_sqlite:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return False
+    url = make_url(settings.sync_database_url)
+    name = url.database
+    admin = create_engine(
+        url.set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+    )
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if exists:
+                return False
+            quoted = connection.dialect.identifier_preparer.quote(name)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+            return True
+    finally:
+        admin.dispose()
+
+
+def migrate(settings: Settings) -> None:
+    """Run the Alembic migrations up to head."""
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    engine = create_sync_engine(settings)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+async def seed_database(settings: Settings) -> list[str]:
+    """Seed through the app's own async engine, in one transaction."""
+    engine = create_app_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            return await seed(session)
+    finally:
+        await engine.dispose()
+
+
+def init_db(settings: Settings) -> list[str]:
+    """Create, migrate and seed; return what changed."""
+    changes = ["database created"] if ensure_database(settings) else []
+    migrate(settings)
+    return changes + asyncio.run(seed_database(settings))
+
+
+def describe_target(settings: Settings) -> str:
+    url = make_url(settings.sync_database_url)
+    if settings.is_sqlite:
+        return f"SQLite file {url.database}"
+    return f"PostgreSQL at {url.host}:{url.port or 5432} (database {url.database!r})"
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        print(f"init_db: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    target = describe_target(settings)
+    try:
+        changes = init_db(settings)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        print(
+            f"init_db: cannot reach {target}: {reason}. Check that the server is running "
+            "and that DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB) is right.",
+            file=sys.stderr,
+        )
+        return 1
+    except SQLAlchemyError as exc:
+        print(
+            f"init_db: database error on {target}: {exc.__class__.__name__}: {exc}", file=sys.stderr
+        )
+        return 1
+    if changes:
+        print(
+            f"init_db: {target}: "
+            + "; ".join(changes[:5])
+            + (f"; and {len(changes) - 5} more" if len(changes) > 5 else "")
+        )
+    else:
+        print(f"init_db: {target} is up to date; nothing to change")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

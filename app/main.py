@@ -1,0 +1,81 @@
+"""Application factory: `uvicorn app.main:app` serves the default settings."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.api.v1.router import api_router
+from app.core.config import Settings, get_settings
+from app.core.database import create_app_engine, create_sessionmaker, create_sync_engine
+from app.core.enforcer import PolicyStore
+from app.core.errors import install_error_handlers
+from app.core.limits import BodySizeLimit
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the enforcer at startup when the database answers; dispose engines at exit."""
+    try:
+        async with app.state.sessionmaker() as session:
+            await app.state.policy.get(session)
+    except SQLAlchemyError as exc:  # served anyway: /readyz reports it, requests retry
+        log.warning("policy not loaded at startup: %s", exc.__class__.__name__)
+    yield
+    await app.state.engine.dispose()
+    app.state.sync_engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for `settings` (the environment's by default)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="CRUD service",
+        summary="Permission-checked CRUD over the business database, decided by Casbin.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = create_app_engine(settings)
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.sync_engine = create_sync_engine(settings)
+    app.state.policy = PolicyStore(app.state.sync_engine)
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(api_router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["Operations"])
+    async def healthz() -> dict[str, str]:
+        """Answer 200 while the process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["Operations"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Answer 200 only when the database answers."""
+        try:
+            async with request.app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (SQLAlchemyError, OSError):
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return app
+
+
+app = create_app()

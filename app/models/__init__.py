@@ -1,0 +1,51 @@
+"""Every mapped table, imported so that `Base.metadata` is complete."""
+
+from app.models.auth import (
+    ACTIONS,
+    SCOPES,
+    CasbinRule,
+    Group,
+    Permission,
+    PolicyState,
+    Role,
+    Session,
+    User,
+    role_permissions,
+    user_groups,
+    user_roles,
+)
+from app.models.business import (
+    PROJECT_STATUSES,
+    TASK_STATUSES,
+    Comment,
+    Customer,
+    Project,
+    Tag,
+    Task,
+    TimeEntry,
+    task_tags,
+)
+
+__all__ = [
+    "ACTIONS",
+    "PROJECT_STATUSES",
+    "SCOPES",
+    "TASK_STATUSES",
+    "CasbinRule",
+    "Comment",
+    "Customer",
+    "Group",
+    "Permission",
+    "PolicyState",
+    "Project",
+    "Role",
+    "Session",
+    "Tag",
+    "Task",
+    "TimeEntry",
+    "User",
+    "role_permissions",
+    "task_tags",
+    "user_groups",
+    "user_roles",
+]

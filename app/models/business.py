@@ -1,0 +1,138 @@
+"""The business tables of `shared/schema/business.sql`, column for column."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.database import Base, UTCDateTime
+from app.models.base import OwnedMixin, TimestampMixin
+
+PROJECT_STATUSES = ("planned", "active", "on_hold", "completed", "cancelled")
+TASK_STATUSES = ("todo", "in_progress", "blocked", "done")
+
+task_tags = Table(
+    "task_tags",
+    Base.metadata,
+    Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_task_tags_tag_id", "tag_id"),
+)
+
+
+class Customer(OwnedMixin, TimestampMixin, Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    company: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+
+class Project(OwnedMixin, TimestampMixin, Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        CheckConstraint(f"status IN {PROJECT_STATUSES!r}", name="status"),
+        CheckConstraint("budget >= 0", name="budget_non_negative"),
+        CheckConstraint("due_date >= start_date", name="dates"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(20), default="planned", server_default=text("'planned'")
+    )
+    budget: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    is_billable: Mapped[bool] = mapped_column(default=True, server_default=true())
+    start_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+
+
+class Task(OwnedMixin, TimestampMixin, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(f"status IN {TASK_STATUSES!r}", name="status"),
+        CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),
+        CheckConstraint("estimate_hours >= 0", name="estimate_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(20), default="todo", server_default=text("'todo'"), index=True
+    )
+    priority: Mapped[int] = mapped_column(SmallInteger, default=3, server_default=text("3"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    estimate_hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    tags: Mapped[list["Tag"]] = relationship(
+        secondary=task_tags, lazy="selectin", order_by="Tag.id"
+    )
+
+    @property
+    def tag_ids(self) -> list[int]:
+        return [tag.id for tag in self.tags]
+
+
+class Tag(OwnedMixin, TimestampMixin, Base):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    color: Mapped[str] = mapped_column(
+        String(7), default="#6b7280", server_default=text("'#6b7280'")
+    )
+
+
+class Comment(OwnedMixin, TimestampMixin, Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class TimeEntry(OwnedMixin, TimestampMixin, Base):
+    __tablename__ = "time_entries"
+    __table_args__ = (CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    spent_on: Mapped[date] = mapped_column(Date, index=True)
+    minutes: Mapped[int] = mapped_column()
+    note: Mapped[str | None] = mapped_column(String(500))
+    is_billable: Mapped[bool] = mapped_column(default=True, server_default=true())

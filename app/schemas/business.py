@@ -1,0 +1,142 @@
+"""Schemas of the business tables, with the limits of `business.sql`."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import EmailStr, Field, model_validator
+
+from app.schemas.common import Id, Name, OwnerFields, ReadSchema, Text, partial
+
+ProjectStatus = Literal["planned", "active", "on_hold", "completed", "cancelled"]
+TaskStatus = Literal["todo", "in_progress", "blocked", "done"]
+Color = Annotated[Text(7), Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
+LongText = Text(100_000)
+
+
+class CustomerCreate(OwnerFields):
+    name: Name
+    email: EmailStr | None = Field(default=None, max_length=320)
+    phone: Text(50) | None = None
+    company: Text(200) | None = None
+    notes: LongText | None = None
+    is_active: bool = True
+
+
+CustomerUpdate = partial(CustomerCreate, "CustomerUpdate")
+
+
+class CustomerRead(ReadSchema):
+    name: str
+    email: str | None
+    phone: str | None
+    company: str | None
+    notes: str | None
+    is_active: bool
+
+
+class ProjectCreate(OwnerFields):
+    customer_id: Id | None = None
+    name: Name
+    description: LongText | None = None
+    status: ProjectStatus = "planned"
+    budget: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    is_billable: bool = True
+    start_date: date | None = None
+    due_date: date | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> "ProjectCreate":
+        if self.start_date and self.due_date and self.due_date < self.start_date:
+            raise ValueError("due_date must not be before start_date")
+        return self
+
+
+ProjectUpdate = partial(ProjectCreate, "ProjectUpdate")
+
+
+class ProjectRead(ReadSchema):
+    customer_id: int | None
+    name: str
+    description: str | None
+    status: str
+    budget: Decimal | None
+    is_billable: bool
+    start_date: date | None
+    due_date: date | None
+
+
+class TaskCreate(OwnerFields):
+    project_id: Id
+    title: Name
+    description: LongText | None = None
+    status: TaskStatus = "todo"
+    priority: int = Field(default=3, ge=1, le=5)
+    assignee_id: Id | None = None
+    due_at: datetime | None = None
+    estimate_hours: Decimal | None = Field(default=None, ge=0, max_digits=6, decimal_places=2)
+    completed_at: datetime | None = None
+    tag_ids: list[Id] = Field(default_factory=list, max_length=200)
+
+
+TaskUpdate = partial(TaskCreate, "TaskUpdate")
+
+
+class TaskRead(ReadSchema):
+    project_id: int
+    title: str
+    description: str | None
+    status: str
+    priority: int
+    assignee_id: int | None
+    due_at: datetime | None
+    estimate_hours: Decimal | None
+    completed_at: datetime | None
+    tag_ids: list[int]
+
+
+class TagCreate(OwnerFields):
+    name: Text(50, min_length=1)
+    color: Color = "#6b7280"
+
+
+TagUpdate = partial(TagCreate, "TagUpdate")
+
+
+class TagRead(ReadSchema):
+    name: str
+    color: str
+
+
+class CommentCreate(OwnerFields):
+    task_id: Id
+    body: Annotated[LongText, Field(min_length=1)]
+
+
+CommentUpdate = partial(CommentCreate, "CommentUpdate")
+
+
+class CommentRead(ReadSchema):
+    task_id: int
+    body: str
+
+
+class TimeEntryCreate(OwnerFields):
+    task_id: Id
+    user_id: Id | None = None
+    spent_on: date
+    minutes: int = Field(ge=1, le=1440)
+    note: Text(500) | None = None
+    is_billable: bool = True
+
+
+TimeEntryUpdate = partial(TimeEntryCreate, "TimeEntryUpdate")
+
+
+class TimeEntryRead(ReadSchema):
+    task_id: int
+    user_id: int | None
+    spent_on: date
+    minutes: int
+    note: str | None
+    is_billable: bool

@@ -1,0 +1,79 @@
+"""Field types and base classes every schema builds on."""
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+INT_MAX = 2**31 - 1
+T = TypeVar("T")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL bytes")
+    return value
+
+
+def Text(max_length: int | None = None, min_length: int = 0) -> Any:
+    """A string without NUL bytes, trimmed, within the column's length."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_no_nul),
+    ]
+
+
+Id = Annotated[int, Field(ge=1, le=INT_MAX)]
+Name = Text(200, min_length=1)
+
+
+class InputSchema(BaseModel):
+    """Request bodies: unknown fields are refused, so nothing is mass-assigned by accident."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class OwnerFields(InputSchema):
+    """Owner fields a caller may set; where they may point is decided by the enforcer."""
+
+    owner_user_id: Id | None = None
+    owner_group_id: Id | None = None
+
+
+class ReadSchema(BaseModel):
+    """Responses, read from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    owner_user_id: int | None
+    owner_group_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    """The list envelope."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def partial(schema: type[BaseModel], name: str) -> type[BaseModel]:
+    """Return `schema` with every field optional: what a partial update (PUT) accepts.
+
+    Fields keep their types, so an explicit null for a required column is still refused;
+    fields left out are simply not set (read with `exclude_unset`).
+    """
+    fields: dict[str, Any] = {
+        field_name: (info.rebuild_annotation(), Field(default=None, **_constraints(info)))
+        for field_name, info in schema.model_fields.items()
+    }
+    return create_model(name, __base__=InputSchema, **fields)
+
+
+def _constraints(info: Any) -> dict[str, Any]:
+    return {"description": info.description} if info.description else {}

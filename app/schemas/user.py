@@ -1,0 +1,69 @@
+"""User schemas: passwords go in, hashes never come out."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+
+from app.schemas.common import Id, InputSchema, ReadSchema, Text, partial
+
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")
+]
+Password = Annotated[Text(128), Field(min_length=8)]
+FullName = Text(200)
+
+# Fields a user holding only `user:update:own` may change on their own row.
+SELF_EDITABLE = frozenset({"email", "full_name", "password"})
+
+
+class UserCreate(InputSchema):
+    username: Username
+    email: EmailStr = Field(max_length=320)
+    password: Password
+    full_name: FullName | None = None
+    is_active: bool = True
+    role_ids: list[Id] = Field(default_factory=list, max_length=500)
+    group_ids: list[Id] = Field(default_factory=list, max_length=500)
+    owner_group_id: Id | None = None
+
+
+UserUpdate = partial(UserCreate, "UserUpdate")
+
+
+def _names(items: object) -> object:
+    if isinstance(items, list):
+        return [getattr(item, "name", item) for item in items]
+    return items
+
+
+class UserRead(ReadSchema):
+    username: str
+    email: str
+    full_name: str | None
+    is_active: bool
+    last_login_at: datetime | None
+    roles: list[str]
+    role_ids: list[int]
+    groups: list[str]
+    group_ids: list[int]
+
+    _role_names = field_validator("roles", "groups", mode="before")(_names)
+
+
+class Me(UserRead):
+    permissions: list[str]
+
+
+class RegisterRequest(BaseModel):
+    """Public registration; any field beyond these is ignored, never assigned."""
+
+    username: Username
+    email: EmailStr = Field(max_length=320)
+    password: Password
+    full_name: FullName | None = None
+
+
+class LoginRequest(BaseModel):
+    username: Text(50, min_length=1)
+    password: Text(128, min_length=1)

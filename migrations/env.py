@@ -1,0 +1,47 @@
+"""Alembic environment: the URL comes from the app's settings unless a caller passes one."""
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from app import models  # noqa: F401  (fills Base.metadata)
+from app.core.config import get_settings
+from app.core.database import Base, create_sync_engine
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def run_with(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        compare_server_default=True,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run_with(connection)
+        return
+    engine = create_sync_engine(get_settings())
+    with engine.connect() as connection:
+        run_with(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=get_settings().sync_database_url, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    run_migrations_online()
