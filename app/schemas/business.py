@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, model_validator
 
-from app.schemas.common import Id, Name, OwnerFields, ReadSchema, Text, partial
+from app.schemas.common import Id, Name, OwnerFields, ReadSchema, Text, Timestamp, partial
 
 ProjectStatus = Literal["planned", "active", "on_hold", "completed", "cancelled"]
 TaskStatus = Literal["todo", "in_progress", "blocked", "done"]
@@ -89,9 +89,9 @@ class TaskRead(ReadSchema):
     status: str
     priority: int
     assignee_id: int | None
-    due_at: datetime | None
+    due_at: Timestamp | None
     estimate_hours: Decimal | None
-    completed_at: datetime | None
+    completed_at: Timestamp | None
     tag_ids: list[int]
 
 

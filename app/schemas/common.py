@@ -3,7 +3,15 @@
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    create_model,
+)
 
 INT_MAX = 2**31 - 1
 T = TypeVar("T")
@@ -25,6 +33,8 @@ def Text(max_length: int | None = None, min_length: int = 0) -> Any:
 
 
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]
+# ISO 8601 with an explicit offset (`+00:00`), as the contract promises.
+Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), when_used="json")]
 Name = Text(200, min_length=1)
 
 
@@ -49,8 +59,8 @@ class ReadSchema(BaseModel):
     id: int
     owner_user_id: int | None
     owner_group_id: int | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Page(BaseModel, Generic[T]):

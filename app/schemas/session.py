@@ -1,13 +1,11 @@
 """Session schemas: read-only, and never the token."""
 
-from datetime import datetime
-
-from app.schemas.common import ReadSchema
+from app.schemas.common import ReadSchema, Timestamp
 
 
 class SessionRead(ReadSchema):
     user_id: int
-    expires_at: datetime
-    last_seen_at: datetime
+    expires_at: Timestamp
+    last_seen_at: Timestamp
     ip_address: str | None
     user_agent: str | None

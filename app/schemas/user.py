@@ -1,11 +1,10 @@
 """User schemas: passwords go in, hashes never come out."""
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
 
-from app.schemas.common import Id, InputSchema, ReadSchema, Text, partial
+from app.schemas.common import Id, InputSchema, ReadSchema, Text, Timestamp, partial
 
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -42,7 +41,7 @@ class UserRead(ReadSchema):
     email: str
     full_name: str | None
     is_active: bool
-    last_login_at: datetime | None
+    last_login_at: Timestamp | None
     roles: list[str]
     role_ids: list[int]
     groups: list[str]
