@@ -48,6 +48,10 @@ class CRUDBase(Generic[ModelT]):
             return None
         return await session.get(self.model, id)
 
+    async def get_by(self, *, session: AsyncSession, **where: Any) -> ModelT | None:
+        """Return the one record whose columns equal `where`, if any."""
+        return await session.scalar(select(self.model).filter_by(**where))
+
     async def get_many(
         self, *, session: AsyncSession, ids: Sequence[int], field: str
     ) -> list[ModelT]:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import get_passwords
@@ -11,8 +11,16 @@ from app.models import Group, Role, User
 
 
 class CRUDUser(CRUDBase[User]):
-    async def get_by_username(self, *, session: AsyncSession, username: str) -> User | None:
-        return await session.scalar(select(User).where(User.username == username))
+    async def clash(self, *, session: AsyncSession, username: str, email: str) -> str | None:
+        """Return which of username or email another user already has, if either."""
+        found = await session.scalar(
+            select(User).where(
+                or_(User.username == username, func.lower(User.email) == email.lower())
+            )
+        )
+        if found is None:
+            return None
+        return "username" if found.username == username else "email"
 
     async def get_by_login(self, *, session: AsyncSession, username: str) -> User | None:
         """Find a user by username, or by email written in any case."""
@@ -20,7 +28,7 @@ class CRUDUser(CRUDBase[User]):
             return await session.scalar(
                 select(User).where(func.lower(User.email) == username.lower())
             )
-        return await self.get_by_username(session=session, username=username)
+        return await self.get_by(session=session, username=username)
 
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> User:
         values = dict(values)

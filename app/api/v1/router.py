@@ -17,19 +17,24 @@ from app.api.v1.endpoints import (
     users,
 )
 
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router
+    for module in (
+        auth,
+        users,
+        roles,
+        permissions,
+        sessions,
+        groups,
+        customers,
+        projects,
+        tasks,
+        tags,
+        comments,
+        time_entries,
+    )
+)
+
 api_router = APIRouter()
-api_router.include_router(auth.router)
-for module in (
-    users,
-    roles,
-    permissions,
-    sessions,
-    groups,
-    customers,
-    projects,
-    tasks,
-    tags,
-    comments,
-    time_entries,
-):
-    api_router.include_router(module.router)
+for router in ROUTERS:
+    api_router.include_router(router)

@@ -1,7 +1,6 @@
 """Registration, login, logout and the current user."""
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from sqlalchemy import or_, select
 
 from app import crud
 from app.api.deps import (
@@ -16,7 +15,7 @@ from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.enforcer import user_sub
 from app.core.security import get_passwords
-from app.models import Role, User
+from app.models import User
 from app.schemas.user import LoginRequest, Me, RegisterRequest, UserRead
 
 router = APIRouter(prefix="/auth", tags=["Authentication"])
@@ -42,13 +41,10 @@ def set_session_cookie(
 @router.post("/register", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 async def register(data: RegisterRequest, session: SessionDep) -> User:
     """Create an account with the default role; no sign-in needed."""
-    clash = await session.scalar(
-        select(User).where(or_(User.username == data.username, User.email == data.email))
-    )
+    clash = await crud.user.clash(session=session, username=data.username, email=data.email)
     if clash is not None:
-        field = "username" if clash.username == data.username else "email"
-        raise HTTPException(status.HTTP_409_CONFLICT, f"{field} already exists")
-    role = await session.scalar(select(Role).where(Role.name == DEFAULT_ROLE))
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{clash} already exists")
+    role = await crud.role.get_by(session=session, name=DEFAULT_ROLE)
     values = data.model_dump() | {"role_ids": [role.id] if role else []}
     return await crud.user.create(session=session, values=values)
 
