@@ -109,8 +109,8 @@ def main() -> None:
         mismatches = sum(engine.enforce(*r) != enforcer.enforce(*r) for r in reqs)
         if mismatches:
             raise SystemExit(f"cache disagrees with enforce() on {mismatches} requests")
-        uncached = per_call(lambda r: enforcer.enforce(*r), reqs[:50], args.seconds)
-        cached = per_call(lambda r: engine.enforce(*r), reqs, args.seconds)
+        uncached = per_call(lambda r, e=enforcer: e.enforce(*r), reqs[:50], args.seconds)
+        cached = per_call(lambda r, e=engine: e.enforce(*r), reqs, args.seconds)
         print(
             f"{label:>14} {len(rules):>6} {uncached:>12.1f} {cached:>10.2f} "
             f"{uncached / cached:>7.0f}x"
