@@ -105,10 +105,12 @@ def upgrade() -> None:
         sa.Column("description", sa.Text()),
         *owner_and_timestamps(),
         sa.UniqueConstraint("model", "action", "scope", name="uq_permissions_model_action_scope"),
+        # op.f() marks a check name as final: the `ck` naming convention of the target
+        # metadata would otherwise prefix it again (`ck_permissions_ck_permissions_action`).
         sa.CheckConstraint(
-            "action IN ('create', 'read', 'update', 'delete')", name="ck_permissions_action"
+            "action IN ('create', 'read', 'update', 'delete')", name=op.f("ck_permissions_action")
         ),
-        sa.CheckConstraint("scope IN ('all', 'own', 'group')", name="ck_permissions_scope"),
+        sa.CheckConstraint("scope IN ('all', 'own', 'group')", name=op.f("ck_permissions_scope")),
     )
     op.create_table(
         "sessions",
@@ -210,10 +212,10 @@ def upgrade() -> None:
         *owner_and_timestamps(),
         sa.CheckConstraint(
             "status IN ('planned', 'active', 'on_hold', 'completed', 'cancelled')",
-            name="ck_projects_status",
+            name=op.f("ck_projects_status"),
         ),
-        sa.CheckConstraint("budget >= 0", name="ck_projects_budget_non_negative"),
-        sa.CheckConstraint("due_date >= start_date", name="ck_projects_dates"),
+        sa.CheckConstraint("budget >= 0", name=op.f("ck_projects_budget_non_negative")),
+        sa.CheckConstraint("due_date >= start_date", name=op.f("ck_projects_dates")),
     )
     op.create_index("ix_projects_customer_id", "projects", ["customer_id"])
     owner_indexes("projects")
@@ -237,10 +239,10 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.DateTime(timezone=True)),
         *owner_and_timestamps(),
         sa.CheckConstraint(
-            "status IN ('todo', 'in_progress', 'blocked', 'done')", name="ck_tasks_status"
+            "status IN ('todo', 'in_progress', 'blocked', 'done')", name=op.f("ck_tasks_status")
         ),
-        sa.CheckConstraint("priority BETWEEN 1 AND 5", name="ck_tasks_priority"),
-        sa.CheckConstraint("estimate_hours >= 0", name="ck_tasks_estimate_non_negative"),
+        sa.CheckConstraint("priority BETWEEN 1 AND 5", name=op.f("ck_tasks_priority")),
+        sa.CheckConstraint("estimate_hours >= 0", name=op.f("ck_tasks_estimate_non_negative")),
     )
     op.create_index("ix_tasks_project_id", "tasks", ["project_id"])
     op.create_index("ix_tasks_assignee_id", "tasks", ["assignee_id"])
@@ -298,7 +300,7 @@ def upgrade() -> None:
         sa.Column("note", sa.String(500)),
         sa.Column("is_billable", sa.Boolean(), nullable=False, server_default=sa.true()),
         *owner_and_timestamps(),
-        sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name="ck_time_entries_minutes"),
+        sa.CheckConstraint("minutes > 0 AND minutes <= 1440", name=op.f("ck_time_entries_minutes")),
     )
     op.create_index("ix_time_entries_task_id", "time_entries", ["task_id"])
     op.create_index("ix_time_entries_user_id", "time_entries", ["user_id"])
