@@ -57,7 +57,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":
-        if self.environment == "production" and self.secret_key in ("", PLACEHOLDER_SECRET):
+        if self.environment != "development" and self.secret_key in ("", PLACEHOLDER_SECRET):
             raise ValueError("SECRET_KEY must be set to a real secret outside development")
         return self
 

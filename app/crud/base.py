@@ -6,6 +6,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, Text, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.database import Base
 from app.schemas.common import INT_MAX
@@ -42,15 +44,20 @@ class CRUDBase(Generic[ModelT]):
         self.model = model
         # input field -> (relationship attribute, related model), e.g. tag_ids -> tags
         self.relations = relations or {}
+        # Relationships load lazily="raise_on_sql"; records come with the ones they show.
+        self.options: tuple[ExecutableOption, ...] = tuple(
+            selectinload(getattr(model, attribute)) for attribute, _ in self.relations.values()
+        )
 
-    async def get(self, *, session: AsyncSession, id: int) -> ModelT | None:
+    async def get(self, *, session: AsyncSession, id: int, fresh: bool = False) -> ModelT | None:
+        """Return the record with this id (None when missing or out of range)."""
         if not 1 <= id <= INT_MAX:
             return None
-        return await session.get(self.model, id)
+        return await session.get(self.model, id, options=self.options, populate_existing=fresh)
 
     async def get_by(self, *, session: AsyncSession, **where: Any) -> ModelT | None:
         """Return the one record whose columns equal `where`, if any."""
-        return await session.scalar(select(self.model).filter_by(**where))
+        return await session.scalar(select(self.model).filter_by(**where).options(*self.options))
 
     async def get_many(
         self, *, session: AsyncSession, ids: Sequence[int], field: str
@@ -75,7 +82,7 @@ class CRUDBase(Generic[ModelT]):
             stmt = stmt.where(getattr(self.model, name) == value)
         total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
         stmt = self._order(stmt, params.sort).limit(params.limit).offset(params.offset)
-        return list(await session.scalars(stmt)), total or 0
+        return list(await session.scalars(stmt.options(*self.options))), total or 0
 
     def _search(self, stmt: Select[Any], params: ListParams, columns: Sequence[str]) -> Select[Any]:
         if not params.q or not columns:
@@ -98,11 +105,11 @@ class CRUDBase(Generic[ModelT]):
         return stmt.order_by(ordered, self.model.id)
 
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> ModelT:
+        values = {field: [] for field in self.relations} | values
         values = await self._resolve_relations(session, values)
         obj = self.model(**values)
         session.add(obj)
         await session.flush()
-        await session.refresh(obj)
         return obj
 
     async def update(
@@ -112,7 +119,6 @@ class CRUDBase(Generic[ModelT]):
         for name, value in values.items():
             setattr(db_obj, name, value)
         await session.flush()
-        await session.refresh(db_obj)
         return db_obj
 
     async def _resolve_relations(

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from app.core.config import Settings
 from app.core.database import utcnow
@@ -45,9 +46,9 @@ class CRUDSession(CRUDBase[Session]):
     ) -> Session | None:
         """Return the live session for a cookie token, touching it; None when expired."""
         row = await session.scalar(
-            select(Session).where(
-                Session.token_hash == hash_session_token(token, settings.secret_key)
-            )
+            select(Session)
+            .where(Session.token_hash == hash_session_token(token, settings.secret_key))
+            .options(joinedload(Session.user))
         )
         if row is None:
             return None

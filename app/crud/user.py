@@ -26,7 +26,9 @@ class CRUDUser(CRUDBase[User]):
         """Find a user by username, or by email written in any case."""
         if "@" in username:
             return await session.scalar(
-                select(User).where(func.lower(User.email) == username.lower())
+                select(User)
+                .where(func.lower(User.email) == username.lower())
+                .options(*self.options)
             )
         return await self.get_by(session=session, username=username)
 

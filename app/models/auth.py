@@ -63,17 +63,17 @@ class User(OwnedMixin, TimestampMixin, Base):
     )
 
     roles: Mapped[list["Role"]] = relationship(
-        secondary=user_roles, lazy="selectin", order_by="Role.id"
+        secondary=user_roles, lazy="raise_on_sql", order_by="Role.id"
     )
     groups: Mapped[list["Group"]] = relationship(
-        secondary=user_groups, lazy="selectin", order_by="Group.id", back_populates="members"
+        secondary=user_groups, lazy="raise_on_sql", order_by="Group.id", back_populates="members"
     )
     sessions: Mapped[list["Session"]] = relationship(
         back_populates="user",
         cascade="all, delete",
         passive_deletes=True,
         foreign_keys="Session.user_id",
-        lazy="raise",
+        lazy="raise_on_sql",
     )
 
     @property
@@ -93,7 +93,7 @@ class Role(OwnedMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
 
     permissions: Mapped[list["Permission"]] = relationship(
-        secondary=role_permissions, lazy="selectin", order_by="Permission.id"
+        secondary=role_permissions, lazy="raise_on_sql", order_by="Permission.id"
     )
 
     @property
@@ -127,7 +127,7 @@ class Group(OwnedMixin, TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
 
     members: Mapped[list[User]] = relationship(
-        secondary=user_groups, lazy="selectin", order_by=User.id, back_populates="groups"
+        secondary=user_groups, lazy="raise_on_sql", order_by=User.id, back_populates="groups"
     )
 
     @property
@@ -149,7 +149,7 @@ class Session(OwnedMixin, TimestampMixin, Base):
     user_agent: Mapped[str | None] = mapped_column(String(500))
 
     user: Mapped[User] = relationship(
-        back_populates="sessions", foreign_keys=[user_id], lazy="selectin"
+        back_populates="sessions", foreign_keys=[user_id], lazy="raise_on_sql"
     )
 
 

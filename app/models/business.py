@@ -96,7 +96,7 @@ class Task(OwnedMixin, TimestampMixin, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     tags: Mapped[list["Tag"]] = relationship(
-        secondary=task_tags, lazy="selectin", order_by="Tag.id"
+        secondary=task_tags, lazy="raise_on_sql", order_by="Tag.id"
     )
 
     @property
