@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, Text, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, Text, func, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
@@ -53,7 +53,14 @@ class CRUDBase(Generic[ModelT]):
         """Return the record with this id (None when missing or out of range)."""
         if not 1 <= id <= INT_MAX:
             return None
-        return await session.get(self.model, id, options=self.options, populate_existing=fresh)
+        obj = await session.get(self.model, id, options=self.options, populate_existing=fresh)
+        if obj is not None:
+            # Already in the identity map (the signed-in user, say): `get` skipped the options.
+            unloaded = inspect(obj).unloaded
+            missing = [name for name, _ in self.relations.values() if name in unloaded]
+            if missing:
+                await session.refresh(obj, missing)
+        return obj
 
     async def get_by(self, *, session: AsyncSession, **where: Any) -> ModelT | None:
         """Return the one record whose columns equal `where`, if any."""
