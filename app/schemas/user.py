@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, field_validator
 
 from app.schemas.common import Id, InputSchema, ReadSchema, Text, Timestamp, partial
 
@@ -11,6 +11,8 @@ Username = Annotated[
 ]
 Password = Annotated[Text(128), Field(min_length=8)]
 FullName = Text(200)
+# Stored lowercased, so the unique constraint holds in any case (login matches any case too).
+Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
 
 # Fields a user holding only `user:update:own` may change on their own row.
 SELF_EDITABLE = frozenset({"email", "full_name", "password"})
@@ -18,7 +20,7 @@ SELF_EDITABLE = frozenset({"email", "full_name", "password"})
 
 class UserCreate(InputSchema):
     username: Username
-    email: EmailStr = Field(max_length=320)
+    email: Email
     password: Password
     full_name: FullName | None = None
     is_active: bool = True
@@ -58,7 +60,7 @@ class RegisterRequest(BaseModel):
     """Public registration; any field beyond these is ignored, never assigned."""
 
     username: Username
-    email: EmailStr = Field(max_length=320)
+    email: Email
     password: Password
     full_name: FullName | None = None
 
