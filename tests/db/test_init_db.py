@@ -1,0 +1,227 @@
+"""`python -m app.init_db` creates, migrates and seeds a database, and is idempotent."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.core.config import PROJECT_ROOT, with_driver
+from app.core.database import create_sync_engine
+from app.core.security import get_passwords
+from tests.support import database
+from tests.support.catalog import SERVER_URL, dump_rows, scratch_database
+
+BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
+
+# The contract's default data, written out here rather than imported from the app.
+MODELS = (
+    "user",
+    "role",
+    "permission",
+    "session",
+    "group",
+    "customer",
+    "project",
+    "task",
+    "tag",
+    "comment",
+    "time_entry",
+)
+BUSINESS = ("customer", "project", "task", "tag", "comment", "time_entry")
+ACTIONS = ("create", "read", "update", "delete")
+SCOPES = ("all", "own", "group")
+OWN_AND_GROUP_READ = ("create:own", "read:own", "update:own", "delete:own", "read:group")
+ROLE_PERMISSIONS = {
+    "admin": {f"{m}:{a}:all" for m in MODELS for a in ACTIONS},
+    "user": {"user:read:own", "user:update:own", "session:read:own", "session:delete:own"}
+    | {f"{m}:{p}" for m in BUSINESS if m != "tag" for p in OWN_AND_GROUP_READ}
+    | {"tag:read:all", "tag:create:own", "tag:update:own", "tag:delete:own"},
+    "manager": {f"{m}:{a}:group" for m in BUSINESS for a in ACTIONS},
+}
+USERS = {"admin": ("admin123", {"admin"}, set()), "demo": ("demo123", {"user"}, {"demo-team"})}
+
+
+@dataclass
+class Initialised:
+    """A database after two runs of init_db, with a row dump taken after each."""
+
+    backend: str
+    url: str
+    existed_before: bool
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+    after_first: dict[str, list[tuple[Any, ...]]]
+    after_second: dict[str, list[tuple[Any, ...]]]
+
+
+def run_init_db(database_url: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m app.init_db` from the project root, stdout and stderr combined."""
+    # Drop inherited settings that could point the script at another database.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("POSTGRES_") and key not in ("DATABASE_URL", "SQLITE_PATH")
+    }
+    env |= {"DATABASE_URL": database_url, "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
+    return subprocess.run(
+        [sys.executable, "-m", "app.init_db"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def postgres_database_exists(url: str) -> bool:
+    """Return whether the database named by `url` exists on its server."""
+    name = make_url(url).database
+    engine = create_engine(
+        make_url(with_driver(url, asynchronous=False)).set(database="postgres"),
+        connect_args={"connect_timeout": 5},
+    )
+    try:
+        with engine.connect() as connection:
+            found = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            return found is not None
+    finally:
+        engine.dispose()
+
+
+def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Return every row of the database at `url`, every column included."""
+    engine = create_sync_engine(database.test_settings(database_url=url))
+    try:
+        with engine.connect() as connection:
+            # No column is left out: a run with nothing to do must not even touch a timestamp.
+            return dump_rows(connection)
+    finally:
+        engine.dispose()
+
+
+def initialise_twice(backend: str, url: str, existed_before: bool) -> Initialised:
+    """Run init_db twice on `url` and dump the rows after each run."""
+    first = run_init_db(url)
+    after_first = dump(url) if first.returncode == 0 else {}
+    second = run_init_db(url)
+    after_second = dump(url) if second.returncode == 0 else {}
+    return Initialised(backend, url, existed_before, first, second, after_first, after_second)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def initialised(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Initialised]:
+    """A database that did not exist, after two runs of init_db, for each backend."""
+    if request.param == "postgresql":
+        assert SERVER_URL
+        with scratch_database(SERVER_URL, "initdb", create=False) as url:
+            yield initialise_twice("postgresql", url, postgres_database_exists(url))
+    else:
+        path = tmp_path_factory.mktemp("initdb") / "x.db"
+        yield initialise_twice("sqlite", f"sqlite:///{path}", path.exists())
+
+
+def fetch(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
+    """Return the rows of `sql` as plain tuples."""
+    return [tuple(row) for row in connection.execute(text(sql))]
+
+
+def test_first_run_creates_the_database(initialised: Initialised) -> None:
+    """Check the database was missing, and that the first run succeeded and said so."""
+    assert not initialised.existed_before
+    assert initialised.first.returncode == 0, initialised.first.stdout
+    assert "Traceback" not in initialised.first.stdout
+    if initialised.backend == "postgresql":
+        assert postgres_database_exists(initialised.url)
+
+
+def test_first_run_seeds_the_default_data(initialised: Initialised) -> None:
+    """Check permissions, roles, users, groups and Casbin rows against the contract."""
+    assert initialised.first.returncode == 0, initialised.first.stdout
+    engine = create_sync_engine(database.test_settings(database_url=initialised.url))
+    with engine.connect() as connection:
+        permissions = fetch(connection, "SELECT model, action, scope FROM permissions")
+        grants = fetch(
+            connection,
+            "SELECT r.name, p.model || ':' || p.action || ':' || p.scope FROM roles r "
+            "JOIN role_permissions rp ON rp.role_id = r.id "
+            "JOIN permissions p ON p.id = rp.permission_id",
+        )
+        role_names = fetch(connection, "SELECT name FROM roles")
+        memberships = fetch(
+            connection,
+            "SELECT u.username, r.name FROM users u "
+            "JOIN user_roles ur ON ur.user_id = u.id JOIN roles r ON r.id = ur.role_id",
+        )
+        groups = fetch(
+            connection,
+            "SELECT u.username, g.name FROM users u "
+            "JOIN user_groups ug ON ug.user_id = u.id JOIN groups g ON g.id = ug.group_id",
+        )
+        usernames = fetch(connection, "SELECT username FROM users")
+        rules = fetch(connection, "SELECT ptype, v0, v1, v2, v3 FROM casbin_rule")
+    engine.dispose()
+
+    assert len(permissions) == 132
+    assert set(permissions) == {(m, a, s) for m in MODELS for a in ACTIONS for s in SCOPES}
+    assert sorted(name for (name,) in role_names) == ["admin", "manager", "user"]
+    for role, wanted in ROLE_PERMISSIONS.items():
+        assert {p for name, p in grants if name == role} == wanted, role
+    assert sorted(name for (name,) in usernames) == ["admin", "demo"]
+    for username, (_, roles, member_of) in USERS.items():
+        assert {r for u, r in memberships if u == username} == roles, username
+        assert {g for u, g in groups if u == username} == member_of, username
+
+    # One policy line per grant, per user role and per group membership.
+    policies: dict[str, set[str]] = {}
+    for ptype, subject, model, action, scope in rules:
+        if ptype == "p":
+            policies.setdefault(subject, set()).add(f"{model}:{action}:{scope}")
+    assert sorted(map(sorted, policies.values())) == sorted(map(sorted, ROLE_PERMISSIONS.values()))
+    assert sum(1 for rule in rules if rule[0] == "p") == len(grants)
+    assert sum(1 for rule in rules if rule[0] == "g") == len(memberships) == 2
+    assert sum(1 for rule in rules if rule[0] == "g2") == len(groups) == 1
+
+
+def test_second_run_changes_nothing(initialised: Initialised) -> None:
+    """Check a second run exits 0 and leaves every row of every table as it was."""
+    assert initialised.first.returncode == 0, initialised.first.stdout
+    assert initialised.second.returncode == 0, initialised.second.stdout
+    assert "Traceback" not in initialised.second.stdout
+    assert initialised.after_first["permissions"], "the dump is empty"
+    assert initialised.after_second == initialised.after_first
+
+
+def test_seeded_passwords_verify(initialised: Initialised) -> None:
+    """Check the default users' stored hashes accept their passwords and nothing else."""
+    engine = create_sync_engine(database.test_settings(database_url=initialised.url))
+    with engine.connect() as connection:
+        hashes = dict(fetch(connection, "SELECT username, hashed_password FROM users"))
+    engine.dispose()
+    passwords = get_passwords()
+    for username, (password, _, _) in USERS.items():
+        assert hashes[username] != password
+        assert passwords.verify(password, hashes[username])[0], username
+        assert not passwords.verify(password + "x", hashes[username])[0], username
+
+
+def test_unreachable_server_fails_with_one_line() -> None:
+    """Check an unreachable server gives a non-zero exit and one line naming host and port."""
+    result = run_init_db("postgresql://postgres@127.0.0.1:1/nope")
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stdout
+    assert "127.0.0.1:1" in lines[0]
