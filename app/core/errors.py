@@ -1,18 +1,46 @@
 """Exception handlers: database refusals become 409/422, never a 500."""
 
 import logging
+import math
 import re
+from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import CheckConstraint
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from app.core.database import Base
 from app.crud.base import InvalidReference
 
 log = logging.getLogger(__name__)
 
 _SQLITE_COLUMN = re.compile(r"constraint failed: (?:\w+)\.(\w+)")
+_SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
+
+
+@lru_cache
+def _check_columns() -> dict[str, list[str]]:
+    """Map each check constraint's name to the columns its expression names, in order."""
+    found: dict[str, list[str]] = {}
+    for table in Base.metadata.tables.values():
+        for constraint in table.constraints:
+            if isinstance(constraint, CheckConstraint) and isinstance(constraint.name, str):
+                text = str(constraint.sqltext)
+                at = {
+                    column.name: match.start()
+                    for column in table.columns
+                    if (match := re.search(rf"\b{re.escape(column.name)}\b", text))
+                }
+                found[constraint.name] = sorted(at, key=at.__getitem__)
+    return found
+
+
+def _check_fields(name: str) -> list[str]:
+    return _check_columns().get(name, [name])
 
 
 def _constraint_fields(exc: DBAPIError) -> tuple[str | None, list[str]]:
@@ -29,9 +57,10 @@ def _constraint_fields(exc: DBAPIError) -> tuple[str | None, list[str]]:
         if match:
             fields.extend(part.strip() for part in match.group(1).split(","))
         if not fields and diag.constraint_name:
-            fields.append(diag.constraint_name)
+            fields.extend(_check_fields(diag.constraint_name))
     else:
         fields.extend(_SQLITE_COLUMN.findall(str(orig)))
+        fields.extend(f for name in _SQLITE_CHECK.findall(str(orig)) for f in _check_fields(name))
     return sqlstate, fields
 
 
@@ -59,8 +88,14 @@ async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
         "not_null": f"{names} is required",
         "check": f"{names}: value not allowed",
     }
+    # A check over several columns (due_date >= start_date) names each of them.
+    locs = [["body", field] for field in fields] if kind == "check" else [["body", *fields[:1]]]
     return JSONResponse(
-        {"detail": [{"loc": ["body", *fields[:1]], "msg": messages[kind], "type": kind}]},
+        {
+            "detail": [
+                {"loc": loc, "msg": messages[kind], "type": kind} for loc in locs or [["body"]]
+            ]
+        },
         status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
 
@@ -104,7 +139,30 @@ async def invalid_reference(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _json_safe(value: Any) -> Any:
+    """Return `value` with what JSON cannot carry (NaN, lone surrogates) made printable."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Answer 422 with the errors, echoing even input that JSON cannot represent."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(
+        {"detail": _json_safe(jsonable_encoder(exc.errors()))},
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(DBAPIError, data_error)
     app.add_exception_handler(InvalidReference, invalid_reference)

@@ -1,12 +1,21 @@
 """Schemas of the business tables, with the limits of `business.sql`."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field, model_validator
 
-from app.schemas.common import Id, Name, OwnerFields, ReadSchema, Text, Timestamp, partial
+from app.schemas.common import (
+    Id,
+    Name,
+    OwnerFields,
+    ReadSchema,
+    Text,
+    Timestamp,
+    UTCTimestamp,
+    partial,
+)
 
 ProjectStatus = Literal["planned", "active", "on_hold", "completed", "cancelled"]
 TaskStatus = Literal["todo", "in_progress", "blocked", "done"]
@@ -59,7 +68,7 @@ class ProjectRead(ReadSchema):
     customer_id: int | None
     name: str
     description: str | None
-    status: str
+    status: ProjectStatus
     budget: Decimal | None
     is_billable: bool
     start_date: date | None
@@ -73,9 +82,9 @@ class TaskCreate(OwnerFields):
     status: TaskStatus = "todo"
     priority: int = Field(default=3, ge=1, le=5)
     assignee_id: Id | None = None
-    due_at: datetime | None = None
+    due_at: UTCTimestamp | None = None
     estimate_hours: Decimal | None = Field(default=None, ge=0, max_digits=6, decimal_places=2)
-    completed_at: datetime | None = None
+    completed_at: UTCTimestamp | None = None
     tag_ids: list[Id] = Field(default_factory=list, max_length=200)
 
 
@@ -86,7 +95,7 @@ class TaskRead(ReadSchema):
     project_id: int
     title: str
     description: str | None
-    status: str
+    status: TaskStatus
     priority: int
     assignee_id: int | None
     due_at: Timestamp | None

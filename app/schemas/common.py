@@ -1,6 +1,6 @@
 """Field types and base classes every schema builds on."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -20,7 +20,20 @@ T = TypeVar("T")
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL bytes")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (`"\ud800"` in JSON): no database stores it
+        raise ValueError("must be valid Unicode text") from None
     return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
+        raise ValueError("must be within years 1 to 9999 in UTC") from None
 
 
 def Text(max_length: int | None = None, min_length: int = 0) -> Any:
@@ -33,6 +46,8 @@ def Text(max_length: int | None = None, min_length: int = 0) -> Any:
 
 
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]
+# Input timestamps: a naive value is taken as UTC, an aware one converted to it.
+UTCTimestamp = Annotated[datetime, AfterValidator(_as_utc)]
 # ISO 8601 with an explicit offset (`+00:00`), as the contract promises.
 Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), when_used="json")]
 Name = Text(200, min_length=1)

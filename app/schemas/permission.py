@@ -22,8 +22,8 @@ PermissionUpdate = partial(PermissionCreate, "PermissionUpdate")
 
 class PermissionRead(ReadSchema):
     model: str
-    action: str
-    scope: str
+    action: Action
+    scope: Scope
     description: str | None
 
     @computed_field  # type: ignore[prop-decorator]
