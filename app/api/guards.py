@@ -119,7 +119,7 @@ def list_params(res: Resource) -> Any:
             fail("limit", "limit must be between 1 and 200")
         if not 0 <= offset <= INT_MAX:
             fail("offset", f"offset must be between 0 and {INT_MAX}")
-        if sort is not None and sort.lstrip("-") not in res.sort_columns:
+        if sort is not None and sort.removeprefix("-") not in res.sort_columns:
             fail("sort", f"sort must be one of {', '.join(res.sort_columns)} (- for descending)")
         if q is not None and ("\x00" in q or len(q) > 200):
             fail("q", "q must be at most 200 characters without NUL bytes")

@@ -107,7 +107,7 @@ class CRUDBase(Generic[ModelT]):
     def _order(self, stmt: Select[Any], sort: str | None) -> Select[Any]:
         if not sort:
             return stmt.order_by(self.model.id)
-        column = getattr(self.model, sort.lstrip("-"))
+        column = getattr(self.model, sort.removeprefix("-"))
         ordered = column.desc() if sort.startswith("-") else column.asc()
         return stmt.order_by(ordered, self.model.id)
 

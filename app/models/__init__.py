@@ -1,19 +1,5 @@
 """Every mapped table, imported so that `Base.metadata` is complete."""
 
-from app.models.auth import (
-    ACTIONS,
-    SCOPES,
-    CasbinRule,
-    Group,
-    Permission,
-    PolicyState,
-    Role,
-    Session,
-    User,
-    role_permissions,
-    user_groups,
-    user_roles,
-)
 from app.models.business import (
     PROJECT_STATUSES,
     TASK_STATUSES,
@@ -25,6 +11,13 @@ from app.models.business import (
     TimeEntry,
     task_tags,
 )
+from app.models.group import Group
+from app.models.links import role_permissions, user_groups, user_roles
+from app.models.permission import ACTIONS, SCOPES, Permission
+from app.models.policy import CasbinRule, PolicyState
+from app.models.role import Role
+from app.models.session import Session
+from app.models.user import User
 
 __all__ = [
     "ACTIONS",

@@ -1,0 +1,28 @@
+"""Permissions: `<model>:<action>:<scope>` in three columns."""
+
+from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.database import Base
+from app.models.base import OwnedMixin, TimestampMixin
+
+ACTIONS = ("create", "read", "update", "delete")
+SCOPES = ("all", "own", "group")
+
+
+class Permission(OwnedMixin, TimestampMixin, Base):
+    __tablename__ = "permissions"
+    __table_args__ = (
+        UniqueConstraint("model", "action", "scope"),
+        CheckConstraint(f"action IN {ACTIONS!r}", name="action"),
+        CheckConstraint(f"scope IN {SCOPES!r}", name="scope"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(Text)
+
+    def __str__(self) -> str:
+        return f"{self.model}:{self.action}:{self.scope}"

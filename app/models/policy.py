@@ -1,0 +1,35 @@
+"""Casbin's stored rules and the revision every process watches."""
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.database import Base
+
+
+class CasbinRule(Base):
+    """Casbin's policy lines, read by `sqlalchemy_adapter` and written by the policy sync."""
+
+    __tablename__ = "casbin_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ptype: Mapped[str] = mapped_column(String(255))
+    v0: Mapped[str | None] = mapped_column(String(255))
+    v1: Mapped[str | None] = mapped_column(String(255))
+    v2: Mapped[str | None] = mapped_column(String(255))
+    v3: Mapped[str | None] = mapped_column(String(255))
+    v4: Mapped[str | None] = mapped_column(String(255))
+    v5: Mapped[str | None] = mapped_column(String(255))
+
+    def __str__(self) -> str:
+        """Render the line as the adapter hands it to Casbin: `p, r:1, task, read, own`."""
+        values = (self.v0, self.v1, self.v2, self.v3, self.v4, self.v5)
+        return ", ".join([self.ptype, *(v for v in values if v is not None)])
+
+
+class PolicyState(Base):
+    """One row whose revision changes with every policy sync, so every process notices."""
+
+    __tablename__ = "policy_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)
