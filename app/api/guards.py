@@ -46,7 +46,6 @@ async def check_write(
             f"changing {', '.join(sorted(res.privileged_fields & values.keys()))} "
             f"needs {res.perm}:{action}:all"
         )
-    await check_references(res=res, access=access, session=session, values=values)
     if record is None:
         # A new user row is owned by itself: never by the caller.
         owner_user_id = None if res.model is User else values.get("owner_user_id")
@@ -54,8 +53,10 @@ async def check_write(
     else:
         owner_user_id = values.get("owner_user_id", record.owner_user_id)
         owner_group_id = values.get("owner_group_id", record.owner_group_id)
+    # Scopes first: owners outside them are a 403 whether or not the caller can see them.
     if not access.can(res.perm, action, owner_user_id, owner_group_id):
         raise forbidden(f"{res.perm}:{action} does not cover a record with these owners")
+    await check_references(res=res, access=access, session=session, values=values)
 
 
 async def check_references(
