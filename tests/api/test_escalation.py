@@ -126,6 +126,27 @@ def test_demo_cannot_give_records_away(
     assert admin.get(url).json() == project
 
 
+def test_group_reader_cannot_claim_a_teammates_record(
+    admin: httpx.Client, demo: httpx.Client, make_user: UserFactory
+) -> None:
+    """Refuse (403) `update:own` on a record it only reads through its group, even to claim it."""
+    team = named(admin, "groups", "demo-team")
+    _, teammate = make_user(roles=("user",), groups=(team["id"],))
+    created = teammate.post("/customers", json={"name": "Theirs"})
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert customer["owner_group_id"] == team["id"]
+    url = f"/customers/{customer['id']}"
+    demo_id = demo.get("/auth/me").json()["id"]
+
+    assert demo.get(url).status_code == 200
+    for change in ({"name": "Mine now"}, {"owner_user_id": demo_id}):
+        response = demo.put(url, json=change)
+        assert response.status_code == 403, (change, response.text)
+    assert demo.delete(url).status_code == 403
+    assert admin.get(url).json() == customer
+
+
 @pytest.mark.parametrize("path", OWNABLE)
 def test_owner_fields_stay_within_held_scopes(
     path: str, admin: httpx.Client, callers: Callers, make_user: UserFactory, payloads: Payloads
