@@ -55,7 +55,7 @@ def put_status(path: str, expected: int) -> int:
 def assert_updated(
     response: httpx.Response, before: dict[str, Any], change: dict[str, Any]
 ) -> None:
-    """The update changed exactly `change` (and `updated_at`): omitted fields stayed."""
+    """Check that the update changed `change` (and `updated_at`) and nothing else."""
     assert response.status_code == 200, response.text
     after = response.json()
     assert after == before | change | {"updated_at": after["updated_at"]}
@@ -210,8 +210,8 @@ def test_sessions_belong_to_no_group(
 def test_strangers_see_nothing_and_readers_change_nothing(
     path: str, admin: httpx.Client, callers: Callers, payloads: Payloads
 ) -> None:
-    """Hide others' records (404) from `read:own`, refuse it writes to its own (403), and
-    refuse the list (403) to a caller holding every scope of the model but `read`."""
+    """Hide others' records from `read:own` (404), refuse writes to its own (403), and
+    refuse the list to a caller holding everything on the model but `read` (403)."""
     reader, client = callers(f"{REGISTRY[path].perm}:read:own")
     _, blind = callers(*permissions(path, "all", ("create", "update", "delete")))
     admin_id = admin.get("/auth/me").json()["id"]

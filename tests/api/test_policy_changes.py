@@ -131,3 +131,18 @@ def test_edited_permission_grants_its_new_meaning(
     put(admin, f"/permissions/{read_own}", {"model": "widget"})
     assert client.get("/customers").status_code == 403
     assert held(client) == ["widget:read:own"]
+
+
+def test_deleted_users_grants_do_not_pass_to_the_next_account(
+    admin: httpx.Client, anon: httpx.Client, make_user: UserFactory
+) -> None:
+    """Drop a deleted user's roles from the policy, even where the id is reused (SQLite)."""
+    user, client = make_user(roles=("admin",))
+    assert admin.delete(f"/users/{user['id']}").status_code == 204
+    assert client.get("/auth/me").status_code == 401
+
+    body = {"username": "successor", "email": "successor@example.com", "password": "password123"}
+    assert anon.post("/auth/register", json=body).status_code == 201
+    assert anon.post("/auth/login", json=body).status_code == 200
+    assert anon.get("/roles").status_code == 403
+    assert "user:read:all" not in held(anon)
