@@ -223,7 +223,6 @@ def test_login_by_email_in_any_case(anon: httpx.Client) -> None:
     [
         {"username": "demo", "password": "wrong-password"},
         {"username": "nobody", "password": "demo123"},
-        {"username": "Demo", "password": "demo123"},
         {"username": "nobody@example.com", "password": "demo123"},
         {"username": "demo", "password": "DEMO123"},
     ],

@@ -319,47 +319,25 @@ def test_nul_and_bad_characters_in_auth(anon: httpx.Client) -> None:
         assert anon.post("/auth/login", json=body).status_code == 422
 
 
-@pytest.mark.parametrize("path", ALL)
-def test_nul_byte_in_query(admin: httpx.Client, path: str) -> None:
-    for q in ("\x00", "a\x00b", "%00"):
-        response = admin.get(f"/{path}", params={"q": q})
-        if q == "%00":  # a literal percent sign and zeros, searched for as text
-            assert response.status_code == 200, response.text
-            continue
-        assert_422_naming(response, "q")
-
-
-@pytest.mark.parametrize("path", ALL)
-def test_overlong_query(admin: httpx.Client, path: str) -> None:
-    assert_422_naming(admin.get(f"/{path}", params={"q": "x" * 201}), "q")
-    assert admin.get(f"/{path}", params={"q": "x" * 200}).status_code == 200
-
-
 # Ids in the path
 
 
 @pytest.mark.parametrize("path", ALL)
-def test_huge_ids_in_path_are_404(admin: httpx.Client, path: str) -> None:
-    for raw in HUGE_IDS:
+def test_ids_in_path(admin: httpx.Client, path: str) -> None:
+    can_update = REGISTRY[path].update_schema is not None
+    for raw in HUGE_IDS:  # beyond any id the column can hold: simply not found
         assert admin.get(f"/{path}/{raw}").status_code == 404, raw
         assert admin.delete(f"/{path}/{raw}").status_code == 404, raw
-        if REGISTRY[path].update_schema is not None:
+        if can_update:
             assert admin.put(f"/{path}/{raw}", json={}).status_code == 404, raw
-
-
-@pytest.mark.parametrize("path", ALL)
-def test_zero_and_negative_ids_are_404(admin: httpx.Client, path: str) -> None:
     for raw in ("0", "-1", "-2147483649", "-99999999999999999999"):
         assert admin.get(f"/{path}/{raw}").status_code == 404, raw
         assert admin.delete(f"/{path}/{raw}").status_code == 404, raw
-
-
-@pytest.mark.parametrize("path", ALL)
-def test_non_numeric_ids_are_422(admin: httpx.Client, path: str) -> None:
     for raw in ("abc", "1.5", "1e3", "0x1f", "%00", "NaN", "true", "%E2%82%AC"):
-        response = admin.get(f"/{path}/{raw}")
-        assert_422_naming(response, "id")
+        assert_422_naming(admin.get(f"/{path}/{raw}"), "id")
         assert admin.delete(f"/{path}/{raw}").status_code == 422, raw
+        if can_update:
+            assert admin.put(f"/{path}/{raw}", json={}).status_code == 422, raw
 
 
 def test_missing_record_is_404_for_every_verb(admin: httpx.Client) -> None:
@@ -447,9 +425,6 @@ def test_reference_to_deleted_row(admin: httpx.Client, records: Records) -> None
         b'"name"',
         b'{"name": "x"} trailing',
         b"\xff\xfe{}",
-        b'{"name": "\xff"}',
-        b"[" * 100_000 + b"]" * 100_000,
-        b'{"name": "x", "owner_group_id": ' + b"1" * 5000 + b"}",
     ],
     ids=lambda c: repr(c[:24]),
 )
@@ -459,7 +434,30 @@ def test_invalid_json_body(admin: httpx.Client, records: Records, content: bytes
         response = admin.request(
             method, url, content=content, headers={"Content-Type": "application/json"}
         )
+        assert response.status_code == 422, response.text
+    assert admin.get("/tags").json()["items"] == [tag]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"name": "\xff"}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"name": "x", "owner_group_id": ' + b"1" * 5000 + b"}",
+    ],
+    ids=["not-utf8", "nested-too-deep", "5000-digit-number"],
+)
+def test_undecodable_body(admin: httpx.Client, records: Records, content: bytes) -> None:
+    # FastAPI answers 400 "There was an error parsing the body" to what json.loads
+    # cannot decode at all (as opposed to malformed JSON, a 422); either way no 5xx.
+    tag = records.create("tags")
+    for method, url in [("POST", "/tags"), ("PUT", f"/tags/{tag['id']}")]:
+        response = admin.request(
+            method, url, content=content, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code in (400, 422), response.text
+        assert "detail" in response.json()
+    assert admin.get("/tags").json()["items"] == [tag]
 
 
 def test_invalid_json_is_422(admin: httpx.Client) -> None:
@@ -590,17 +588,34 @@ def test_list_defaults(admin: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("path", ALL)
-def test_sort_on_unknown_column(admin: httpx.Client, path: str) -> None:
+def test_sort_columns(admin: httpx.Client, path: str) -> None:
     secret = {"users": "hashed_password", "sessions": "token_hash"}.get(path, "password")
     for sort in ("bogus", "-bogus", secret, f"-{secret}", "--id", "-", "id;drop", "id desc"):
         assert_422_naming(admin.get(f"/{path}", params={"sort": sort}), "sort")
-
-
-@pytest.mark.parametrize("path", ALL)
-def test_sort_on_every_listed_column(admin: httpx.Client, path: str) -> None:
     for column in REGISTRY[path].sort_columns:
         for sort in (column, f"-{column}"):
             assert admin.get(f"/{path}", params={"sort": sort}).status_code == 200, sort
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_search_text_in_query(admin: httpx.Client, path: str) -> None:
+    for q in ("\x00", "a\x00b", "x" * 201):
+        assert_422_naming(admin.get(f"/{path}", params={"q": q}), "q")
+    for q in ("%00", "x" * 200, "'; DROP TABLE users; --", "\\", "\u00e9\U0001f600"):
+        assert admin.get(f"/{path}", params={"q": q}).status_code == 200, q
+    for query in (
+        "q=%FF%FE",
+        "q=%ED%A0%80",
+        "q=" + "%25" * 200,
+        "q=a&q=b",
+        "limit=1&limit=abc",
+        "sort=%00",
+        "bogus=1",
+        "%00=%00",
+        "&&&==&",
+    ):
+        response = admin.get(f"/{path}?{query}")
+        assert response.status_code in (200, 422), query
 
 
 def test_sort_ascending_and_descending(admin: httpx.Client, records: Records) -> None:
@@ -677,23 +692,6 @@ def test_filters(admin: httpx.Client, records: Records) -> None:
 )
 def test_invalid_filter_values(admin: httpx.Client, path: str, name: str, value: str) -> None:
     assert_422_naming(admin.get(f"/{path}", params={name: value}), name)
-
-
-@pytest.mark.parametrize("path", ALL)
-def test_hostile_query_strings(admin: httpx.Client, path: str) -> None:
-    for query in (
-        "q=%FF%FE",
-        "q=%ED%A0%80",
-        "q=" + "%25" * 200,
-        "q=a&q=b",
-        "limit=1&limit=abc",
-        "sort=%00",
-        "bogus=1",
-        "%00=%00",
-        "&&&==&",
-    ):
-        response = admin.get(f"/{path}?{query}")
-        assert response.status_code in (200, 422), query
 
 
 # Uniqueness
