@@ -1,6 +1,7 @@
 """Throwaway databases for the suite: create, migrate, reset to the seed, drop."""
 
 import asyncio
+import os
 import re
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def _admin_engine(server_url: str):
 
 def create_postgres_database(server_url: str, worker: str) -> str:
     """Create a fresh database on the server; fail loudly if the server does not answer."""
-    name = "crud_test_" + re.sub(r"\W", "_", worker)
+    # Unique per run too: two runs on one server must not drop each other's databases.
+    name = "crud_test_" + re.sub(r"\W", "_", worker) + f"_{os.getpid()}"
     engine = _admin_engine(server_url)
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
