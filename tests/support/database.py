@@ -3,14 +3,17 @@
 import asyncio
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, Table, create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings, with_driver
-from app.core.database import create_sync_engine
+from app.core.database import Base, create_sync_engine
 from app.init_db import migrate, seed_database
+from app.models import PolicyState
 
 __all__ = [
     "create_postgres_database",
@@ -61,25 +64,85 @@ def drop_postgres_database(server_url: str, settings: Settings) -> None:
     engine.dispose()
 
 
+@dataclass
+class _Snapshot:
+    """The seeded rows of every table, and the policy revision the last reset left."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    revision: int
+
+
+_engines: dict[str, Engine] = {}
+_snapshots: dict[str, _Snapshot] = {}
+
+
+def _engine(settings: Settings) -> Engine:
+    url = settings.sync_database_url
+    if url not in _engines:
+        _engines[url] = create_sync_engine(settings)
+    return _engines[url]
+
+
+def _tables() -> list[Table]:
+    return [t for t in Base.metadata.sorted_tables if t.name not in KEEP]
+
+
+def _revision(connection: Connection) -> int:
+    return connection.scalar(select(PolicyState.revision).where(PolicyState.id == 1)) or 0
+
+
+def _restart_sequences(connection: Connection) -> None:
+    """Point each id sequence just past the table's largest id, as a fresh seed leaves it."""
+    for table in _tables():
+        if "id" in table.c:
+            connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+                )
+            )
+
+
 def reset(settings: Settings) -> None:
-    """Empty every table (but the migration and policy revision) and seed again."""
-    engine = create_sync_engine(settings)
+    """Put every table (but the migration and policy revision) back to the seeded rows.
+
+    The first reset of a database seeds it with `init_db` and keeps a snapshot; later ones
+    rewrite the rows from the snapshot. The policy revision moves only when the test
+    changed it, so the server keeps its warm enforcer across tests that leave policy alone.
+    """
+    engine = _engine(settings)
+    url = settings.sync_database_url
+    snapshot = _snapshots.get(url)
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            tables = connection.scalars(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-            ).all()
-            names = ", ".join(f'"{t}"' for t in tables if t not in KEEP)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:  # the suite's URL is a superuser: skip FK triggers while rewriting
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
         else:
-            tables = connection.scalars(
-                text("SELECT name FROM sqlite_master WHERE type = 'table'")
-            ).all()
             connection.execute(text("PRAGMA defer_foreign_keys = ON"))
-            for table in tables:
-                if table not in KEEP and not table.startswith("sqlite_"):
-                    connection.execute(text(f'DELETE FROM "{table}"'))
-            if "sqlite_sequence" in tables:
-                connection.execute(text("DELETE FROM sqlite_sequence"))
-    engine.dispose()
+        for table in reversed(_tables()):
+            connection.execute(table.delete())
+        if snapshot is not None:
+            for table in _tables():
+                if snapshot.rows[table.name]:
+                    connection.execute(table.insert(), snapshot.rows[table.name])
+            if postgres:
+                _restart_sequences(connection)
+            if _revision(connection) != snapshot.revision:
+                connection.execute(update(PolicyState).values(revision=PolicyState.revision + 1))
+                snapshot.revision = _revision(connection)
+            return
+        if postgres:
+            for table in _tables():
+                if "id" in table.c:
+                    connection.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)"
+                        )
+                    )
     asyncio.run(seed_database(settings))
+    with engine.connect() as connection:
+        rows = {
+            table.name: [dict(row._mapping) for row in connection.execute(select(table))]
+            for table in _tables()
+        }
+        _snapshots[url] = _Snapshot(rows=rows, revision=_revision(connection))
