@@ -63,10 +63,11 @@ async def get_current_session(
     """Return the live login session named by the cookie, if any."""
     if not session_id or len(session_id) > 256 or "\x00" in session_id:
         return None
-    login = await crud.session.resolve(session=session, token=session_id, settings=settings)
-    # Keep the removal of an expired row (or the touch of a live one) even when the
-    # request then fails: the 401 that follows would otherwise roll it back.
-    await session.commit()
+    login, wrote = await crud.session.resolve(session=session, token=session_id, settings=settings)
+    if wrote:
+        # Keep the removal of an expired row (or the touch of a live one) even when the
+        # request then fails: the 401 that follows would otherwise roll it back.
+        await session.commit()
     return login
 
 

@@ -49,11 +49,11 @@ class CRUDBase(Generic[ModelT]):
             selectinload(getattr(model, attribute)) for attribute, _ in self.relations.values()
         )
 
-    async def get(self, *, session: AsyncSession, id: int, fresh: bool = False) -> ModelT | None:
+    async def get(self, *, session: AsyncSession, id: int) -> ModelT | None:
         """Return the record with this id (None when missing or out of range)."""
         if not 1 <= id <= INT_MAX:
             return None
-        obj = await session.get(self.model, id, options=self.options, populate_existing=fresh)
+        obj = await session.get(self.model, id, options=self.options)
         if obj is not None:
             # Already in the identity map (the signed-in user, say): `get` skipped the options.
             unloaded = inspect(obj).unloaded

@@ -43,24 +43,28 @@ class CRUDSession(CRUDBase[Session]):
 
     async def resolve(
         self, *, session: AsyncSession, token: str, settings: Settings
-    ) -> Session | None:
-        """Return the live session for a cookie token, touching it; None when expired."""
+    ) -> tuple[Session | None, bool]:
+        """Return the live session for a cookie token (None when expired, then deleted).
+
+        Also return whether the row was written (deleted, or touched at most once a minute).
+        """
         row = await session.scalar(
             select(Session)
             .where(Session.token_hash == hash_session_token(token, settings.secret_key))
             .options(joinedload(Session.user))
         )
         if row is None:
-            return None
+            return None, False
         now = utcnow()
         if self.expired(row, now, settings):
             await session.delete(row)
             await session.flush()
-            return None
-        if now - row.last_seen_at >= TOUCH_EVERY:
-            row.last_seen_at = now
-            await session.flush()
-        return row
+            return None, True
+        if now - row.last_seen_at < TOUCH_EVERY:
+            return row, False
+        row.last_seen_at = now
+        await session.flush()
+        return row, True
 
     @staticmethod
     def expired(row: Session, now: datetime, settings: Settings) -> bool:
