@@ -6,28 +6,16 @@ from typing import Any
 import httpx
 import pytest
 
-from app.models import ACTIONS
 from app.resources import REGISTRY, RESOURCES
 from tests.conftest import Backend
-from tests.support.callers import Callers
+from tests.support.callers import Callers, permissions
 from tests.support.factories import UserFactory
-from tests.support.payloads import CHANGES, Payloads, own_fields, parent_reads
+from tests.support.records import ALL, CHANGES, Records, own_fields, parent_reads
 
-ALL = [res.path for res in RESOURCES]
 # Sessions come from logins and are never edited: every other resource has all five routes.
 WRITABLE = [res.path for res in RESOURCES if res.update_schema is not None]
 # What a caller creates and then owns; a new user row is owned by itself, not its creator.
 OWNABLE = [path for path in WRITABLE if path != "users"]
-
-
-@pytest.fixture
-def callers(admin: httpx.Client, make_user: UserFactory) -> Callers:
-    return Callers(admin, make_user)
-
-
-@pytest.fixture
-def payloads(admin: httpx.Client) -> Payloads:
-    return Payloads(admin)
 
 
 @pytest.fixture
@@ -41,10 +29,6 @@ def ids(response: httpx.Response) -> set[int]:
     """Return the ids on a list page, insisting that the list succeeded."""
     assert response.status_code == 200, response.text
     return {item["id"] for item in response.json()["items"]}
-
-
-def permissions(path: str, scope: str, actions: tuple[str, ...] = ACTIONS) -> list[str]:
-    return [f"{REGISTRY[path].perm}:{action}:{scope}" for action in actions]
 
 
 def put_status(path: str, expected: int) -> int:
@@ -62,10 +46,10 @@ def assert_updated(
 
 
 @pytest.mark.parametrize("path", WRITABLE)
-def test_admin_manages_any_record(path: str, admin: httpx.Client, payloads: Payloads) -> None:
+def test_admin_manages_any_record(path: str, admin: httpx.Client, records: Records) -> None:
     """Let admin list, create, read, update and delete; owners default to the caller."""
     admin_id = admin.get("/auth/me").json()["id"]
-    body = payloads(path)
+    body = records.body(path)
     created = admin.post(f"/{path}", json=body)
     assert created.status_code == 201, created.text
     record = created.json()
@@ -87,11 +71,11 @@ def test_admin_manages_any_record(path: str, admin: httpx.Client, payloads: Payl
 
 
 def test_admin_manages_any_session(
-    admin: httpx.Client, demo: httpx.Client, payloads: Payloads
+    admin: httpx.Client, demo: httpx.Client, records: Records
 ) -> None:
     """Let admin list, read and revoke anyone's login; sessions are never created or edited."""
     demo_id = demo.get("/auth/me").json()["id"]
-    session = payloads.owned_by("sessions", demo_id)
+    session = records.owned_by("sessions", demo_id)
     assert session["user_id"] == session["owner_user_id"] == demo_id
     assert not {"token", "token_hash"} & session.keys()
     url = f"/sessions/{session['id']}"
@@ -107,11 +91,11 @@ def test_admin_manages_any_session(
 
 @pytest.mark.parametrize("path", OWNABLE)
 def test_owner_manages_own_records(
-    path: str, admin: httpx.Client, callers: Callers, payloads: Payloads
+    path: str, admin: httpx.Client, callers: Callers, records: Records
 ) -> None:
     """Let `<perm>:*:own` create a record it then owns, and list, read, update, delete it."""
     owner, client = callers(*permissions(path, "own"), *parent_reads(path, "own"))
-    created = client.post(f"/{path}", json=payloads(path, owner_user_id=owner["id"]))
+    created = client.post(f"/{path}", json=records.body(path, owner_user_id=owner["id"]))
     assert created.status_code == 201, created.text
     record = created.json()
     assert (record["owner_user_id"], record["owner_group_id"]) == (owner["id"], None)
@@ -168,14 +152,14 @@ def test_group_member_acts_on_group_records(
     admin: httpx.Client,
     callers: Callers,
     make_user: UserFactory,
-    payloads: Payloads,
+    records: Records,
 ) -> None:
     """Let `<perm>:*:group` act on another user's record owned by the caller's group only."""
     group, elsewhere = make_user.group(), make_user.group()
     role = callers.role(*permissions(path, "group", ("read", "update", "delete")))
     member, client = make_user(roles=(role["name"],), groups=(group["id"],))
     _, outsider = make_user(roles=(role["name"],), groups=(elsewhere["id"],))
-    record = payloads.create(path, owner_group_id=group["id"])
+    record = records.create(path, owner_group_id=group["id"])
     assert record["owner_user_id"] not in (None, member["id"])
     url = f"/{path}/{record['id']}"
 
@@ -189,13 +173,13 @@ def test_group_member_acts_on_group_records(
 
 
 def test_sessions_belong_to_no_group(
-    callers: Callers, make_user: UserFactory, payloads: Payloads
+    callers: Callers, make_user: UserFactory, records: Records
 ) -> None:
     """Keep logins out of group scope: a session is owned by its user and no group."""
     group = make_user.group()
     teammate, teammate_client = make_user(groups=(group["id"],))
     _, client = callers("session:read:group", "session:delete:group", groups=(group["id"],))
-    session = payloads.owned_by("sessions", teammate["id"])
+    session = records.owned_by("sessions", teammate["id"])
     assert session["owner_group_id"] is None
     url = f"/sessions/{session['id']}"
 
@@ -208,15 +192,15 @@ def test_sessions_belong_to_no_group(
 
 @pytest.mark.parametrize("path", ALL)
 def test_strangers_see_nothing_and_readers_change_nothing(
-    path: str, admin: httpx.Client, callers: Callers, payloads: Payloads
+    path: str, admin: httpx.Client, callers: Callers, records: Records
 ) -> None:
     """Hide others' records from `read:own` (404), refuse writes to its own (403), and
     refuse the list to a caller holding everything on the model but `read` (403)."""
     reader, client = callers(f"{REGISTRY[path].perm}:read:own")
     _, blind = callers(*permissions(path, "all", ("create", "update", "delete")))
     admin_id = admin.get("/auth/me").json()["id"]
-    mine = payloads.owned_by(path, reader["id"])
-    theirs = payloads.owned_by(path, admin_id)
+    mine = records.owned_by(path, reader["id"])
+    theirs = records.owned_by(path, admin_id)
     mine_url, theirs_url = f"/{path}/{mine['id']}", f"/{path}/{theirs['id']}"
     change = CHANGES.get(path, {})
 

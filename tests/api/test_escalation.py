@@ -7,9 +7,9 @@ import httpx
 import pytest
 
 from app.resources import REGISTRY, RESOURCES
-from tests.support.callers import Callers
+from tests.support.callers import Callers, permissions
 from tests.support.factories import UserFactory, unique
-from tests.support.payloads import Payloads, parent_reads
+from tests.support.records import Records, parent_reads
 
 # Resources whose records a caller creates and then owns (a new user row owns itself).
 OWNABLE = [res.path for res in RESOURCES if res.create_schema is not None and res.path != "users"]
@@ -17,20 +17,6 @@ OWNABLE = [res.path for res in RESOURCES if res.create_schema is not None and re
 REFERENCES = [
     (res.path, field, target) for res in RESOURCES for field, target in res.references.items()
 ]
-
-
-@pytest.fixture
-def callers(admin: httpx.Client, make_user: UserFactory) -> Callers:
-    return Callers(admin, make_user)
-
-
-@pytest.fixture
-def payloads(admin: httpx.Client) -> Payloads:
-    return Payloads(admin)
-
-
-def permissions(path: str, scope: str, actions: tuple[str, ...]) -> list[str]:
-    return [f"{REGISTRY[path].perm}:{action}:{scope}" for action in actions]
 
 
 def named(admin: httpx.Client, path: str, name: str) -> dict[str, Any]:
@@ -111,13 +97,13 @@ def test_self_edit_is_limited_to_email_name_and_password(
 
 
 def test_demo_cannot_give_records_away(
-    admin: httpx.Client, demo: httpx.Client, payloads: Payloads
+    admin: httpx.Client, demo: httpx.Client, records: Records
 ) -> None:
     """Refuse (403) demo a customer owned by admin, and moving its project to admin."""
     admin_id = admin.get("/auth/me").json()["id"]
     refused = demo.post("/customers", json={"name": "Acme", "owner_user_id": admin_id})
     assert refused.status_code == 403, refused.text
-    assert payloads.total("customers") == 0
+    assert records.total("customers") == 0
 
     project = demo.post("/projects", json={"name": "Mine"}).json()
     url = f"/projects/{project['id']}"
@@ -149,18 +135,18 @@ def test_group_reader_cannot_claim_a_teammates_record(
 
 @pytest.mark.parametrize("path", OWNABLE)
 def test_owner_fields_stay_within_held_scopes(
-    path: str, admin: httpx.Client, callers: Callers, make_user: UserFactory, payloads: Payloads
+    path: str, admin: httpx.Client, callers: Callers, make_user: UserFactory, records: Records
 ) -> None:
     """Refuse (403) creating or moving a record to owners outside the caller's scopes."""
     admin_id = admin.get("/auth/me").json()["id"]
     actions = ("create", "read", "update")
     me, own = callers(*permissions(path, "own", actions), *parent_reads(path, "own"))
-    body = payloads(path, owner_user_id=me["id"])
-    before = payloads.total(path)
+    body = records.body(path, owner_user_id=me["id"])
+    before = records.total(path)
     for owner in (admin_id, None):
         refused = own.post(f"/{path}", json=body | {"owner_user_id": owner})
         assert refused.status_code == 403, (owner, refused.text)
-    assert payloads.total(path) == before
+    assert records.total(path) == before
     created = own.post(f"/{path}", json=body)
     assert created.status_code == 201, created.text
     record = created.json()
@@ -173,7 +159,7 @@ def test_owner_fields_stay_within_held_scopes(
     _, member = callers(
         *permissions(path, "group", actions), *parent_reads(path, "group"), groups=(team["id"],)
     )
-    body = payloads(path, owner_group_id=team["id"])
+    body = records.body(path, owner_group_id=team["id"])
     refused = member.post(f"/{path}", json=body | {"owner_group_id": elsewhere["id"]})
     assert refused.status_code == 403, refused.text
     created = member.post(f"/{path}", json=body)
@@ -188,7 +174,7 @@ def test_owner_fields_stay_within_held_scopes(
 
 @pytest.mark.parametrize(("path", "field", "target"), REFERENCES)
 def test_references_must_be_readable(
-    path: str, field: str, target: str, admin: httpx.Client, callers: Callers, payloads: Payloads
+    path: str, field: str, target: str, admin: httpx.Client, callers: Callers, records: Records
 ) -> None:
     """Refuse (422) a write naming a record the caller cannot read, and write nothing."""
     # A new user row owns itself: only `all` lets its creator read and edit it afterwards.
@@ -199,18 +185,18 @@ def test_references_must_be_readable(
         *parent_reads(path, "own"),
     )
     admin_id = admin.get("/auth/me").json()["id"]
-    hidden = payloads.owned_by(target, admin_id)["id"]
-    visible = payloads.owned_by(target, me["id"])["id"]
+    hidden = records.owned_by(target, admin_id)["id"]
+    visible = records.owned_by(target, me["id"])["id"]
 
     def ref(record_id: int) -> int | list[int]:
         return [record_id] if field.endswith("_ids") else record_id
 
-    body = payloads(path, owner_user_id=me["id"])
-    before = payloads.total(path)
+    body = records.body(path, owner_user_id=me["id"])
+    before = records.total(path)
     refused = client.post(f"/{path}", json=body | {field: ref(hidden)})
     assert refused.status_code == 422, refused.text
     assert refused.json()["detail"][0]["loc"] == ["body", field]
-    assert payloads.total(path) == before
+    assert records.total(path) == before
 
     created = client.post(f"/{path}", json=body | {field: ref(visible)})
     assert created.status_code == 201, created.text

@@ -47,11 +47,6 @@ def root(live: Backend) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture
-def records(admin: httpx.Client) -> Records:
-    return Records(admin)
-
-
 def walk(value: Any) -> Iterator[tuple[str, Any]]:
     """Yield every (key, value) pair of a JSON document, at any depth."""
     if isinstance(value, dict):

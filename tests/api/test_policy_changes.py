@@ -7,17 +7,7 @@ import pytest
 
 from tests.support.callers import Callers
 from tests.support.factories import UserFactory
-from tests.support.payloads import Payloads
-
-
-@pytest.fixture
-def callers(admin: httpx.Client, make_user: UserFactory) -> Callers:
-    return Callers(admin, make_user)
-
-
-@pytest.fixture
-def payloads(admin: httpx.Client) -> Payloads:
-    return Payloads(admin)
+from tests.support.records import Records
 
 
 def put(client: httpx.Client, url: str, body: dict[str, Any]) -> None:
@@ -68,11 +58,11 @@ def test_role_given_to_or_taken_from_a_user(
 
 @pytest.mark.parametrize("via", ["group member_ids", "user group_ids"])
 def test_group_membership_given_and_taken(
-    via: str, admin: httpx.Client, make_user: UserFactory, payloads: Payloads
+    via: str, admin: httpx.Client, make_user: UserFactory, records: Records
 ) -> None:
     """Apply a membership change, from either side, to group-scoped reads at once."""
     group = make_user.group()
-    customer = payloads.create("customers", owner_group_id=group["id"])
+    customer = records.create("customers", owner_group_id=group["id"])
     user, client = make_user(roles=("user",))  # holds customer:read:group
     url = f"/customers/{customer['id']}"
 

@@ -4,6 +4,8 @@ from typing import Any
 
 import httpx
 
+from app.models import ACTIONS
+from app.resources import REGISTRY
 from tests.support.factories import UserFactory, unique
 
 
@@ -38,3 +40,8 @@ class Callers:
         """Return a new user holding exactly `permissions`, in `groups`, and their client."""
         roles = (self.role(*permissions)["name"],) if permissions else ()
         return self.make_user(roles=roles, groups=groups)
+
+
+def permissions(path: str, scope: str, actions: tuple[str, ...] = ACTIONS) -> list[str]:
+    """Return the names of the `path` model's permissions for `actions` in `scope`."""
+    return [f"{REGISTRY[path].perm}:{action}:{scope}" for action in actions]
