@@ -3,10 +3,12 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,8 +18,10 @@ from app.core.database import create_app_engine, create_sessionmaker, create_syn
 from app.core.enforcer import PolicyStore
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
+from app.routers.html import router as html_router
 
 log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 @asynccontextmanager
@@ -59,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api_router, prefix="/api/v1")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(html_router)
 
     @app.get("/healthz", tags=["Operations"])
     async def healthz() -> dict[str, str]:

@@ -28,10 +28,25 @@ class Resource:
     references: dict[str, str] = field(default_factory=dict)
     # fields only a holder of `<perm>:<action>:all` may set (users: roles, groups, ...)
     privileged_fields: frozenset[str] = frozenset()
+    # HTML: the field that names a record, the columns of its list, and the related
+    # records its detail page shows as (child resource path, foreign key on the child)
+    title_field: str = "name"
+    list_columns: tuple[str, ...] = ()
+    children: tuple[tuple[str, str], ...] = ()
 
     @property
     def model(self) -> Any:
         return self.crud.model
+
+    @property
+    def singular(self) -> str:
+        return self.label.removesuffix("s") if self.path != "time_entries" else "Time entry"
+
+    def title_of(self, record: Any) -> str:
+        """Return a short human name for a record: its name, title or id."""
+        value = getattr(record, self.title_field, None)
+        text = str(value) if value not in (None, "") else f"#{record.id}"
+        return text if len(text) <= 60 else text[:57] + "..."
 
 
 OWNER_SORT = ("id", "owner_user_id", "owner_group_id", "created_at", "updated_at")
@@ -50,6 +65,8 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("is_active",),
         references={"role_ids": "roles", "group_ids": "groups"},
         privileged_fields=frozenset(user.UserCreate.model_fields) - user.SELF_EDITABLE,
+        title_field="username",
+        list_columns=("username", "email", "full_name", "is_active", "last_login_at"),
     ),
     Resource(
         path="roles",
@@ -62,6 +79,7 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "name"),
         search_columns=("name", "description"),
         references={"permission_ids": "permissions"},
+        list_columns=("name", "description"),
     ),
     Resource(
         path="permissions",
@@ -74,6 +92,7 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "model", "action", "scope"),
         search_columns=("model", "action", "scope", "description"),
         filter_columns=("model", "action", "scope"),
+        list_columns=("model", "action", "scope", "description"),
     ),
     Resource(
         path="sessions",
@@ -86,6 +105,8 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "user_id", "expires_at", "last_seen_at"),
         search_columns=("ip_address", "user_agent"),
         filter_columns=("user_id",),
+        title_field="id",
+        list_columns=("user_id", "ip_address", "last_seen_at", "expires_at"),
     ),
     Resource(
         path="groups",
@@ -98,6 +119,7 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "name"),
         search_columns=("name", "description"),
         references={"member_ids": "users"},
+        list_columns=("name", "description"),
     ),
     Resource(
         path="customers",
@@ -110,6 +132,8 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "name", "email", "company", "is_active"),
         search_columns=("name", "email", "phone", "company", "notes"),
         filter_columns=("is_active",),
+        list_columns=("name", "company", "email", "phone", "is_active"),
+        children=(("projects", "customer_id"),),
     ),
     Resource(
         path="projects",
@@ -123,6 +147,8 @@ RESOURCES: tuple[Resource, ...] = (
         search_columns=("name", "description"),
         filter_columns=("status", "customer_id", "is_billable"),
         references={"customer_id": "customers"},
+        list_columns=("name", "status", "customer_id", "budget", "due_date"),
+        children=(("tasks", "project_id"),),
     ),
     Resource(
         path="tasks",
@@ -136,6 +162,9 @@ RESOURCES: tuple[Resource, ...] = (
         search_columns=("title", "description"),
         filter_columns=("status", "priority", "project_id", "assignee_id"),
         references={"project_id": "projects", "assignee_id": "users", "tag_ids": "tags"},
+        title_field="title",
+        list_columns=("title", "status", "priority", "project_id", "due_at"),
+        children=(("comments", "task_id"), ("time_entries", "task_id")),
     ),
     Resource(
         path="tags",
@@ -147,6 +176,7 @@ RESOURCES: tuple[Resource, ...] = (
         update_schema=business.TagUpdate,
         sort_columns=(*OWNER_SORT, "name", "color"),
         search_columns=("name",),
+        list_columns=("name", "color"),
     ),
     Resource(
         path="comments",
@@ -160,6 +190,8 @@ RESOURCES: tuple[Resource, ...] = (
         search_columns=("body",),
         filter_columns=("task_id",),
         references={"task_id": "tasks"},
+        title_field="body",
+        list_columns=("body", "task_id", "created_at"),
     ),
     Resource(
         path="time_entries",
@@ -173,6 +205,8 @@ RESOURCES: tuple[Resource, ...] = (
         search_columns=("note",),
         filter_columns=("task_id", "user_id", "is_billable"),
         references={"task_id": "tasks", "user_id": "users"},
+        title_field="spent_on",
+        list_columns=("spent_on", "minutes", "task_id", "user_id", "is_billable"),
     ),
 )
 

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import Cookie, Depends, HTTPException, Request, status
@@ -9,11 +10,12 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
+from app.core import csrf
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine, Scopes
 from app.crud.policy import POLICY_DIRTY, sync_policy
 from app.models import Session, User
-from app.resources import Resource
+from app.resources import RESOURCES, Resource
 from app.utils.permissions import parse_permission, scope_clause
 
 SESSION_COOKIE = "session_id"
@@ -95,6 +97,59 @@ async def get_current_user_required(
 
 
 OptionalUser = Annotated[User | None, Depends(get_current_user)]
+
+
+async def get_csrf_token(
+    request: Request, login: CurrentSession, settings: SettingsDep
+) -> str | None:
+    """Return the CSRF token this visitor's forms carry (bound to their session)."""
+    return csrf.token_for(
+        settings.secret_key,
+        session_hash=login.token_hash if login else None,
+        anonymous=request.cookies.get(csrf.ANON_COOKIE),
+    )
+
+
+CsrfToken = Annotated[str | None, Depends(get_csrf_token)]
+
+
+async def require_csrf(request: Request, expected: CsrfToken) -> None:
+    """Refuse (403) a state-changing request without this visitor's CSRF token."""
+    sent = request.headers.get(csrf.HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(csrf.FORM_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not csrf.matches(expected, sent):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or invalid")
+
+
+CsrfProtected = Depends(require_csrf)
+
+
+async def get_page(
+    request: Request, user: OptionalUser, session: SessionDep, csrf_token: CsrfToken
+) -> dict[str, Any]:
+    """Gather what every HTML page shows: the user, their navigation and CSRF token.
+
+    Kept on `request.state` so that error pages raised later still have it.
+    """
+    # A plain copy of the user: error pages render after the transaction has ended.
+    shown = (
+        SimpleNamespace(id=user.id, username=user.username, full_name=user.full_name)
+        if user is not None
+        else None
+    )
+    page: dict[str, Any] = {"user": shown, "csrf_token": csrf_token, "nav": []}
+    if user is not None:
+        policy = await request.app.state.policy.get(session)
+        page["nav"] = [res for res in RESOURCES if policy.scopes(user.id, res.perm, "read").any]
+    request.state.page = page
+    return page
+
+
+PageDep = Annotated[dict[str, Any], Depends(get_page)]
 CurrentUser = Annotated[User, Depends(get_current_user_required)]
 
 

@@ -8,10 +8,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import CheckConstraint
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.database import Base
 from app.crud.base import InvalidReference
@@ -161,8 +163,52 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+API_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the request came from the HTML interface rather than the JSON API."""
+    path = request.url.path.removeprefix(request.app.state.settings.url_prefix) or "/"
+    return not path.startswith(API_PATHS)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Answer HTML pages with pages: sign-in for 401, a readable error page otherwise."""
+    assert isinstance(exc, StarletteHTTPException)
+    if not wants_html(request):
+        return await http_exception_handler(request, exc)
+    from app.routers.templating import login_redirect, render
+
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        return login_redirect(request)
+    return render(
+        request,
+        "error.html",
+        {"status_code": exc.status_code, "detail": exc.detail},
+        exc.status_code,
+    )
+
+
+async def request_error(request: Request, exc: Exception) -> Response:
+    """Invalid path or query input: JSON for the API, an error page for HTML."""
+    if not wants_html(request):
+        return await validation_error(request, exc)
+    from app.routers.templating import render
+
+    assert isinstance(exc, RequestValidationError)
+    path_error = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+    code = status.HTTP_404_NOT_FOUND if path_error else status.HTTP_422_UNPROCESSABLE_CONTENT
+    detail = (
+        "No such page."
+        if path_error
+        else "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
+    )
+    return render(request, "error.html", {"status_code": code, "detail": detail}, code)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(DBAPIError, data_error)
     app.add_exception_handler(InvalidReference, invalid_reference)

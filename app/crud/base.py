@@ -4,7 +4,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, Text, func, inspect, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
@@ -140,6 +150,25 @@ class CRUDBase(Generic[ModelT]):
                     session=session, model=related, ids=ids, field=field
                 )
         return resolved
+
+    async def clashes(
+        self, *, session: AsyncSession, values: dict[str, Any], record: ModelT | None = None
+    ) -> Sequence[str]:
+        """Return the fields whose new values another row already holds under a unique key."""
+        found: list[str] = []
+        for constraint in self.model.__table__.constraints:
+            if not isinstance(constraint, UniqueConstraint):
+                continue
+            names = [column.name for column in constraint.columns]
+            if not any(name in values for name in names):
+                continue
+            wanted = {name: values.get(name, getattr(record, name, None)) for name in names}
+            stmt = select(self.model.id).filter_by(**wanted)
+            if record is not None:
+                stmt = stmt.where(self.model.id != record.id)
+            if await session.scalar(stmt.limit(1)) is not None:
+                found.extend(name for name in names if name in values)
+        return found
 
     async def delete(self, *, session: AsyncSession, db_obj: ModelT) -> None:
         await session.delete(db_obj)

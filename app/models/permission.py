@@ -24,5 +24,9 @@ class Permission(OwnedMixin, TimestampMixin, Base):
     scope: Mapped[str] = mapped_column(String(20))
     description: Mapped[str | None] = mapped_column(Text)
 
+    @property
+    def name(self) -> str:
+        return str(self)
+
     def __str__(self) -> str:
         return f"{self.model}:{self.action}:{self.scope}"

@@ -1,0 +1,80 @@
+"""Sign-in, registration and sign-out steps shared by the JSON API and the HTML pages."""
+
+from typing import Any
+
+from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import crud
+from app.api.deps import SESSION_COOKIE
+from app.core import csrf
+from app.core.config import Settings
+from app.core.database import utcnow
+from app.core.security import get_passwords
+from app.models import Session, User
+
+DEFAULT_ROLE = "user"
+
+
+async def authenticate(*, session: AsyncSession, username: str, password: str) -> User | None:
+    """Return the active user these credentials name; unknown names cost a hash too."""
+    user = await crud.user.get_by_login(session=session, username=username)
+    ok, new_hash = get_passwords().verify(password, user.hashed_password if user else None)
+    if user is None or not ok or not user.is_active:
+        return None
+    if new_hash:
+        user.hashed_password = new_hash
+    user.last_login_at = utcnow()
+    return user
+
+
+async def sign_in(
+    *,
+    session: AsyncSession,
+    request: Request,
+    response: Response,
+    settings: Settings,
+    user: User,
+) -> None:
+    """Open a new session for `user` and give the browser its cookie."""
+    await crud.session.purge_expired(session=session, settings=settings)
+    _, token = await crud.session.open(
+        session=session,
+        user=user,
+        settings=settings,
+        ip_address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+    path = settings.url_prefix or "/"
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_absolute_hours * 3600,
+        path=path,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    # The anonymous visitor's CSRF secret is replaced by the session's own binding.
+    response.delete_cookie(csrf.ANON_COOKIE, path=path)
+
+
+async def sign_out(
+    *, session: AsyncSession, response: Response, settings: Settings, login: Session
+) -> None:
+    """Delete the session row, so the cookie stops working, and drop the cookie."""
+    await crud.session.delete(session=session, db_obj=login)
+    response.delete_cookie(SESSION_COOKIE, path=settings.url_prefix or "/")
+
+
+async def register(*, session: AsyncSession, values: dict[str, Any]) -> User | str:
+    """Create an account with the default role; return the clashing field instead if any."""
+    clash = await crud.user.clash(
+        session=session, username=values["username"], email=values["email"]
+    )
+    if clash is not None:
+        return clash
+    role = await crud.role.get_by(session=session, name=DEFAULT_ROLE)
+    return await crud.user.create(
+        session=session, values=values | {"role_ids": [role.id] if role else []}
+    )

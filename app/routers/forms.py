@@ -1,0 +1,165 @@
+"""HTML forms built from the resource schemas: fields, choices, parsing and messages."""
+
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, EmailStr, ValidationError
+from starlette.datastructures import FormData
+
+from app.api.deps import Access
+from app.crud.base import ListParams
+from app.resources import REGISTRY, Resource
+
+LONG_TEXT = 500
+Choice = tuple[str, str]
+
+
+@dataclass
+class FormField:
+    """One input of a resource form."""
+
+    name: str
+    label: str
+    widget: str  # text textarea email password number checkbox date datetime select multiselect
+    required: bool
+    max_length: int | None = None
+    step: str | None = None
+    choices: list[Choice] = field(default_factory=list)
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """Return the annotation without `| None`, and whether None was allowed."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return (args[0] if len(args) == 1 else annotation), True
+    return annotation, False
+
+
+def _max_length(info: Any) -> int | None:
+    for meta in info.metadata:
+        if getattr(meta, "max_length", None):
+            return meta.max_length
+    return None
+
+
+def form_fields(res: Resource, schema: type[BaseModel]) -> list[FormField]:
+    """Describe the inputs for `schema`; choices are filled in by `with_choices`."""
+    fields = []
+    for name, info in schema.model_fields.items():
+        annotation, optional = _unwrap(info.annotation)
+        widget = "text"
+        choices: list[Choice] = []
+        step = None
+        max_length = _max_length(info)
+        if name == "password":
+            widget = "password"
+        elif name.endswith("_ids") or name in res.references or name.startswith("owner_"):
+            widget = "multiselect" if name.endswith("_ids") else "select"
+        elif typing.get_origin(annotation) is Literal:
+            widget = "select"
+            choices = [(str(v), str(v).replace("_", " ")) for v in typing.get_args(annotation)]
+        elif annotation is bool:
+            widget = "checkbox"
+        elif annotation in (int, Decimal):
+            widget = "number"
+            step = "1" if annotation is int else "0.01"
+        elif annotation is datetime:
+            widget = "datetime"
+        elif annotation is date:
+            widget = "date"
+        elif annotation is EmailStr or name == "email":
+            widget = "email"
+        elif max_length is None or max_length > LONG_TEXT:
+            widget = "textarea"
+        label = name.removesuffix("_ids").removesuffix("_id").replace("_", " ").capitalize()
+        required = info.is_required() and not optional and widget not in ("checkbox",)
+        fields.append(FormField(name, label, widget, required, max_length, step, choices))
+    return fields
+
+
+async def with_choices(
+    fields: list[FormField], res: Resource, access: Access, session: Any
+) -> list[FormField]:
+    """Fill select choices with the records the caller may read, and nothing else."""
+    for item in fields:
+        if item.widget not in ("select", "multiselect") or item.choices:
+            continue
+        target_path = res.references.get(item.name)
+        if item.name == "owner_user_id":
+            target_path = "users"
+        elif item.name == "owner_group_id":
+            target_path = "groups"
+        if target_path is None:
+            continue
+        target = REGISTRY[target_path]
+        scopes = access.scopes(target.perm, "read")
+        rows: list[Any] = []
+        if scopes.any:
+            rows, _ = await target.crud.list(
+                session=session,
+                where=access.where(target.model, target.perm, "read"),
+                params=ListParams(limit=1000, sort=None),
+            )
+        if item.name == "owner_group_id":
+            mine = set(access.policy.group_ids(access.user.id))
+            known = {row.id for row in rows}
+            if mine - known:
+                from app import crud
+
+                rows += await crud.group.get_many(
+                    session=session, ids=sorted(mine - known), field="owner_group_id"
+                )
+        item.choices = [(str(row.id), target.title_of(row)) for row in rows]
+    return fields
+
+
+def parse_form(fields: list[FormField], form: FormData, *, partial: bool) -> dict[str, Any]:
+    """Turn submitted form data into the dict the schema validates.
+
+    Empty inputs become None (or are left out of an edit, for passwords); multi-selects
+    come from `getlist`; an unchecked checkbox is False.
+    """
+    data: dict[str, Any] = {}
+    for item in fields:
+        if item.widget == "multiselect":
+            data[item.name] = [v for v in form.getlist(item.name) if isinstance(v, str)]
+            continue
+        if item.widget == "checkbox":
+            data[item.name] = form.get(item.name) is not None
+            continue
+        raw = form.get(item.name)
+        value = raw.strip() if isinstance(raw, str) else None
+        if item.widget == "password":
+            if value:
+                data[item.name] = raw
+            elif not partial:
+                data[item.name] = ""
+            continue
+        if value in (None, ""):
+            if partial or not item.required:
+                data[item.name] = None if not partial or not item.required else value
+            else:
+                data[item.name] = value
+            continue
+        data[item.name] = value
+    return data
+
+
+def validate(
+    schema: type[BaseModel], data: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Validate form data; return the values set, or the messages by field."""
+    try:
+        model = schema.model_validate(data)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            where = str(error["loc"][0]) if error["loc"] else "__all__"
+            message = error["msg"].removeprefix("Value error, ")
+            errors.setdefault(where, message)
+        return None, errors
+    return model.model_dump(exclude_unset=True), {}

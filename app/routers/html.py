@@ -1,0 +1,207 @@
+"""The HTML interface: sign-in pages, the dashboard, and every resource's pages."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.api import signin
+from app.api.deps import (
+    AccessDep,
+    AuthorizedRecord,
+    CsrfProtected,
+    CurrentSession,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+    get_page,
+)
+from app.api.guards import check_write
+from app.core import csrf
+from app.crud.base import ListParams
+from app.models import ACTIONS, SCOPES
+from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
+from app.routers.forms import validate
+from app.routers.pages import build_pages
+from app.routers.templating import redirect, render, safe_next, templates
+from app.schemas.user import RegisterRequest
+
+router = APIRouter(include_in_schema=False)
+
+
+def with_anonymous_csrf(request: Request, page: dict[str, Any], response: Response) -> Response:
+    """Give an anonymous visitor the cookie their form's CSRF token is bound to."""
+    if page["user"] is None and page["csrf_token"] is None:
+        secret = csrf.new_anonymous_secret()
+        settings = request.app.state.settings
+        page["csrf_token"] = csrf.token_for(
+            settings.secret_key, session_hash=None, anonymous=secret
+        )
+        response.set_cookie(
+            csrf.ANON_COOKIE,
+            secret,
+            path=settings.url_prefix or "/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+    return response
+
+
+def anonymous_page(
+    request: Request, page: dict[str, Any], name: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    """Render a sign-in page, first binding a CSRF token to this visitor."""
+    response = Response()
+    with_anonymous_csrf(request, page, response)
+    rendered = render(request, name, context, status)
+    for key, value in response.headers.items():
+        if key == "set-cookie":
+            rendered.headers.append(key, value)
+    return rendered
+
+
+@router.get("/")
+async def home(request: Request, page: PageDep) -> RedirectResponse:
+    return redirect(request, "/dashboard" if page["user"] else "/login")
+
+
+@router.get("/login")
+async def login_page(request: Request, page: PageDep, next: str | None = None) -> Response:
+    if page["user"] is not None:
+        return redirect(request, safe_next(next))
+    return anonymous_page(request, page, "login.html", {"next": safe_next(next), "errors": {}})
+
+
+@router.post("/login", dependencies=[CsrfProtected])
+async def login(
+    request: Request, page: PageDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    form = await request.form()
+    username, password = str(form.get("username") or ""), str(form.get("password") or "")
+    target = safe_next(str(form.get("next") or ""))
+    user = None
+    if 0 < len(username) <= 320 and 0 < len(password) <= 128 and "\x00" not in username:
+        user = await signin.authenticate(session=session, username=username, password=password)
+    if user is None:
+        return anonymous_page(
+            request,
+            page,
+            "login.html",
+            {
+                "next": target,
+                "username": username[:320],
+                "errors": {"__all__": "Incorrect username or password."},
+            },
+            401,
+        )
+    response = redirect(request, target, f"Welcome, {user.full_name or user.username}.")
+    await signin.sign_in(
+        session=session, request=request, response=response, settings=settings, user=user
+    )
+    return response
+
+
+@router.get("/register")
+async def register_page(request: Request, page: PageDep) -> Response:
+    if page["user"] is not None:
+        return redirect(request, "/dashboard")
+    return anonymous_page(request, page, "register.html", {"values": {}, "errors": {}})
+
+
+@router.post("/register", dependencies=[CsrfProtected])
+async def register(
+    request: Request, page: PageDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    form = await request.form()
+    data = {
+        name: str(form.get(name) or "") for name in ("username", "email", "password", "full_name")
+    }
+    data["full_name"] = data["full_name"] or None  # type: ignore[assignment]
+    values, errors = validate(RegisterRequest, data)
+    user = None
+    if values is not None:
+        user = await signin.register(session=session, values=values)
+        if isinstance(user, str):
+            errors = {user: f"This {user} is already taken."}
+    if values is None or errors or user is None or isinstance(user, str):
+        shown = {k: v for k, v in data.items() if k != "password"}
+        return anonymous_page(
+            request, page, "register.html", {"values": shown, "errors": errors}, 422
+        )
+    response = redirect(request, "/dashboard", "Your account is ready. Welcome!")
+    await signin.sign_in(
+        session=session, request=request, response=response, settings=settings, user=user
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[CsrfProtected])
+async def logout(
+    request: Request, login: CurrentSession, session: SessionDep, settings: SettingsDep
+) -> Response:
+    response = redirect(request, "/login", "You are signed out.", "info")
+    if login is not None:
+        await signin.sign_out(session=session, response=response, settings=settings, login=login)
+    return response
+
+
+@router.get("/dashboard", dependencies=[Depends(get_page)])
+async def dashboard(request: Request, access: AccessDep, session: SessionDep) -> Response:
+    cards = []
+    for res in request.state.page["nav"]:
+        _, total = await res.crud.list(
+            session=session,
+            where=access.where(res.model, res.perm, "read"),
+            params=ListParams(limit=1),
+        )
+        cards.append(
+            {
+                "res": res,
+                "total": total,
+                "can_create": res.create_schema is not None
+                and access.scopes(res.perm, "create").any,
+            }
+        )
+    return render(request, "dashboard.html", {"cards": cards})
+
+
+ROLES = REGISTRY["roles"]
+
+
+@router.post("/roles/{id}/permissions", dependencies=[Depends(get_page), CsrfProtected])
+async def save_permission_matrix(
+    request: Request,
+    record: Annotated[Any, AuthorizedRecord(ROLES, "update")],
+    access: AccessDep,
+    session: SessionDep,
+) -> Response:
+    """Save a role's permission matrix: every checked `model:action:scope` box at once."""
+    form = await request.form()
+    names = {v for v in form.getlist("grant") if isinstance(v, str)}
+    permissions, _ = await REGISTRY["permissions"].crud.list(
+        session=session, where=None, params=ListParams(limit=200)
+    )
+    ids = [p.id for p in permissions if str(p) in names]
+    values = {"permission_ids": ids}
+    await check_write(
+        res=ROLES, action="update", access=access, session=session, values=values, record=record
+    )
+    await ROLES.crud.update(session=session, db_obj=record, values=values)
+    return redirect(request, f"/roles/{record.id}", "Permissions saved.")
+
+
+def matrix(record: Any) -> dict[str, Any]:
+    """Return the rows and columns of a role's permission matrix."""
+    held = {str(p) for p in record.permissions}
+    columns = [f"{a}:{s}" for a in ACTIONS for s in SCOPES]
+    rows = [
+        {"model": m, "cells": [(f"{m}:{c}", f"{m}:{c}" in held) for c in columns]}
+        for m in PERMISSION_MODELS
+    ]
+    return {"columns": columns, "rows": rows}
+
+
+templates.env.globals["permission_matrix"] = matrix
+for resource in RESOURCES:
+    router.include_router(build_pages(resource))

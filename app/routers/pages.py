@@ -1,0 +1,277 @@
+"""Build a resource's HTML pages from its registry entry: list, detail, forms, delete."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from app.api.deps import (
+    Access,
+    AccessDep,
+    Authorize,
+    AuthorizedRecord,
+    CsrfProtected,
+    SessionDep,
+    get_page,
+)
+from app.api.guards import check_write, list_params, owner_defaults
+from app.crud.base import InvalidReference, ListParams
+from app.resources import REGISTRY, Resource
+from app.routers.forms import FormField, form_fields, parse_form, validate, with_choices
+from app.routers.templating import redirect, render
+
+
+def template(res: Resource, page: str) -> list[str]:
+    """Return the resource's own template, falling back to the generic one."""
+    return [f"{res.path}/{page}.html", f"generic/{page}.html"]
+
+
+def visible_fields(res: Resource, access: Access, action: str) -> list[FormField]:
+    """The form's inputs: privileged ones only for holders of `<perm>:<action>:all`."""
+    assert res.create_schema is not None
+    fields = form_fields(res, res.create_schema)
+    if res.privileged_fields and not access.scopes(res.perm, action).all:
+        fields = [f for f in fields if f.name not in res.privileged_fields]
+    if action == "update":
+        for item in fields:
+            if item.widget == "password":
+                item.required = False
+    return fields
+
+
+def current_values(res: Resource, record: Any, fields: list[FormField]) -> dict[str, Any]:
+    values = {}
+    for item in fields:
+        if item.widget != "password":
+            values[item.name] = getattr(record, item.name, None)
+    return values
+
+
+def changed(record: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Keep only what an edit form really changes (the form always sends every field)."""
+    out = {}
+    for name, value in values.items():
+        before = getattr(record, name, None) if name != "password" else None
+        if isinstance(before, list) or name.endswith("_ids"):
+            before = sorted(before or [])
+            value = sorted(value or [])
+        if value != before:
+            out[name] = values[name]
+    return out
+
+
+def build_pages(res: Resource) -> APIRouter:
+    """Return the HTML routes of `res`; every one asks the same enforcer as the API."""
+    router = APIRouter(prefix=f"/{res.path}", dependencies=[Depends(get_page)])
+    ListQuery = Annotated[ListParams, Depends(list_params(res))]
+
+    async def form_page(
+        request: Request,
+        access: Access,
+        session: Any,
+        *,
+        record: Any | None,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Response:
+        action = "update" if record is not None else "create"
+        fields = await with_choices(visible_fields(res, access, action), res, access, session)
+        return render(
+            request,
+            _first_existing(template(res, "form")),
+            {"res": res, "record": record, "fields": fields, "values": values, "errors": errors},
+            status_code,
+        )
+
+    @router.get("", name=f"html_list_{res.path}")
+    async def list_page(
+        request: Request,
+        access: Annotated[Access, Authorize(res, "read")],
+        params: ListQuery,
+        session: SessionDep,
+    ) -> Response:
+        items, total = await res.crud.list(
+            session=session,
+            where=access.where(res.model, res.perm, "read"),
+            params=params,
+            search_columns=res.search_columns,
+        )
+        return render(
+            request,
+            _first_existing(template(res, "list")),
+            {
+                "res": res,
+                "items": items,
+                "total": total,
+                "params": params,
+                "can_create": res.create_schema is not None
+                and access.scopes(res.perm, "create").any,
+            },
+        )
+
+    if res.create_schema is not None:
+
+        @router.get("/new", name=f"html_new_{res.path}")
+        async def new_page(
+            request: Request,
+            access: Annotated[Access, Authorize(res, "create")],
+            session: SessionDep,
+        ) -> Response:
+            defaults = {
+                name: info.default
+                for name, info in res.create_schema.model_fields.items()  # type: ignore[union-attr]
+                if not info.is_required() and info.default is not None
+            }
+            return await form_page(
+                request, access, session, record=None, values=defaults, errors={}
+            )
+
+        @router.post("", name=f"html_create_{res.path}", dependencies=[CsrfProtected])
+        async def create(
+            request: Request,
+            access: Annotated[Access, Authorize(res, "create")],
+            session: SessionDep,
+        ) -> Response:
+            fields = visible_fields(res, access, "create")
+            data = parse_form(fields, await request.form(), partial=False)
+            values, errors = validate(res.create_schema, data)  # type: ignore[arg-type]
+            if values is not None:
+                values = owner_defaults(res, access, values)
+                errors = await _guarded(res, "create", access, session, values, None)
+            if values is None or errors:
+                return await form_page(
+                    request,
+                    access,
+                    session,
+                    record=None,
+                    values=data,
+                    errors=errors,
+                    status_code=422,
+                )
+            full = res.create_schema.model_validate(data).model_dump() | values  # type: ignore[union-attr]
+            record = await res.crud.create(session=session, values=full)
+            return redirect(request, f"/{res.path}/{record.id}", f"{res.singular} created.")
+
+    @router.get("/{id}", name=f"html_detail_{res.path}")
+    async def detail_page(
+        request: Request,
+        record: Annotated[Any, AuthorizedRecord(res, "read")],
+        access: AccessDep,
+        session: SessionDep,
+    ) -> Response:
+        related = []
+        for child_path, foreign_key in res.children:
+            child = REGISTRY[child_path]
+            if not access.scopes(child.perm, "read").any:
+                continue
+            rows, total = await child.crud.list(
+                session=session,
+                where=access.where(child.model, child.perm, "read"),
+                params=ListParams(limit=50, filters=((foreign_key, record.id),)),
+            )
+            related.append({"res": child, "items": rows, "total": total, "fk": foreign_key})
+        return render(
+            request,
+            _first_existing(template(res, "detail")),
+            {
+                "res": res,
+                "record": record,
+                "related": related,
+                "can_update": res.update_schema is not None
+                and access.can_record(res.perm, "update", record),
+                "can_delete": access.can_record(res.perm, "delete", record),
+            },
+        )
+
+    if res.update_schema is not None:
+
+        @router.get("/{id}/edit", name=f"html_edit_{res.path}")
+        async def edit_page(
+            request: Request,
+            record: Annotated[Any, AuthorizedRecord(res, "update")],
+            access: AccessDep,
+            session: SessionDep,
+        ) -> Response:
+            fields = visible_fields(res, access, "update")
+            return await form_page(
+                request,
+                access,
+                session,
+                record=record,
+                values=current_values(res, record, fields),
+                errors={},
+            )
+
+        @router.post("/{id}", name=f"html_update_{res.path}", dependencies=[CsrfProtected])
+        async def update(
+            request: Request,
+            record: Annotated[Any, AuthorizedRecord(res, "update")],
+            access: AccessDep,
+            session: SessionDep,
+        ) -> Response:
+            fields = visible_fields(res, access, "update")
+            data = parse_form(fields, await request.form(), partial=True)
+            values, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
+            if values is not None:
+                values = changed(record, values)
+                errors = await _guarded(res, "update", access, session, values, record)
+            if values is None or errors:
+                return await form_page(
+                    request,
+                    access,
+                    session,
+                    record=record,
+                    values=data,
+                    errors=errors,
+                    status_code=422,
+                )
+            await res.crud.update(session=session, db_obj=record, values=values)
+            return redirect(request, f"/{res.path}/{record.id}", f"{res.singular} saved.")
+
+    async def remove(request: Request, record: Any, session: Any) -> Response:
+        await res.crud.delete(session=session, db_obj=record)
+        return redirect(request, f"/{res.path}", f"{res.singular} deleted.")
+
+    @router.delete("/{id}", name=f"html_delete_{res.path}", dependencies=[CsrfProtected])
+    async def delete(
+        request: Request,
+        record: Annotated[Any, AuthorizedRecord(res, "delete")],
+        session: SessionDep,
+    ) -> Response:
+        return await remove(request, record, session)
+
+    @router.post("/{id}/delete", name=f"html_delete_form_{res.path}", dependencies=[CsrfProtected])
+    async def delete_form(
+        request: Request,
+        record: Annotated[Any, AuthorizedRecord(res, "delete")],
+        session: SessionDep,
+    ) -> Response:
+        return await remove(request, record, session)
+
+    return router
+
+
+async def _guarded(
+    res: Resource,
+    action: str,
+    access: Access,
+    session: Any,
+    values: dict[str, Any],
+    record: Any | None,
+) -> dict[str, str]:
+    """Run the API's write guards; turn unseen references and clashes into form messages."""
+    try:
+        await check_write(
+            res=res, action=action, access=access, session=session, values=values, record=record
+        )
+    except InvalidReference as exc:
+        return {exc.field: "Choose a record you can see."}
+    clashes = await res.crud.clashes(session=session, values=values, record=record)
+    return {name: "This value is already taken." for name in clashes}
+
+
+def _first_existing(names: list[str]) -> str:
+    from app.routers.templating import templates
+
+    return templates.env.select_template(names).name  # type: ignore[return-value]

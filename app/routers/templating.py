@@ -1,0 +1,134 @@
+"""Templates, page context, flash messages and redirects for the HTML interface."""
+
+import json
+import typing
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from app.core.config import PROJECT_ROOT
+from app.crud.base import ListParams
+from app.resources import Resource
+
+FLASH_COOKIE = "flash"
+
+templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+
+
+def filter_choices(res: Resource, column: str) -> list[tuple[str, str]]:
+    """Return the options of a list filter: an enum's values, or yes/no."""
+    schema = res.create_schema or res.read_schema
+    info = schema.model_fields.get(column)
+    annotation = info.annotation if info else None
+    if annotation is bool:
+        return [("true", "Yes"), ("false", "No")]
+    if typing.get_origin(annotation) is typing.Literal:
+        return [(str(v), str(v).replace("_", " ")) for v in typing.get_args(annotation)]
+    return []
+
+
+def query(params: ListParams, **overrides: Any) -> str:
+    """Return a list page's query string, with some parameters changed."""
+    current: dict[str, Any] = {"q": params.q, "sort": params.sort, "offset": params.offset}
+    current |= {name: value for name, value in params.filters}
+    current |= overrides
+    pairs = []
+    for key, value in current.items():
+        if value is None or value == "" or (key == "offset" and not value):
+            continue
+        pairs.append((key, str(value).lower() if isinstance(value, bool) else str(value)))
+    if params.limit != 50:
+        pairs.append(("limit", str(params.limit)))
+    return urlencode(pairs)
+
+
+def form_value(value: Any, widget: str) -> str:
+    """Return a value as an input's `value` attribute wants it."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M") if widget == "datetime" else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+templates.env.globals.update(filter_choices=filter_choices, query=query, form_value=form_value)
+
+
+def url(request: Request, path: str) -> str:
+    """Return an app-local path with the URL prefix the app is served under."""
+    return request.app.state.settings.url_prefix + path
+
+
+def take_flash(request: Request) -> list[dict[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return []
+    if not isinstance(items, list):
+        return []
+    return [
+        {"kind": str(i.get("kind", "info"))[:20], "text": str(i.get("text", ""))[:300]}
+        for i in items[:5]
+        if isinstance(i, dict)
+    ]
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with the visitor's context (user, navigation, CSRF token, flash)."""
+    page = getattr(request.state, "page", {})
+    flash = take_flash(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"url": lambda path: url(request, path), "flash": flash, **page, **context},
+        status_code=status_code,
+    )
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path=request.app.state.settings.url_prefix or "/")
+    return response
+
+
+def redirect(
+    request: Request, path: str, message: str | None = None, kind: str = "success"
+) -> RedirectResponse:
+    """Answer 303 to a local path, carrying a flash message to the next page."""
+    response = RedirectResponse(url(request, path), status_code=303)
+    if message:
+        response.set_cookie(
+            FLASH_COOKIE,
+            json.dumps([{"kind": kind, "text": message}]),
+            max_age=60,
+            path=request.app.state.settings.url_prefix or "/",
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Send an anonymous visitor to the login page, to come back here afterwards."""
+    prefix = request.app.state.settings.url_prefix
+    here = request.url.path.removeprefix(prefix) or "/"
+    if request.url.query:
+        here += "?" + request.url.query
+    return RedirectResponse(url(request, "/login?next=" + quote(here, safe="/")), status_code=303)
+
+
+def safe_next(value: str | None) -> str:
+    """Accept only a local path for `next=`; anything else goes to the dashboard."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/dashboard"
+    if any(ord(ch) < 32 for ch in value):
+        return "/dashboard"
+    return value

@@ -1,0 +1,21 @@
+// Progressive enhancement: delete with DELETE and the CSRF header, after a confirmation.
+// Without script, the same forms post to /{path}/{id}/delete.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.delete) return;
+  event.preventDefault();
+  if (!window.confirm("Delete this record? This cannot be undone.")) return;
+  const token = form.querySelector('input[name="csrf_token"]')?.value ?? "";
+  const response = await fetch(form.dataset.delete, {
+    method: "DELETE",
+    headers: { "X-CSRF-Token": token },
+    credentials: "same-origin",
+  });
+  if (response.redirected || response.ok) {
+    window.location.assign(response.url);
+  } else {
+    document.open();
+    document.write(await response.text());
+    document.close();
+  }
+});
