@@ -118,7 +118,7 @@ def build_pages(res: Resource) -> APIRouter:
             access: Annotated[Access, Authorize(res, "create")],
             session: SessionDep,
         ) -> Response:
-            defaults = {
+            defaults = owner_defaults(res, access, {}) | {
                 name: info.default
                 for name, info in res.create_schema.model_fields.items()  # type: ignore[union-attr]
                 if not info.is_required() and info.default is not None
@@ -135,6 +135,9 @@ def build_pages(res: Resource) -> APIRouter:
         ) -> Response:
             fields = visible_fields(res, access, "create")
             data = parse_form(fields, await request.form(), partial=False)
+            for owner in ("owner_user_id", "owner_group_id"):
+                if data.get(owner) is None:  # left blank: the caller's defaults apply
+                    data.pop(owner, None)
             values, errors = validate(res.create_schema, data)  # type: ignore[arg-type]
             if values is not None:
                 values = owner_defaults(res, access, values)
