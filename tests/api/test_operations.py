@@ -1,7 +1,7 @@
 """Operations: health and readiness, the API description, and what every response carries."""
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +14,8 @@ from app.models import User
 from app.resources import RESOURCES
 from tests.conftest import Backend
 from tests.support import database, server
-from tests.support.checks import db, fail_on_server_error, guarded
-from tests.support.records import Records
+from tests.support.checks import db, fail_on_server_error
+from tests.support.records import CREATABLE, Records
 
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00")
 TIMESTAMP_KEYS = {
@@ -27,15 +27,9 @@ TIMESTAMP_KEYS = {
     "due_at",
     "completed_at",
 }
-CREATABLE = [res.path for res in RESOURCES if res.create_schema is not None]
 
 
-@pytest.fixture
-def client_factory(
-    client_factory: Callable[[], httpx.Client],
-) -> Callable[[], httpx.Client]:
-    """Make clients that fail the test on any 5xx."""
-    return guarded(client_factory)
+pytestmark = pytest.mark.no_server_errors
 
 
 @pytest.fixture
