@@ -1,7 +1,8 @@
-"""Checks shared by the API tests: no server errors, and direct looks at the database."""
+"""Checks shared by the API tests: no server errors, 422s naming a field, a look at the database."""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 from sqlalchemy.engine import Connection
@@ -40,3 +41,16 @@ def db(settings: Settings) -> Iterator[Connection]:
             yield connection
     finally:
         engine.dispose()
+
+
+def locs(response: httpx.Response) -> list[list[Any]]:
+    """Return the `loc` of every error in a 422 body."""
+    detail = response.json()["detail"]
+    assert isinstance(detail, list), detail
+    return [list(err["loc"]) for err in detail]
+
+
+def assert_422_naming(response: httpx.Response, field: str) -> None:
+    """Check that the request was refused (422) with an error located at `field`."""
+    assert response.status_code == 422, response.text
+    assert any(field in loc for loc in locs(response)), response.text
