@@ -109,6 +109,14 @@ def test_owner_manages_own_records(
     assert admin.get(url).status_code == 404
 
 
+def test_demo_creates_customer(demo: httpx.Client) -> None:
+    """Let the seeded `user` role create a customer and find it, alone, in its list."""
+    created = demo.post("/customers", json={"name": "Acme"})
+    assert created.status_code == 201, created.text
+    listed = demo.get("/customers").json()
+    assert [c["name"] for c in listed["items"]] == ["Acme"]
+
+
 def test_user_manages_own_row(admin: httpx.Client, callers: Callers) -> None:
     """Let `user:*:own` read, update and delete its own row, but create no other user."""
     me, client = callers(*permissions("users", "own"))
