@@ -5,7 +5,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enforcer import current_revision, group_sub, role_sub, user_sub
@@ -261,6 +261,17 @@ async def read_tables(session: AsyncSession) -> Tables:
     )
 
 
+async def link(
+    session: AsyncSession, table: Table, links: set[tuple[int, int]], *pairs: tuple[int, int]
+) -> None:
+    """Insert the `pairs` not in `links` yet into a link table, and add them to `links`."""
+    new = set(pairs) - links
+    if new:
+        values = [dict(zip(table.c.keys(), pair, strict=True)) for pair in new]
+        await session.execute(insert(table), values)
+    links |= new
+
+
 async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables) -> str:
     """Make one random change to the permissions tables, in the database and in `tables`."""
     step = next(UNIQUE)
@@ -270,12 +281,7 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
     kind = rng.choice(EDITS)
     if kind == "grant" and role_ids:
         pairs = {(rng.choice(role_ids), rng.choice(list(tables.permissions))) for _ in range(5)}
-        pairs -= tables.grants
-        if pairs:
-            await session.execute(
-                insert(role_permissions), [{"role_id": r, "permission_id": p} for r, p in pairs]
-            )
-        tables.grants |= pairs
+        await link(session, role_permissions, tables.grants, *pairs)
     elif kind == "revoke" and tables.grants:
         gone = set(rng.sample(sorted(tables.grants), min(5, len(tables.grants))))
         for r, p in gone:
@@ -292,12 +298,7 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
             else (user_groups, tables.user_groups, group_ids)
         )
         if targets:
-            pair = (rng.choice(user_ids), rng.choice(targets))
-            if pair not in links:
-                await session.execute(
-                    insert(table).values(dict(zip(table.c.keys(), pair, strict=True)))
-                )
-                links.add(pair)
+            await link(session, table, links, (rng.choice(user_ids), rng.choice(targets)))
     elif kind in ("unassign", "leave"):
         table, links = (
             (user_roles, tables.user_roles)
@@ -316,14 +317,9 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
         session.add(role)
         await session.flush()
         chosen = rng.sample(sorted(tables.permissions), 6)
-        await session.execute(
-            insert(role_permissions), [{"role_id": role.id, "permission_id": p} for p in chosen]
-        )
-        tables.grants |= {(role.id, p) for p in chosen}
+        await link(session, role_permissions, tables.grants, *((role.id, p) for p in chosen))
         if user_ids:
-            u = rng.choice(user_ids)
-            await session.execute(insert(user_roles).values(user_id=u, role_id=role.id))
-            tables.user_roles.add((u, role.id))
+            await link(session, user_roles, tables.user_roles, (rng.choice(user_ids), role.id))
     elif kind == "drop role" and role_ids:
         r = rng.choice(role_ids)
         await session.execute(delete(Role).where(Role.id == r))
@@ -334,11 +330,7 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
         session.add(group)
         await session.flush()
         members = rng.sample(user_ids, min(2, len(user_ids)))
-        if members:
-            await session.execute(
-                insert(user_groups), [{"user_id": u, "group_id": group.id} for u in members]
-            )
-        tables.user_groups |= {(u, group.id) for u in members}
+        await link(session, user_groups, tables.user_groups, *((u, group.id) for u in members))
     elif kind == "drop group" and group_ids:
         g = rng.choice(group_ids)
         await session.execute(delete(Group).where(Group.id == g))
@@ -348,9 +340,7 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
         session.add(user)
         await session.flush()
         if role_ids:
-            r = rng.choice(role_ids)
-            await session.execute(insert(user_roles).values(user_id=user.id, role_id=r))
-            tables.user_roles.add((user.id, r))
+            await link(session, user_roles, tables.user_roles, (user.id, rng.choice(role_ids)))
     elif kind == "drop user" and user_ids:
         u = rng.choice(user_ids)
         await session.execute(delete(User).where(User.id == u))
@@ -363,9 +353,7 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
         await session.flush()
         tables.permissions[perm.id] = (perm.model, action, scope)
         if role_ids:
-            r = rng.choice(role_ids)
-            await session.execute(insert(role_permissions).values(role_id=r, permission_id=perm.id))
-            tables.grants.add((r, perm.id))
+            await link(session, role_permissions, tables.grants, (rng.choice(role_ids), perm.id))
     return kind
 
 
