@@ -29,6 +29,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "comments": ("task_id", "body"),
     "time_entries": ("task_id", "spent_on", "minutes"),
 }
+REQUIRED_FIELDS = [(path, field) for path, fields in REQUIRED.items() for field in fields]
 
 # A string field of each resource and the length of its column.
 STRING_FIELD: dict[str, tuple[str, int]] = {
@@ -164,9 +165,7 @@ def test_read_only_fields_cannot_be_written(
     assert_422_naming(admin.post(f"/{path}", json=records.body(path) | {field: "x"}), field)
 
 
-@pytest.mark.parametrize(
-    ("path", "field"), [(path, field) for path, fields in REQUIRED.items() for field in fields]
-)
+@pytest.mark.parametrize(("path", "field"), REQUIRED_FIELDS)
 def test_missing_required_field(
     admin: httpx.Client, records: Records, path: str, field: str
 ) -> None:
@@ -177,9 +176,7 @@ def test_missing_required_field(
     assert ["body", field] in locs(response)
 
 
-@pytest.mark.parametrize(
-    ("path", "field"), [(path, field) for path, fields in REQUIRED.items() for field in fields]
-)
+@pytest.mark.parametrize(("path", "field"), REQUIRED_FIELDS)
 def test_null_for_required_field_in_update(
     admin: httpx.Client, records: Records, path: str, field: str
 ) -> None:
