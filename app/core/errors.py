@@ -169,7 +169,9 @@ API_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz",
 def wants_html(request: Request) -> bool:
     """Whether the request came from the HTML interface rather than the JSON API."""
     path = request.url.path.removeprefix(request.app.state.settings.url_prefix) or "/"
-    return not path.startswith(API_PATHS)
+    accept = request.headers.get("accept", "")
+    asks_json = "application/json" in accept and "text/html" not in accept
+    return not path.startswith(API_PATHS) and not asks_json
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
