@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
 
-.PHONY: install run test lint format bench lock clean
+.PHONY: install browser run test lint format bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,11 +16,19 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# The browser tests drive Debian's Chromium at /usr/bin/chromium (`playwright install` is
+# never used: no browser is downloaded). Only `test` needs it, not `run`.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	test -x $(CHROMIUM) || \
+		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
 run: install
 	$(BIN)/python -m app.init_db
 	$(BIN)/python -m app.serve
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 -q
