@@ -6,13 +6,16 @@ document.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!window.confirm("Delete this record? This cannot be undone.")) return;
   const token = form.querySelector('input[name="csrf_token"]')?.value ?? "";
+  // The redirect is not followed here: following it would load the next page, and so
+  // use up its flash message ("... deleted."), before the browser shows it.
   const response = await fetch(form.dataset.delete, {
     method: "DELETE",
     headers: { "X-CSRF-Token": token },
     credentials: "same-origin",
+    redirect: "manual",
   });
-  if (response.redirected || response.ok) {
-    window.location.assign(response.url);
+  if (response.type === "opaqueredirect" || response.ok) {
+    window.location.assign(form.dataset.next);
   } else {
     document.open();
     document.write(await response.text());
