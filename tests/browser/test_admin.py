@@ -1,0 +1,419 @@
+"""The admin in a real browser: navigation, every resource's pages, sessions, permissions."""
+
+import re
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.browser.helpers import (
+    SQLITE_ONLY,
+    ContextFactory,
+    accept_next_dialog,
+    api_create,
+    api_find,
+    arrive,
+    expect_flash,
+    nav_links,
+    screenshot,
+    sign_in,
+)
+
+pytestmark = SQLITE_ONLY
+
+ALL_LABELS = [
+    "Users",
+    "Roles",
+    "Permissions",
+    "Sessions",
+    "Groups",
+    "Customers",
+    "Projects",
+    "Tasks",
+    "Tags",
+    "Comments",
+    "Time entries",
+]
+
+PATHS = [
+    "users",
+    "roles",
+    "permissions",
+    "sessions",
+    "groups",
+    "customers",
+    "projects",
+    "tasks",
+    "tags",
+    "comments",
+    "time_entries",
+]
+LABELS = dict(zip(PATHS, ALL_LABELS, strict=True))
+
+# Records the forms refer to, made through the API: (resource path, title) -> id.
+Refs = dict[tuple[str, str], int]
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to create, show and edit one record of a resource through its pages."""
+
+    path: str
+    singular: str
+    title: str  # the record's name on its detail page
+    inputs: dict[str, str]  # input or textarea id -> text to type
+    options: dict[str, list[str]] = field(default_factory=dict)  # select id -> option labels
+    checks: dict[str, bool] = field(default_factory=dict)  # checkbox id -> checked
+    shown: dict[str, str] = field(default_factory=dict)  # column -> text on the detail page
+    links: tuple[tuple[str, str], ...] = ()  # references the detail page links to
+    edit: tuple[str, str] = ("", "")  # input id -> new text, shown after saving
+
+
+CASES = [
+    Case(
+        "users",
+        "User",
+        "carol",
+        {
+            "username": "carol",
+            "email": "carol@example.com",
+            "password": "carol-pass-123",
+            "full_name": "Carol Jones",
+        },
+        options={"role_ids": ["user"], "group_ids": ["demo-team"]},
+        checks={"is_active": True},
+        shown={"email": "carol@example.com", "full_name": "Carol Jones", "is_active": "Yes"},
+        links=(("roles", "user"), ("groups", "demo-team")),
+        edit=("full_name", "Carol Smith"),
+    ),
+    Case(
+        "roles",
+        "Role",
+        "auditor",
+        {"name": "auditor", "description": "Reads tasks"},
+        options={"permission_ids": ["task:read:all", "project:read:all"]},
+        shown={"description": "Reads tasks"},
+        links=(("permissions", "task:read:all"), ("permissions", "project:read:all")),
+        edit=("description", "Reads tasks and projects"),
+    ),
+    Case(
+        "permissions",
+        "Permission",
+        "report:read:all",
+        {"model": "report", "description": "Read reports"},
+        options={"action": ["read"], "scope": ["all"]},
+        shown={"model": "report", "action": "read", "scope": "all"},
+        edit=("description", "Read every report"),
+    ),
+    Case(
+        "groups",
+        "Group",
+        "ops",
+        {"name": "ops", "description": "Operations"},
+        options={"member_ids": ["demo"]},
+        shown={"description": "Operations"},
+        links=(("users", "demo"),),
+        edit=("description", "Operations and support"),
+    ),
+    Case(
+        "customers",
+        "Customer",
+        "Globex",
+        {
+            "name": "Globex",
+            "email": "info@globex.example.com",
+            "phone": "+1 555 0100",
+            "company": "Globex Corporation",
+            "notes": "Key account",
+        },
+        checks={"is_active": True},
+        shown={
+            "email": "info@globex.example.com",
+            "phone": "+1 555 0100",
+            "company": "Globex Corporation",
+            "notes": "Key account",
+            "is_active": "Yes",
+        },
+        edit=("company", "Globex Inc"),
+    ),
+    Case(
+        "projects",
+        "Project",
+        "Zeus",
+        {
+            "name": "Zeus",
+            "description": "Rebuild the portal",
+            "budget": "1500.50",
+            "start_date": "2025-01-15",
+            "due_date": "2025-06-30",
+        },
+        options={"customer_id": ["Acme Corp"], "status": ["active"]},
+        checks={"is_billable": False},
+        shown={
+            "description": "Rebuild the portal",
+            "status": "active",
+            "budget": "1500.50",
+            "is_billable": "No",
+            "start_date": "2025-01-15",
+            "due_date": "2025-06-30",
+        },
+        links=(("customers", "Acme Corp"),),
+        edit=("description", "Rebuild the customer portal"),
+    ),
+    Case(
+        "tasks",
+        "Task",
+        "Ship it",
+        {
+            "title": "Ship it",
+            "description": "Release the build",
+            "priority": "2",
+            "due_at": "2025-03-01T10:30",
+            "estimate_hours": "4.5",
+        },
+        options={
+            "project_id": ["Apollo"],
+            "status": ["in progress"],
+            "assignee_id": ["demo"],
+            "tag_ids": ["urgent", "backend"],
+        },
+        shown={
+            "description": "Release the build",
+            "status": "in_progress",
+            "priority": "2",
+            "due_at": "2025-03-01 10:30 UTC",
+            "estimate_hours": "4.50",
+        },
+        links=(("projects", "Apollo"), ("users", "demo"), ("tags", "urgent"), ("tags", "backend")),
+        edit=("description", "Release the signed build"),
+    ),
+    Case(
+        "tags",
+        "Tag",
+        "frontend",
+        {"name": "frontend", "color": "#ff8800"},
+        shown={"color": "#ff8800"},
+        edit=("color", "#00aa55"),
+    ),
+    Case(
+        "comments",
+        "Comment",
+        "Looks good to me",
+        {"body": "Looks good to me"},
+        options={"task_id": ["Write specs"]},
+        links=(("tasks", "Write specs"),),
+        edit=("body", "Needs another look"),
+    ),
+    Case(
+        "time_entries",
+        "Time entry",
+        "2025-02-03",
+        {"spent_on": "2025-02-03", "minutes": "90", "note": "Pairing"},
+        options={"task_id": ["Write specs"], "user_id": ["demo"]},
+        checks={"is_billable": True},
+        shown={"spent_on": "2025-02-03", "minutes": "90", "note": "Pairing", "is_billable": "Yes"},
+        links=(("tasks", "Write specs"), ("users", "demo")),
+        edit=("minutes", "120"),
+    ),
+]
+
+
+@pytest.fixture
+def refs(admin: httpx.Client) -> Refs:
+    """Create the records the forms choose from, and index every record they may name."""
+    customer = api_create(admin, "customers", name="Acme Corp")
+    project = api_create(admin, "projects", name="Apollo", customer_id=customer["id"])
+    task = api_create(admin, "tasks", title="Write specs", project_id=project["id"])
+    found: Refs = {
+        ("customers", "Acme Corp"): customer["id"],
+        ("projects", "Apollo"): project["id"],
+        ("tasks", "Write specs"): task["id"],
+    }
+    for name in ("urgent", "backend"):
+        found["tags", name] = api_create(admin, "tags", name=name)["id"]
+    for path, key in (("users", "username"), ("roles", "name"), ("groups", "name")):
+        for item in admin.get(f"/{path}").json()["items"]:
+            found[path, item[key]] = item["id"]
+    for name in ("task:read:all", "project:read:all"):
+        model, action, scope = name.split(":")
+        found["permissions", name] = api_find(
+            admin, "permissions", model=model, action=action, scope=scope
+        )["id"]
+    return found
+
+
+def value_of(page: Page, column: str) -> Locator:
+    """Return the value a detail page shows for `column`."""
+    label = column.replace("_", " ").capitalize()
+    return page.locator(f'dl.fields dt:text-is("{label}") + dd')
+
+
+def test_admin_sees_every_resource_and_signs_out(page: Page) -> None:
+    """Sign in through the form, see all eleven resources, and sign out from the user menu."""
+    sign_in(page, "admin", "admin123")
+    expect_flash(page, "Welcome, Administrator.")
+    assert nav_links(page) == ["Dashboard", *ALL_LABELS]
+    cards = page.locator(".card h2").all_inner_texts()
+    assert cards == ALL_LABELS
+    screenshot(page, "dashboard")
+
+    page.locator(".user-menu").get_by_role("button", name="Sign out").click()
+    arrive(page, r"/login$")
+    expect_flash(page, "You are signed out.")
+    page.goto("/dashboard")
+    arrive(page, r"/login\?next=/dashboard$")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.path for case in CASES])
+def test_admin_creates_views_edits_and_deletes(page: Page, refs: Refs, case: Case) -> None:
+    """Create a record with its form, see it, edit one field, and delete it with the button."""
+    sign_in(page, "admin", "admin123")
+    label = LABELS[case.path]
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=label, exact=True).click()
+    arrive(page, rf"/{case.path}$")
+    page.get_by_role("link", name=f"New {case.singular.lower()}").click()
+    arrive(page, rf"/{case.path}/new$")
+
+    for name, text in case.inputs.items():
+        page.locator(f"#{name}").fill(text)
+    for name, labels in case.options.items():
+        page.locator(f"#{name}").select_option(label=labels)
+    for name, checked in case.checks.items():
+        page.locator(f"#{name}").set_checked(checked)
+    page.get_by_role("button", name="Create").click()
+
+    arrive(page, rf"/{case.path}/\d+$")
+    expect_flash(page, f"{case.singular} created.")
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text(f"{case.singular}: {case.title}")
+    record_id = int(page.url.rsplit("/", 1)[1])
+    for column, text in case.shown.items():
+        expect(value_of(page, column)).to_have_text(text)
+    for path, title in case.links:
+        target = page.locator("dl.fields").locator(f'a[href="/{path}/{refs[path, title]}"]')
+        expect(target).to_have_count(1)
+
+    page.get_by_role("link", name="Edit").click()
+    arrive(page, rf"/{case.path}/{record_id}/edit$")
+    for name, labels in case.options.items():
+        chosen = page.locator(f"#{name} option:checked").all_inner_texts()
+        assert sorted(chosen) == sorted(labels), (name, chosen)
+    name, text = case.edit
+    page.locator(f"#{name}").fill(text)
+    page.get_by_role("button", name="Save").click()
+    arrive(page, rf"/{case.path}/{record_id}$")
+    expect_flash(page, f"{case.singular} saved.")
+    expect(value_of(page, name)).to_have_text(text)
+    for path, title in case.links:  # an edit keeps the choices it did not touch
+        target = page.locator("dl.fields").locator(f'a[href="/{path}/{refs[path, title]}"]')
+        expect(target).to_have_count(1)
+
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete").click()
+    page.reload()  # the dismissed confirmation sent nothing: the record is still there
+    expect(heading).to_have_text(re.compile(rf"^{re.escape(case.singular)}: "))
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Delete").click()
+    arrive(page, rf"/{case.path}$")
+    expect_flash(page, f"{case.singular} deleted.")
+    expect(page.locator(f'tbody a[href="/{case.path}/{record_id}"]')).to_have_count(0)
+    response = page.goto(f"/{case.path}/{record_id}")
+    assert response is not None and response.status == 404
+
+
+def test_admin_views_and_revokes_another_session(page: Page, new_context: ContextFactory) -> None:
+    """See both of the admin's sessions, open the other browser's one and revoke it."""
+    sign_in(page, "admin", "admin123")
+    other = new_context(user_agent="Second browser").new_page()
+    sign_in(other, "admin", "admin123")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
+    expect(page.locator("main")).to_contain_text("2 records")
+    page.get_by_role("searchbox", name="Search").fill("Second browser")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("main")).to_contain_text("1 record")
+    page.locator("tbody tr").first.get_by_role("link").first.click()
+    arrive(page, r"/sessions/\d+$")
+    session_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Session: {session_id}")
+    expect(value_of(page, "user_agent")).to_have_text("Second browser")
+    expect(value_of(page, "ip_address")).to_have_text("127.0.0.1")
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Delete").click()
+    arrive(page, r"/sessions$")
+    expect_flash(page, "Session deleted.")
+    expect(page.locator("main")).to_contain_text("1 record")
+    expect(page.locator(f'tbody a[href="/sessions/{session_id}"]')).to_have_count(0)
+
+    other.goto("/dashboard")
+    arrive(other, r"/login\?next=/dashboard$")
+    page.goto("/dashboard")
+    arrive(page, r"/dashboard$")
+
+
+def test_admin_grants_and_revokes_with_the_permission_matrix(
+    page: Page, new_context: ContextFactory
+) -> None:
+    """Check a box of the user role's matrix, save, see it kept and obeyed; then uncheck it."""
+    demo = new_context().new_page()
+    sign_in(demo, "demo", "demo123")
+    assert "Roles" not in nav_links(demo)
+    sign_in(page, "admin", "admin123")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Roles").click()
+    page.get_by_role("link", name="user", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Role: user")
+    matrix = page.locator("section.matrix")
+    box = matrix.get_by_role("checkbox", name="role:read:all", exact=True)
+    expect(box).not_to_be_checked()
+    expect(matrix.get_by_role("checkbox", name="task:read:own", exact=True)).to_be_checked()
+    expect(matrix).to_contain_text("33 of 132 granted")
+
+    box.check()
+    screenshot(page, "permission-matrix")
+    matrix.get_by_role("button", name="Save permissions").click()
+    expect_flash(page, "Permissions saved.")
+    page.reload()
+    expect(box).to_be_checked()
+    expect(matrix).to_contain_text("34 of 132 granted")
+    demo.reload()
+    assert "Roles" in nav_links(demo)
+
+    box.uncheck()
+    matrix.get_by_role("button", name="Save permissions").click()
+    expect_flash(page, "Permissions saved.")
+    page.reload()
+    expect(box).not_to_be_checked()
+    expect(matrix.get_by_role("checkbox", name="task:read:own", exact=True)).to_be_checked()
+    expect(matrix).to_contain_text("33 of 132 granted")
+    demo.reload()
+    assert "Roles" not in nav_links(demo)
+
+
+def test_invalid_form_shows_messages_next_to_fields(page: Page) -> None:
+    """Submit a project without its required name: the form comes back with the message."""
+    sign_in(page, "admin", "admin123")
+    page.goto("/projects/new")
+    page.locator("#description").fill("Kept after the error")
+    page.locator("#budget").fill("12.5")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Create").click()
+    response = navigation.value
+    assert response is not None and response.status == 422
+    expect(page.get_by_role("heading", level=1)).to_have_text("New project")
+    expect(page.locator(".field.invalid")).to_have_count(1)
+    expect(page.locator("#name")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#name-error")).to_be_visible()
+    expect(page.locator("#name-error")).not_to_be_empty()
+    expect(page.locator("#description")).to_have_value("Kept after the error")
+    expect(page.locator("#budget")).to_have_value("12.5")
+    screenshot(page, "form-with-errors")
+
+    page.locator("#name").fill("Fixed")
+    page.get_by_role("button", name="Create").click()
+    arrive(page, r"/projects/\d+$")
+    expect(value_of(page, "description")).to_have_text("Kept after the error")
+    expect(value_of(page, "budget")).to_have_text("12.50")
