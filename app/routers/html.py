@@ -202,6 +202,14 @@ def matrix(record: Any) -> dict[str, Any]:
     return {"columns": columns, "rows": rows}
 
 
-templates.env.globals["permission_matrix"] = matrix
+def linked(res: Any, record: Any, field: str) -> list[tuple[str, str]]:
+    """Return (path, name) for each record an `<x>_ids` field names, e.g. a task's tags."""
+    attribute, _ = res.crud.relations[field]
+    target = REGISTRY[res.references[field]]
+    rows = getattr(record, attribute)
+    return [(f"/{target.path}/{row.id}", target.title_of(row)) for row in rows]
+
+
+templates.env.globals.update(permission_matrix=matrix, linked=linked)
 for resource in RESOURCES:
     router.include_router(build_pages(resource))
