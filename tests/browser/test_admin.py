@@ -67,6 +67,7 @@ class Case:
     checks: dict[str, bool] = field(default_factory=dict)  # checkbox id -> checked
     shown: dict[str, str] = field(default_factory=dict)  # column -> text on the detail page
     links: tuple[tuple[str, str], ...] = ()  # references the detail page links to
+    granted: tuple[str, ...] = ()  # a role's permissions, checked in its matrix
     edit: tuple[str, str] = ("", "")  # input id -> new text, shown after saving
 
 
@@ -94,7 +95,7 @@ CASES = [
         {"name": "auditor", "description": "Reads tasks"},
         options={"permission_ids": ["task:read:all", "project:read:all"]},
         shown={"description": "Reads tasks"},
-        links=(("permissions", "task:read:all"), ("permissions", "project:read:all")),
+        granted=("task:read:all", "project:read:all"),
         edit=("description", "Reads tasks and projects"),
     ),
     Case(
@@ -245,8 +246,19 @@ def refs(admin: httpx.Client) -> Refs:
 
 def value_of(page: Page, column: str) -> Locator:
     """Return the value a detail page shows for `column`."""
-    label = column.replace("_", " ").capitalize()
+    label = column.replace("_ids", "s").replace("_id", "").replace("_", " ").capitalize()
     return page.locator(f'dl.fields dt:text-is("{label}") + dd')
+
+
+def expect_choices(page: Page, case: Case, refs: Refs) -> None:
+    """Expect the detail page to show the records chosen in the form's selects."""
+    for path, title in case.links:
+        target = page.locator("dl.fields").locator(f'a[href="/{path}/{refs[path, title]}"]')
+        expect(target).to_have_count(1)
+    for name in case.granted:
+        expect(page.get_by_role("checkbox", name=name, exact=True)).to_be_checked()
+    if case.granted:
+        expect(page.locator("section.matrix input:checked")).to_have_count(len(case.granted))
 
 
 def test_admin_sees_every_resource_and_signs_out(page: Page) -> None:
@@ -291,9 +303,7 @@ def test_admin_creates_views_edits_and_deletes(page: Page, refs: Refs, case: Cas
     record_id = int(page.url.rsplit("/", 1)[1])
     for column, text in case.shown.items():
         expect(value_of(page, column)).to_have_text(text)
-    for path, title in case.links:
-        target = page.locator("dl.fields").locator(f'a[href="/{path}/{refs[path, title]}"]')
-        expect(target).to_have_count(1)
+    expect_choices(page, case, refs)
 
     page.get_by_role("link", name="Edit").click()
     arrive(page, rf"/{case.path}/{record_id}/edit$")
@@ -306,9 +316,7 @@ def test_admin_creates_views_edits_and_deletes(page: Page, refs: Refs, case: Cas
     arrive(page, rf"/{case.path}/{record_id}$")
     expect_flash(page, f"{case.singular} saved.")
     expect(value_of(page, name)).to_have_text(text)
-    for path, title in case.links:  # an edit keeps the choices it did not touch
-        target = page.locator("dl.fields").locator(f'a[href="/{path}/{refs[path, title]}"]')
-        expect(target).to_have_count(1)
+    expect_choices(page, case, refs)  # an edit keeps the choices it did not touch
 
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Delete").click()
