@@ -316,7 +316,10 @@ def test_admin_creates_views_edits_and_deletes(page: Page, refs: Refs, case: Cas
     arrive(page, rf"/{case.path}/{record_id}$")
     expect_flash(page, f"{case.singular} saved.")
     expect(value_of(page, name)).to_have_text(text)
-    expect_choices(page, case, refs)  # an edit keeps the choices it did not touch
+    for column, shown in case.shown.items():  # an edit keeps what it did not touch
+        if column != name:
+            expect(value_of(page, column)).to_have_text(shown)
+    expect_choices(page, case, refs)
 
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Delete").click()
