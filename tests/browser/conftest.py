@@ -1,6 +1,6 @@
 """Browser harness: Playwright drives Debian's Chromium against the live test server.
 
-The browser tests run on SQLite only (see `SQLITE_ONLY`): the pages are the same on both
+The browser tests run on SQLite only (`SQLITE_ONLY` in helpers.py): the pages are the same on both
 backends, which the API and policy tests already cover, and a second run per backend would
 double the slowest tests of the suite.
 
@@ -72,5 +72,5 @@ def new_context(browser: Browser, live: Backend) -> Iterator[ContextFactory]:
 
 @pytest.fixture
 def page(new_context: ContextFactory) -> Page:
-    """A page in a fresh context whose base URL is the live server."""
+    """Open a page in a fresh context whose base URL is the live server."""
     return new_context().new_page()
