@@ -3,7 +3,10 @@
 import json
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import wants_html
 
 
 class BodyTooLarge(HTTPException):
@@ -31,7 +34,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = self.max_bytes + 1
                 if declared > self.max_bytes:
-                    await self._refuse(send)
+                    await self._refuse(scope, receive, send)
                     return
         received = 0
         started = False
@@ -55,10 +58,18 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"Request body larger than {self.max_bytes} bytes"}).encode()
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"Request body larger than {self.max_bytes} bytes"
+        request = Request(scope)
+        if wants_html(request):  # a page's form: an error page, not a JSON body
+            from app.routers.templating import render
+
+            page = render(request, "error.html", {"status_code": 413, "detail": detail}, 413)
+            await page(scope, receive, send)
+            return
+        body = json.dumps({"detail": detail}).encode()
         await send(
             {
                 "type": "http.response.start",

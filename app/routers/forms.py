@@ -1,5 +1,6 @@
 """HTML forms built from the resource schemas: fields, choices, parsing and messages."""
 
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -31,16 +32,21 @@ class FormField:
     choices: list[Choice] = field(default_factory=list)
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """Return the annotation without `| None`, and whether None was allowed."""
+def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
+    """Return the bare type (no `| None`, no `Annotated`), whether None was allowed, and
+    the metadata `Annotated` carried (`Text(50) | None` keeps its length there)."""
+    optional = False
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return (args[0] if len(args) == 1 else annotation), True
-    return annotation, False
+        annotation, optional = (args[0] if len(args) == 1 else annotation), True
+    metadata: list[Any] = []
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation, *metadata = typing.get_args(annotation)
+    return annotation, optional, metadata
 
 
-def _max_length(info: Any) -> int | None:
-    for meta in info.metadata:
+def _max_length(info: Any, metadata: list[Any]) -> int | None:
+    for meta in [*info.metadata, *metadata]:
         if getattr(meta, "max_length", None):
             return meta.max_length
     return None
@@ -50,11 +56,11 @@ def form_fields(res: Resource, schema: type[BaseModel]) -> list[FormField]:
     """Describe the inputs for `schema`; choices are filled in by `with_choices`."""
     fields = []
     for name, info in schema.model_fields.items():
-        annotation, optional = _unwrap(info.annotation)
+        annotation, optional, metadata = _unwrap(info.annotation)
         widget = "text"
         choices: list[Choice] = []
         step = None
-        max_length = _max_length(info)
+        max_length = _max_length(info, metadata)
         if name == "password":
             widget = "password"
         elif name.endswith("_ids") or name in res.references or name.startswith("owner_"):
@@ -158,8 +164,41 @@ def validate(
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
-            where = str(error["loc"][0]) if error["loc"] else "__all__"
             message = error["msg"].removeprefix("Value error, ")
+            where = str(error["loc"][0]) if error["loc"] else _field_named(schema, message)
             errors.setdefault(where, message)
         return None, errors
     return model.model_dump(exclude_unset=True), {}
+
+
+def rule_errors(schema: type[BaseModel], record: Any, values: dict[str, Any]) -> dict[str, str]:
+    """Check the record as an edit would leave it against the rules over several fields.
+
+    An edit validates only the fields it sends; a rule such as `due_date` not before
+    `start_date` needs the whole record, and would otherwise reach the database's check.
+    """
+    whole = {
+        name: getattr(record, name)
+        for name in schema.model_fields
+        if name != "password" and hasattr(record, name)
+    } | values
+    try:
+        schema.model_validate(whole)
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            if not error["loc"]:  # a rule of the whole model, not of one field
+                message = error["msg"].removeprefix("Value error, ")
+                errors.setdefault(_field_named(schema, message), message)
+        return errors
+    return {}
+
+
+def _field_named(schema: type[BaseModel], message: str) -> str:
+    """Place a rule's message at the first field it names (the form's top otherwise)."""
+    found = {
+        match.start(): name
+        for name in schema.model_fields
+        if (match := re.search(rf"\b{re.escape(name)}\b", message))
+    }
+    return found[min(found)] if found else "__all__"

@@ -17,7 +17,14 @@ from app.api.deps import (
 from app.api.guards import check_write, list_params, owner_defaults
 from app.crud.base import InvalidReference, ListParams
 from app.resources import REGISTRY, Resource
-from app.routers.forms import FormField, form_fields, parse_form, validate, with_choices
+from app.routers.forms import (
+    FormField,
+    form_fields,
+    parse_form,
+    rule_errors,
+    validate,
+    with_choices,
+)
 from app.routers.templating import redirect, render
 
 
@@ -218,7 +225,11 @@ def build_pages(res: Resource) -> APIRouter:
             values, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
             if values is not None:
                 values = changed(record, values)
-                errors = await _guarded(res, "update", access, session, values, record)
+                errors = rule_errors(
+                    res.create_schema,  # type: ignore[arg-type]
+                    record,
+                    values,
+                ) or await _guarded(res, "update", access, session, values, record)
             if values is None or errors:
                 return await form_page(
                     request,

@@ -51,7 +51,11 @@ def form_value(value: Any, widget: str) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M") if widget == "datetime" else value.isoformat()
+        if widget != "datetime":
+            return value.isoformat()
+        # datetime-local: no offset (values are UTC), and no precision lost to a resubmit.
+        spec = "milliseconds" if value.microsecond else "seconds" if value.second else "minutes"
+        return value.replace(tzinfo=None).isoformat(timespec=spec)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

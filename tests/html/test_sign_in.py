@@ -1,0 +1,172 @@
+"""Registration, login and logout through the pages."""
+
+from collections.abc import Callable
+
+import httpx
+
+from app.core import csrf
+from tests.conftest import Backend
+from tests.html.conftest import Browser
+from tests.html.dom import Page
+from tests.html.site import assert_html, csrf_token, dump, location, page, sign_in
+from tests.support.factories import unique
+
+
+def register(browser: Browser, **fields: str) -> httpx.Response:
+    """Fill the registration form with valid values, overridden by `fields`."""
+    name = unique("reg")
+    data = {
+        "username": name,
+        "email": f"{name}@example.com",
+        "password": "password123",
+        "full_name": "",
+        "csrf_token": csrf_token(browser, "/register"),
+    }
+    return browser.post("/register", data=data | fields)
+
+
+def test_registration_creates_a_user_and_signs_them_in(
+    browser: Browser, admin: httpx.Client
+) -> None:
+    """Register: 303 to the dashboard, signed in, role user, the anonymous cookie dropped."""
+    name = unique("newbie")
+    response = register(browser, username=name, email=f"{name}@Example.com", full_name="New B")
+    assert location(response) == "/dashboard"
+    cookies = response.headers.get_list("set-cookie")
+    session = next(c for c in cookies if c.startswith("session_id="))
+    assert "httponly" in session.lower() and "samesite=lax" in session.lower()
+    assert browser.cookies.get(csrf.ANON_COOKIE) is None
+    shown = page(browser, "/dashboard")
+    assert shown.root.find("strong").text() == name  # type: ignore[union-attr]
+    assert any("Your account is ready" in text for text in shown.flashes())
+    assert "/roles" not in shown.nav_paths()
+    found = admin.get("/users", params={"q": name}).json()["items"]
+    assert [(u["username"], u["email"], u["roles"]) for u in found] == [
+        (name, f"{name}@example.com", ["user"])
+    ]
+    assert page(browser, "/customers").heading == "Customers"
+    assert location(browser.get("/register")) == "/dashboard"
+
+
+def _check_refused(response: httpx.Response, field: str, sent: dict[str, str]) -> None:
+    label = f"{field}={sent.get(field)!r}"
+    assert response.status_code == 422, f"{label}: {response.status_code}"
+    assert_html(response, 422)
+    shown = Page(response)
+    assert shown.errors().get(field), f"{label}: no message at the field: {shown.errors()}"
+    message = shown.root.by_id(f"{field}-error")
+    control = shown.root.by_id(field)
+    assert message is not None and control is not None and message.parent is not None
+    assert message.parent.contains(control), f"{label}: the message is not by the field"
+    form = shown.form("/register")
+    assert form.control("password").submitted() == [""], "the password was echoed"
+    for name in ("username", "email", "full_name"):
+        assert form.control(name).submitted() == [sent[name].strip()], f"{label}: {name} lost"
+    assert form.data()["csrf_token"] == [sent["csrf_token"]]
+
+
+def test_registration_refuses_bad_input_at_the_field(browser: Browser, live: Backend) -> None:
+    """Refuse empty, short, long, malformed, NUL-bearing or taken values (422); add no one."""
+    cases = [
+        ("username", ""),
+        ("username", "ab"),
+        ("username", "x" * 51),
+        ("username", "has space"),
+        ("username", "nul\x00name"),
+        ("username", "demo"),
+        ("email", ""),
+        ("email", "not-an-email"),
+        ("email", "DEMO@example.com"),
+        ("email", "a" * 320 + "@example.com"),
+        ("password", ""),
+        ("password", "short"),
+        ("password", "x" * 129),
+        ("password", "password\x00123"),
+        ("full_name", "x" * 201),
+        ("full_name", "nul\x00name"),
+    ]
+    token = csrf_token(browser, "/register")
+    before = dump(live.settings)
+    for field, value in cases:
+        name = unique("reg")
+        sent = {
+            "username": name,
+            "email": f"{name}@example.com",
+            "password": "password123",
+            "full_name": "Some One",
+            "csrf_token": token,
+        } | {field: value}
+        _check_refused(browser.post("/register", data=sent), field, sent)
+        assert dump(live.settings) == before, f"{field}={value!r} changed the database"
+    assert browser.cookies.get("session_id") is None
+
+
+def test_login_failures_give_one_message_and_no_session(browser: Browser, live: Backend) -> None:
+    """Answer bad credentials or odd input with one 401 message, the name kept, no session."""
+    before = dump(live.settings)
+    for username, password in (
+        ("demo", "wrong-password"),
+        ("nobody", "demo123"),
+        ("", "demo123"),
+        ("demo", ""),
+        ("de\x00mo", "demo123"),
+        ("x" * 400, "demo123"),
+        ("demo", "x" * 200),
+    ):
+        response = browser.post(
+            "/login",
+            data={
+                "username": username,
+                "password": password,
+                "csrf_token": csrf_token(browser, "/login"),
+            },
+        )
+        assert_html(response, 401)
+        shown = Page(response)
+        assert "Incorrect username or password." in shown.root.find("main").text()  # type: ignore[union-attr]
+        form = shown.form("/login")
+        if "\x00" not in username:
+            assert form.data()["username"] == [username[:320]]
+        assert form.control("password").submitted() == [""]
+        assert browser.cookies.get("session_id") is None
+    assert dump(live.settings) == before
+
+
+def test_login_page_binds_its_token_to_an_anonymous_cookie(browser: Browser) -> None:
+    """Bind the login page's token to an HttpOnly, SameSite=Strict anonymous cookie."""
+    response = browser.get("/login")
+    assert_html(response, 200)
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{csrf.ANON_COOKIE}=")
+    )
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    token = Page(response).csrf_token
+    assert csrf_token(browser, "/login") == token, "the token changed within one visit"
+    assert csrf_token(browser, "/register") == token
+
+
+def test_logout_ends_the_session(
+    signed_in: Callable[[str, str], Browser], browser_factory: Callable[[], Browser]
+) -> None:
+    """Sign out: 303 to the login page with a message; the old cookie no longer works."""
+    browser = signed_in("demo", "demo123")
+    cookie = browser.cookies.get("session_id")
+    response = browser.post("/logout", data={"csrf_token": csrf_token(browser)})
+    assert location(response) == "/login"
+    assert any("signed out" in text for text in page(browser, "/login").flashes())
+    replay = browser_factory()
+    replay.cookies.set("session_id", cookie or "")
+    assert location(replay.get("/dashboard")) == "/login?next=/dashboard"
+
+
+def test_signed_in_visitors_skip_the_sign_in_pages(demo_browser: Browser) -> None:
+    """Send a signed-in visitor from /, /login and /register to the dashboard (or `next=`)."""
+    assert location(demo_browser.get("/")) == "/dashboard"
+    assert location(demo_browser.get("/login")) == "/dashboard"
+    assert location(demo_browser.get("/login?next=/tags")) == "/tags"
+    assert location(demo_browser.get("/register")) == "/dashboard"
+
+
+def test_sign_in_through_the_form(browser: Browser) -> None:
+    """Sign in through the form with the email instead of the username."""
+    assert location(sign_in(browser, "demo@example.com", "demo123")) == "/dashboard"
