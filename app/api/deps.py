@@ -13,6 +13,7 @@ from app import crud
 from app.core import csrf
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine, Scopes
+from app.crud.base import ListParams
 from app.crud.policy import POLICY_DIRTY, sync_policy
 from app.models import Session, User
 from app.resources import RESOURCES, Resource
@@ -174,6 +175,17 @@ class Access:
     def where(self, model: Any, perm: str, action: str) -> ColumnElement[bool] | None:
         """Return the SQL filter for the rows this user may `action` (None: all rows)."""
         return scope_clause(model, self.scopes(perm, action))
+
+    async def readable(
+        self, res: Resource, session: AsyncSession, params: ListParams | None = None
+    ) -> tuple[list[Any], int]:
+        """Return one page of the records of `res` this user may read, and their total."""
+        return await res.crud.list(
+            session=session,
+            where=self.where(res.model, res.perm, "read"),
+            params=params or ListParams(),
+            search_columns=res.search_columns,
+        )
 
 
 async def get_access(user: CurrentUser, policy: PolicyDep) -> Access:

@@ -105,11 +105,7 @@ async def with_choices(
         scopes = access.scopes(target.perm, "read")
         rows: list[Any] = []
         if scopes.any:
-            rows, _ = await target.crud.list(
-                session=session,
-                where=access.where(target.model, target.perm, "read"),
-                params=ListParams(limit=1000, sort=None),
-            )
+            rows, _ = await access.readable(target, session, ListParams(limit=1000))
         if item.name == "owner_group_id":
             mine = set(access.policy.group_ids(access.user.id))
             known = {row.id for row in rows}

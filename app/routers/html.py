@@ -150,11 +150,7 @@ async def logout(
 async def dashboard(request: Request, access: AccessDep, session: SessionDep) -> Response:
     cards = []
     for res in request.state.page["nav"]:
-        _, total = await res.crud.list(
-            session=session,
-            where=access.where(res.model, res.perm, "read"),
-            params=ListParams(limit=1),
-        )
+        _, total = await access.readable(res, session, ListParams(limit=1))
         cards.append(
             {
                 "res": res,

@@ -25,12 +25,13 @@ from app.routers.forms import (
     validate,
     with_choices,
 )
-from app.routers.templating import redirect, render
+from app.routers.templating import redirect, render, templates
 
 
-def template(res: Resource, page: str) -> list[str]:
+def template(res: Resource, page: str) -> str:
     """Return the resource's own template, falling back to the generic one."""
-    return [f"{res.path}/{page}.html", f"generic/{page}.html"]
+    names = [f"{res.path}/{page}.html", f"generic/{page}.html"]
+    return templates.env.select_template(names).name  # type: ignore[return-value]
 
 
 def visible_fields(res: Resource, access: Access, action: str) -> list[FormField]:
@@ -86,7 +87,7 @@ def build_pages(res: Resource) -> APIRouter:
         fields = await with_choices(visible_fields(res, access, action), res, access, session)
         return render(
             request,
-            _first_existing(template(res, "form")),
+            template(res, "form"),
             {"res": res, "record": record, "fields": fields, "values": values, "errors": errors},
             status_code,
         )
@@ -98,15 +99,10 @@ def build_pages(res: Resource) -> APIRouter:
         params: ListQuery,
         session: SessionDep,
     ) -> Response:
-        items, total = await res.crud.list(
-            session=session,
-            where=access.where(res.model, res.perm, "read"),
-            params=params,
-            search_columns=res.search_columns,
-        )
+        items, total = await access.readable(res, session, params)
         return render(
             request,
-            _first_existing(template(res, "list")),
+            template(res, "list"),
             {
                 "res": res,
                 "items": items,
@@ -175,15 +171,13 @@ def build_pages(res: Resource) -> APIRouter:
             child = REGISTRY[child_path]
             if not access.scopes(child.perm, "read").any:
                 continue
-            rows, total = await child.crud.list(
-                session=session,
-                where=access.where(child.model, child.perm, "read"),
-                params=ListParams(limit=50, filters=((foreign_key, record.id),)),
+            rows, total = await access.readable(
+                child, session, ListParams(limit=50, filters=((foreign_key, record.id),))
             )
             related.append({"res": child, "items": rows, "total": total, "fk": foreign_key})
         return render(
             request,
-            _first_existing(template(res, "detail")),
+            template(res, "detail"),
             {
                 "res": res,
                 "record": record,
@@ -283,9 +277,3 @@ async def _guarded(
         return {exc.field: "Choose a record you can see."}
     clashes = await res.crud.clashes(session=session, values=values, record=record)
     return {name: "This value is already taken." for name in clashes}
-
-
-def _first_existing(names: list[str]) -> str:
-    from app.routers.templating import templates
-
-    return templates.env.select_template(names).name  # type: ignore[return-value]

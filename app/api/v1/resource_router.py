@@ -23,12 +23,7 @@ def build_router(res: Resource) -> APIRouter:
         params: ListQuery,
         session: SessionDep,
     ) -> Any:
-        items, total = await res.crud.list(
-            session=session,
-            where=access.where(res.model, res.perm, "read"),
-            params=params,
-            search_columns=res.search_columns,
-        )
+        items, total = await access.readable(res, session, params)
         return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
 
     @router.get("/{id}", response_model=Read, name=f"read_{res.path}")
