@@ -214,13 +214,16 @@ def Authorize(res: Resource, action: str) -> Any:
     return Depends(dependency)
 
 
-def AuthorizedRecord(res: Resource, action: str) -> Any:
-    """Depend on the record named by `{id}`: 404 unless readable, 403 unless `action` is."""
+def AuthorizedRecord(res: Resource, action: str, *, unreadable: int = 404) -> Any:
+    """Depend on the record named by `{id}`: 404 if missing, `unreadable` if not readable
+    (the API answers 404, as if missing; pages answer 403), 403 unless `action` is allowed."""
 
     async def dependency(id: int, access: AccessDep, session: SessionDep) -> Any:
         record = await res.crud.get(session=session, id=id)
-        if record is None or not access.can_record(res.perm, "read", record):
-            raise not_found(res.label.rstrip("s"))
+        if record is None:
+            raise not_found(res.singular)
+        if not access.can_record(res.perm, "read", record):
+            raise not_found(res.singular) if unreadable == 404 else forbidden()
         if action != "read" and not access.can_record(res.perm, action, record):
             raise forbidden()
         return record

@@ -168,7 +168,7 @@ ROLES = REGISTRY["roles"]
 @router.post("/roles/{id}/permissions", dependencies=[Depends(get_page), CsrfProtected])
 async def save_permission_matrix(
     request: Request,
-    record: Annotated[Any, AuthorizedRecord(ROLES, "update")],
+    record: Annotated[Any, AuthorizedRecord(ROLES, "update", unreadable=403)],
     access: AccessDep,
     session: SessionDep,
 ) -> Response:

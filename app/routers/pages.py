@@ -162,7 +162,7 @@ def build_pages(res: Resource) -> APIRouter:
     @router.get("/{id}", name=f"html_detail_{res.path}")
     async def detail_page(
         request: Request,
-        record: Annotated[Any, AuthorizedRecord(res, "read")],
+        record: Annotated[Any, AuthorizedRecord(res, "read", unreadable=403)],
         access: AccessDep,
         session: SessionDep,
     ) -> Response:
@@ -193,7 +193,7 @@ def build_pages(res: Resource) -> APIRouter:
         @router.get("/{id}/edit", name=f"html_edit_{res.path}")
         async def edit_page(
             request: Request,
-            record: Annotated[Any, AuthorizedRecord(res, "update")],
+            record: Annotated[Any, AuthorizedRecord(res, "update", unreadable=403)],
             access: AccessDep,
             session: SessionDep,
         ) -> Response:
@@ -210,7 +210,7 @@ def build_pages(res: Resource) -> APIRouter:
         @router.post("/{id}", name=f"html_update_{res.path}", dependencies=[CsrfProtected])
         async def update(
             request: Request,
-            record: Annotated[Any, AuthorizedRecord(res, "update")],
+            record: Annotated[Any, AuthorizedRecord(res, "update", unreadable=403)],
             access: AccessDep,
             session: SessionDep,
         ) -> Response:
@@ -244,7 +244,7 @@ def build_pages(res: Resource) -> APIRouter:
     @router.delete("/{id}", name=f"html_delete_{res.path}", dependencies=[CsrfProtected])
     async def delete(
         request: Request,
-        record: Annotated[Any, AuthorizedRecord(res, "delete")],
+        record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
         session: SessionDep,
     ) -> Response:
         return await remove(request, record, session)
@@ -252,7 +252,7 @@ def build_pages(res: Resource) -> APIRouter:
     @router.post("/{id}/delete", name=f"html_delete_form_{res.path}", dependencies=[CsrfProtected])
     async def delete_form(
         request: Request,
-        record: Annotated[Any, AuthorizedRecord(res, "delete")],
+        record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
         session: SessionDep,
     ) -> Response:
         return await remove(request, record, session)

@@ -70,7 +70,7 @@ def test_demo_creates_a_project_and_a_task_with_tags(page: Page, others: dict[st
     expect(page.locator("tbody")).not_to_contain_text("Admin secret")
     screenshot(page, "list")
     response = page.goto(f"/projects/{others['secret']}")
-    assert response is not None and response.status == 404
+    assert response is not None and response.status == 403
 
     page.goto("/tasks/new")
     assert sorted(options(page, "project_id")) == ["Demo launch", "Team plan"]
@@ -97,14 +97,14 @@ REFUSED = [
     ("/permissions", 403, "Not allowed"),
     ("/groups", 403, "Not allowed"),
     ("/roles/new", 403, "Not allowed"),
-    # A record the caller may not read answers 404, as in the API: as if it were missing.
-    ("/roles/1", 404, "Not found"),
-    ("/users/1", 404, "Not found"),
+    # Pages answer 403 for a record the caller may not read (the API answers 404).
+    ("/roles/1", 403, "Not allowed"),
+    ("/users/1", 403, "Not allowed"),
 ]
 
 
 def test_demo_is_refused_what_it_may_not_read(page: Page) -> None:
-    """Answer demo's visits to pages it may not see with HTML error pages: 403 or 404."""
+    """Answer demo's visits to pages it may not see with 403 HTML error pages."""
     sign_in(page, "demo", "demo123")
     for path, status, heading in REFUSED:
         response = page.goto(path)

@@ -102,30 +102,29 @@ def test_a_page_the_user_may_not_see_is_a_403_page(demo_browser: Browser) -> Non
             assert shown.nav_paths(), "the error page lost the navigation"
 
 
-def test_a_record_the_user_cannot_read_is_a_404_page(
+def test_a_record_the_user_cannot_read_is_a_403_page_and_a_missing_one_404(
     demo_browser: Browser, records: Records, live: Backend, admin: httpx.Client
 ) -> None:
-    """Answer an admin-only, missing, malformed or huge id with a 404 page; change nothing."""
+    """Answer an admin-only record with a 403 page, a missing or bad id with 404; change nothing."""
     hidden = records.create("customers")
     token = csrf_token(demo_browser)
     before = dump(live.settings)
+    for url in (f"/customers/{hidden['id']}", f"/customers/{hidden['id']}/edit", "/roles/1"):
+        assert page(demo_browser, url, 403).heading == "Not allowed", url
     for url in (
-        f"/customers/{hidden['id']}",
-        f"/customers/{hidden['id']}/edit",
         "/customers/999999",
         "/customers/99999999999999999999",
         "/customers/abc",
         "/customers/-1",
-        "/roles/1",
         "/no-such-page",
     ):
         assert page(demo_browser, url, 404).heading == "Not found", url
     response = demo_browser.post(f"/customers/{hidden['id']}/delete", data={"csrf_token": token})
-    assert response.status_code == 404
+    assert response.status_code == 403
     response = demo_browser.post(
         f"/customers/{hidden['id']}", data={"csrf_token": token, "name": "mine now"}
     )
-    assert response.status_code == 404
+    assert response.status_code == 403
     assert dump(live.settings) == before
     assert admin.get(f"/customers/{hidden['id']}").json()["name"] == hidden["name"]
 
