@@ -237,25 +237,16 @@ def build_pages(res: Resource) -> APIRouter:
             await res.crud.update(session=session, db_obj=record, values=values)
             return redirect(request, f"/{res.path}/{record.id}", f"{res.singular} saved.")
 
-    async def remove(request: Request, record: Any, session: Any) -> Response:
-        await res.crud.delete(session=session, db_obj=record)
-        return redirect(request, f"/{res.path}", f"{res.singular} deleted.")
-
+    # DELETE comes from the page's script; the POST form serves browsers without script.
     @router.delete("/{id}", name=f"html_delete_{res.path}", dependencies=[CsrfProtected])
+    @router.post("/{id}/delete", name=f"html_delete_form_{res.path}", dependencies=[CsrfProtected])
     async def delete(
         request: Request,
         record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
         session: SessionDep,
     ) -> Response:
-        return await remove(request, record, session)
-
-    @router.post("/{id}/delete", name=f"html_delete_form_{res.path}", dependencies=[CsrfProtected])
-    async def delete_form(
-        request: Request,
-        record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
-        session: SessionDep,
-    ) -> Response:
-        return await remove(request, record, session)
+        await res.crud.delete(session=session, db_obj=record)
+        return redirect(request, f"/{res.path}", f"{res.singular} deleted.")
 
     return router
 
