@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -19,6 +19,21 @@ USER_NAV = [
     "Dashboard",
     "Users",
     "Sessions",
+    "Customers",
+    "Projects",
+    "Tasks",
+    "Tags",
+    "Comments",
+    "Time entries",
+]
+
+# The navigation of the admin: every resource, in order.
+ALL_LABELS = [
+    "Users",
+    "Roles",
+    "Permissions",
+    "Sessions",
+    "Groups",
     "Customers",
     "Projects",
     "Tasks",
@@ -84,3 +99,9 @@ def api_find(client: httpx.Client, path: str, **match: Any) -> dict[str, Any]:
 def accept_next_dialog(page: Page) -> None:
     """Accept the next `window.confirm` the page opens."""
     page.once("dialog", lambda dialog: dialog.accept())
+
+
+def value_of(page: Page, column: str) -> Locator:
+    """Return the value a detail page shows for `column`."""
+    label = column.replace("_ids", "s").replace("_id", "").replace("_", " ").capitalize()
+    return page.locator(f'dl.fields dt:text-is("{label}") + dd')

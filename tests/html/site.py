@@ -1,6 +1,10 @@
-"""Helpers for the HTML tests: sign-in through the pages, CSRF tokens, checks, a database dump."""
+"""Helpers for the HTML tests: sign-in through the pages, CSRF tokens, checks, a database dump.
+
+Also the checks of a refused form: a bad value sent, and the 422 page it must bring back.
+"""
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -9,11 +13,15 @@ from sqlalchemy import Engine, select
 import app.models  # noqa: F401  (every table in the metadata)
 from app.core.config import Settings
 from app.core.database import Base, create_sync_engine
+from tests.conftest import Backend
 from tests.html.dom import FormData, Page
 from tests.support.records import PARENTS, Records, own_fields
 
 # Written by reading a page (a session's touch), not by what a request changes.
 VOLATILE_COLUMNS = frozenset({"last_seen_at", "updated_at"})
+
+# The controls a re-rendered form must show as entered.
+SHOWN_KINDS = ("text", "textarea", "email", "number", "date", "datetime-local")
 
 _engines: dict[str, Engine] = {}
 
@@ -119,3 +127,87 @@ def fill_new(records: Records, path: str, data: FormData) -> FormData:
         filled[name] = [str(records.create(parent)["id"])]
     filled.pop("csrf_token", None)
     return filled
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad value for one field, and the fields that may carry its message."""
+
+    field: str
+    value: str | list[str]
+    why: str
+    flagged: tuple[str, ...] = ()
+
+    @property
+    def expected(self) -> tuple[str, ...]:
+        return self.flagged or (self.field,)
+
+
+def with_bad(data: FormData, case: Bad, path: str) -> FormData:
+    """Return valid `data` with the bad value in place (and what its rule compares it to)."""
+    sent = dict(data)
+    sent[case.field] = case.value if isinstance(case.value, list) else [case.value]
+    if case.field == "model" and path == "permissions":
+        sent |= {"action": ["read"], "scope": ["own"]}
+    if case.field == "due_date":
+        sent["start_date"] = ["2024-05-05"]
+    return sent
+
+
+def check_rerendered(response: httpx.Response, case: Bad, sent: FormData, token: str) -> None:
+    """Check the 422 page: the message at the field, the values as entered, a fresh form."""
+    label = f"{case.field}={case.value!r} ({case.why})"
+    assert response.status_code == 422, f"{label}: {response.status_code} {response.text[:300]}"
+    assert_html(response, 422)
+    shown = Page(response)
+    errors = shown.errors()
+    flagged = [name for name in case.expected if errors.get(name)]
+    assert flagged, f"{label}: no message at {case.expected}; messages: {errors}"
+    for name in flagged:
+        message = shown.root.by_id(f"{name}-error")
+        control = shown.root.by_id(name)
+        assert message is not None and control is not None, label
+        assert message.parent is not None and message.parent.contains(control), (
+            f"{label}: the message is not next to the field"
+        )
+        if control.attrs.get("type") != "checkbox":
+            assert control.attrs.get("aria-invalid") == "true", label
+            assert f"{name}-error" in control.attrs.get("aria-describedby", ""), label
+    form = shown.form()
+    assert form.data()["csrf_token"] == [token], f"{label}: the form lost its token"
+    for control in form.controls:
+        if control.kind not in SHOWN_KINDS or control.name not in sent:
+            continue
+        entered = [value.strip() for value in sent[control.name]]
+        assert control.submitted() == entered, (
+            f"{label}: {control.name} shows {control.submitted()}, entered {entered}"
+        )
+    for name, entered in sent.items():
+        control = next((c for c in form.controls if c.name == name), None)
+        if control is None or control.kind not in ("select", "select-multiple"):
+            continue
+        offered = {value for value, _ in control.options()}
+        if all(value in offered for value in entered):
+            assert sorted(control.submitted()) == sorted(entered), f"{label}: {name} not kept"
+
+
+def try_bad_inputs(
+    browser: httpx.Client, live: Backend, action: str, data: FormData, cases: list[Bad], path: str
+) -> None:
+    """Send each bad value on top of valid `data`; check every answer and the database."""
+    token = data["csrf_token"][0]
+    before = dump(live.settings)
+    for case in cases:
+        sent = with_bad(data, case, path)
+        response = submit(browser, action, sent, token)
+        check_rerendered(response, case, sent, token)
+    assert dump(live.settings) == before, "a refused form changed the database"
+
+
+def follow_flash(browser: httpx.Client, response: httpx.Response, message: str) -> Page:
+    """Follow a 303 and check the next page shows `message` once, as a flash."""
+    target = location(response)
+    shown = page(browser, target)
+    assert any(message in text for text in shown.flashes()), shown.flashes()
+    assert page(browser, target).flashes() == [], "the flash message showed twice"
+    return shown

@@ -1,0 +1,105 @@
+"""The admin in a real browser: navigation and signing out, sessions, the permission matrix."""
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import (
+    ALL_LABELS,
+    SQLITE_ONLY,
+    ContextFactory,
+    accept_next_dialog,
+    arrive,
+    expect_flash,
+    nav_links,
+    screenshot,
+    sign_in,
+    value_of,
+)
+
+pytestmark = SQLITE_ONLY
+
+
+def test_admin_sees_every_resource_and_signs_out(page: Page) -> None:
+    """Sign in through the form, see all eleven resources, and sign out from the user menu."""
+    sign_in(page, "admin", "admin123")
+    expect_flash(page, "Welcome, Administrator.")
+    assert nav_links(page) == ["Dashboard", *ALL_LABELS]
+    cards = page.locator(".card h2").all_inner_texts()
+    assert cards == ALL_LABELS
+    screenshot(page, "dashboard")
+
+    page.locator(".user-menu").get_by_role("button", name="Sign out").click()
+    arrive(page, r"/login$")
+    expect_flash(page, "You are signed out.")
+    page.goto("/dashboard")
+    arrive(page, r"/login\?next=/dashboard$")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+
+
+def test_admin_views_and_revokes_another_session(page: Page, new_context: ContextFactory) -> None:
+    """See both of the admin's sessions, open the other browser's one and revoke it."""
+    sign_in(page, "admin", "admin123")
+    other = new_context(user_agent="Second browser").new_page()
+    sign_in(other, "admin", "admin123")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sessions").click()
+    expect(page.locator("main")).to_contain_text("2 records")
+    page.get_by_role("searchbox", name="Search").fill("Second browser")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.locator("main")).to_contain_text("1 record")
+    page.locator("tbody tr").first.get_by_role("link").first.click()
+    arrive(page, r"/sessions/\d+$")
+    session_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Session: {session_id}")
+    expect(value_of(page, "user_agent")).to_have_text("Second browser")
+    expect(value_of(page, "ip_address")).to_have_text("127.0.0.1")
+    expect(page.get_by_role("link", name="Edit")).to_have_count(0)
+
+    accept_next_dialog(page)
+    page.get_by_role("button", name="Delete").click()
+    arrive(page, r"/sessions$")
+    expect_flash(page, "Session deleted.")
+    expect(page.locator("main")).to_contain_text("1 record")
+    expect(page.locator(f'tbody a[href="/sessions/{session_id}"]')).to_have_count(0)
+
+    other.goto("/dashboard")
+    arrive(other, r"/login\?next=/dashboard$")
+    page.goto("/dashboard")
+    arrive(page, r"/dashboard$")
+
+
+def test_admin_grants_and_revokes_with_the_permission_matrix(
+    page: Page, new_context: ContextFactory
+) -> None:
+    """Check a box of the user role's matrix, save, see it kept and obeyed; then uncheck it."""
+    demo = new_context().new_page()
+    sign_in(demo, "demo", "demo123")
+    assert "Roles" not in nav_links(demo)
+    sign_in(page, "admin", "admin123")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Roles").click()
+    page.get_by_role("link", name="user", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Role: user")
+    matrix = page.locator("section.matrix")
+    box = matrix.get_by_role("checkbox", name="role:read:all", exact=True)
+    expect(box).not_to_be_checked()
+    expect(matrix.get_by_role("checkbox", name="task:read:own", exact=True)).to_be_checked()
+    expect(matrix).to_contain_text("33 of 132 granted")
+
+    box.check()
+    screenshot(page, "permission-matrix")
+    matrix.get_by_role("button", name="Save permissions").click()
+    expect_flash(page, "Permissions saved.")
+    page.reload()
+    expect(box).to_be_checked()
+    expect(matrix).to_contain_text("34 of 132 granted")
+    demo.reload()
+    assert "Roles" in nav_links(demo)
+
+    box.uncheck()
+    matrix.get_by_role("button", name="Save permissions").click()
+    expect_flash(page, "Permissions saved.")
+    page.reload()
+    expect(box).not_to_be_checked()
+    expect(matrix.get_by_role("checkbox", name="task:read:own", exact=True)).to_be_checked()
+    expect(matrix).to_contain_text("33 of 132 granted")
+    demo.reload()
+    assert "Roles" not in nav_links(demo)
