@@ -29,35 +29,26 @@ from app.schemas.user import RegisterRequest
 router = APIRouter(include_in_schema=False)
 
 
-def with_anonymous_csrf(request: Request, page: dict[str, Any], response: Response) -> Response:
-    """Give an anonymous visitor the cookie their form's CSRF token is bound to."""
+def anonymous_page(
+    request: Request, page: dict[str, Any], name: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    """Render a sign-in page; a visitor without a CSRF binding first gets one (a cookie)."""
+    secret = None
     if page["user"] is None and page["csrf_token"] is None:
         secret = csrf.new_anonymous_secret()
-        settings = request.app.state.settings
         page["csrf_token"] = csrf.token_for(
-            settings.secret_key, session_hash=None, anonymous=secret
+            request.app.state.settings.secret_key, session_hash=None, anonymous=secret
         )
-        response.set_cookie(
+    rendered = render(request, name, context, status)
+    if secret is not None:
+        rendered.set_cookie(
             csrf.ANON_COOKIE,
             secret,
-            path=settings.url_prefix or "/",
+            path=request.app.state.settings.url_prefix or "/",
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
         )
-    return response
-
-
-def anonymous_page(
-    request: Request, page: dict[str, Any], name: str, context: dict[str, Any], status: int = 200
-) -> Response:
-    """Render a sign-in page, first binding a CSRF token to this visitor."""
-    response = Response()
-    with_anonymous_csrf(request, page, response)
-    rendered = render(request, name, context, status)
-    for key, value in response.headers.items():
-        if key == "set-cookie":
-            rendered.headers.append(key, value)
     return rendered
 
 
