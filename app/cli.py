@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -221,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SQLAlchemyError as exc:
         print(f"policy: database error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `policy export | head`: the reader left; that is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
