@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
 
-.PHONY: install browser run test lint format bench lock clean
+.PHONY: install browser proxy run test lint format bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,17 @@ browser:
 	test -x $(CHROMIUM) || \
 		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
+# The proxy tests (tests/ops/test_prefix.py) run Debian's nginx in the foreground.
+NGINX := /usr/sbin/nginx
+proxy:
+	test -x $(NGINX) || \
+		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y nginx)
+
 run: install
 	$(BIN)/python -m app.init_db
 	$(BIN)/python -m app.serve
 
-test: install browser
+test: install browser proxy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 -q

@@ -18,6 +18,7 @@ from app.core.database import create_app_engine, create_sessionmaker, create_syn
 from app.core.enforcer import PolicyStore
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
+from app.core.prefix import UrlPrefix
 from app.routers.html import router as html_router
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UrlPrefix, prefix=settings.url_prefix)
     app.include_router(api_router, prefix="/api/v1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(html_router)
