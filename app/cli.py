@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import cli_data as data
 from app.core.config import Settings, get_settings
+from app.core.enforcer import load_policy
 from app.crud.policy import sync_policy
 
 
@@ -66,7 +67,7 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     async with data.transaction(settings) as session:
-        policy = await data.load_policy(settings, session)
+        policy = await load_policy(settings, session)
         decision = await data.check(session, policy, args.user, args.permission, args.record)
     if args.json:
         emit_json(decision.as_dict())
@@ -86,7 +87,7 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_who_can(args: argparse.Namespace, settings: Settings) -> int:
     async with data.transaction(settings) as session:
-        policy = await data.load_policy(settings, session)
+        policy = await load_policy(settings, session)
         rows = await data.who_can(session, policy, args.permission)
     if args.json:
         emit_json({"permission": args.permission, "users": rows})
@@ -99,7 +100,7 @@ async def cmd_who_can(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     async with data.transaction(settings) as session:
-        policy = await data.load_policy(settings, session)
+        policy = await load_policy(settings, session)
         info = await data.show(session, policy, args.user)
     if args.json:
         emit_json(info)

@@ -4,7 +4,6 @@ Decisions come from the same `PolicyEngine` the app uses, loaded from the stored
 rules; the explanations (which role and rule, or why nothing matched) read the same rules.
 """
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.database import create_app_engine, create_sessionmaker, create_sync_engine
-from app.core.enforcer import PolicyEngine, current_revision, load_enforcer, role_sub, user_sub
+from app.core.database import create_app_engine, create_sessionmaker
+from app.core.enforcer import PolicyEngine, role_sub, user_sub
 from app.crud.policy import sync_policy
 from app.models import Group, Permission, Role, User, role_permissions, user_roles
 from app.resources import PERMISSION_MODELS, REGISTRY, Resource
@@ -34,17 +33,6 @@ async def transaction(settings: Settings) -> AsyncIterator[AsyncSession]:
             yield session
     finally:
         await engine.dispose()
-
-
-async def load_policy(settings: Settings, session: AsyncSession) -> PolicyEngine:
-    """Load the stored Casbin rules the way the app's `PolicyStore` does."""
-    revision = await current_revision(session)
-    engine = create_sync_engine(settings)
-    try:
-        enforcer = await asyncio.to_thread(load_enforcer, engine)
-    finally:
-        engine.dispose()
-    return PolicyEngine(enforcer, revision)
 
 
 def parse_perm(text: str, *, scope: bool = False) -> tuple[str, str, str | None]:

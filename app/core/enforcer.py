@@ -13,7 +13,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy_adapter import Adapter
 
-from app.core.config import PROJECT_ROOT
+from app.core.config import PROJECT_ROOT, Settings
+from app.core.database import create_sync_engine
 from app.models import CasbinRule, PolicyState
 
 MODEL_PATH = PROJECT_ROOT / "policy" / "model.conf"
@@ -151,11 +152,25 @@ class PolicyStore:
         return engine
 
     async def load(self, revision: int) -> PolicyEngine:
-        """Load the stored policy in a worker thread and swap it in."""
-        # Loading only reads the database; enforce() is never called off the event loop.
-        enforcer = await asyncio.to_thread(load_enforcer, self._engine)
-        self._current = PolicyEngine(enforcer, revision)
+        """Load the stored policy and swap it in."""
+        self._current = await build_engine(self._engine, revision)
         return self._current
+
+
+async def build_engine(engine: Engine, revision: int) -> PolicyEngine:
+    """Load the stored policy into a new `PolicyEngine`, in a worker thread."""
+    # Loading only reads the database; enforce() is never called off the event loop.
+    return PolicyEngine(await asyncio.to_thread(load_enforcer, engine), revision)
+
+
+async def load_policy(settings: Settings, session: AsyncSession) -> PolicyEngine:
+    """Load the stored policy at the stored revision, for scripts and tools (no store)."""
+    revision = await current_revision(session)
+    engine = create_sync_engine(settings)
+    try:
+        return await build_engine(engine, revision)
+    finally:
+        engine.dispose()
 
 
 async def current_revision(session: AsyncSession) -> int:

@@ -13,8 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.core.database import create_app_engine, create_sessionmaker, create_sync_engine
-from app.core.enforcer import PolicyEngine, current_revision, load_enforcer
+from app.core.database import create_app_engine, create_sessionmaker
 from app.crud.policy import sync_policy
 from app.models import (
     Comment,
@@ -54,17 +53,6 @@ async def open_db(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncS
         yield create_sessionmaker(engine)
     finally:
         await engine.dispose()
-
-
-async def load_policy(settings: Settings, session: AsyncSession) -> PolicyEngine:
-    """Load a fresh policy engine from the stored Casbin rows, at the stored revision."""
-    revision = await current_revision(session)
-    engine = create_sync_engine(settings)
-    try:
-        enforcer = await asyncio.to_thread(load_enforcer, engine)
-    finally:
-        engine.dispose()
-    return PolicyEngine(enforcer, revision)
 
 
 @dataclass

@@ -5,7 +5,7 @@ import random
 from sqlalchemy import delete, insert, select
 
 from app.core.database import create_sync_engine
-from app.core.enforcer import PolicyEngine, PolicyStore, group_sub, user_sub
+from app.core.enforcer import PolicyEngine, PolicyStore, group_sub, load_policy, user_sub
 from app.crud.policy import sync_policy
 from app.models import (
     ACTIONS,
@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.resources import PERMISSION_MODELS
 from tests.conftest import Backend
-from tests.policy.population import load_policy, open_db, populate, run
+from tests.policy.population import open_db, populate, run
 
 SEED = 424242
 REQUESTS = 3000

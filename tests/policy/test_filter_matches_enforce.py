@@ -13,12 +13,12 @@ import random
 import time
 from collections import Counter
 
-from app.core.enforcer import PolicyEngine, group_sub, user_sub
+from app.core.enforcer import PolicyEngine, group_sub, load_policy, user_sub
 from app.crud.base import ListParams
 from app.resources import RESOURCES
 from app.utils.permissions import scope_clause
 from tests.conftest import Backend
-from tests.policy.population import load_policy, open_db, owner_fields, populate, run
+from tests.policy.population import open_db, owner_fields, populate, run
 
 SEED = int(os.environ.get("POLICY_TEST_SEED", "20240611"))
 MIN_SCENARIOS = 200
