@@ -130,7 +130,7 @@ CsrfProtected = Depends(require_csrf)
 
 
 async def get_page(
-    request: Request, user: OptionalUser, session: SessionDep, csrf_token: CsrfToken
+    request: Request, user: OptionalUser, policy: PolicyDep, csrf_token: CsrfToken
 ) -> dict[str, Any]:
     """Gather what every HTML page shows: the user, their navigation and CSRF token.
 
@@ -144,7 +144,6 @@ async def get_page(
     )
     page: dict[str, Any] = {"user": shown, "csrf_token": csrf_token, "nav": []}
     if user is not None:
-        policy = await request.app.state.policy.get(session)
         page["nav"] = [res for res in RESOURCES if policy.scopes(user.id, res.perm, "read").any]
     request.state.page = page
     return page
