@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
 
-.PHONY: install browser proxy run test lint format bench lock clean
+.PHONY: install browser proxy tools run test lint format docs bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,16 @@ proxy:
 	test -x $(NGINX) || \
 		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y nginx)
 
+# The docs tests (tests/docs/) run the documented curl examples: curl 7.82+ (--json) and jq.
+tools:
+	command -v curl >/dev/null && command -v jq >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y curl jq)
+
 run: install
 	$(BIN)/python -m app.init_db
 	$(BIN)/python -m app.serve
 
-test: install browser proxy
+test: install browser proxy tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 -q
@@ -46,6 +51,10 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Regenerate the generated parts of docs/ (schema.md, field tables, default permissions).
+docs: install
+	$(BIN)/python scripts/gen_docs.py
 
 bench: install
 	$(BIN)/python scripts/bench_policy.py

@@ -40,7 +40,12 @@ def run_migrations_online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=get_settings().sync_database_url, target_metadata=target_metadata)
+    # `alembic upgrade head --sql`: a caller (scripts/gen_docs.py) may name just the dialect.
+    dialect = config.attributes.get("dialect_name")
+    if dialect:
+        context.configure(dialect_name=dialect, target_metadata=target_metadata)
+    else:
+        context.configure(url=get_settings().sync_database_url, target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -1,0 +1,348 @@
+"""Write the generated parts of the docs, so they cannot drift from the code.
+
+- `docs/schema.md`: the SQL the Alembic migrations run on PostgreSQL (`alembic upgrade head
+  --sql`), table by table, with an entity-relationship diagram from the models' foreign keys.
+- `docs/tech-spec.md`, between `generated:` markers: the default roles, their permissions
+  and the default accounts, from `app/init_db.py`, and the Casbin model file.
+- `docs/api.md`, between the `generated:resource:<path>` markers: each resource's fields,
+  limits, list options and answer, from the registry and its pydantic schemas.
+
+Run `make docs` (or `python scripts/gen_docs.py`); with `--check` nothing is written and the
+exit status is 1 when a file is not what the code generates (the docs tests run this).
+"""
+
+import argparse
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from pydantic.fields import FieldInfo
+
+from app.core.config import PROJECT_ROOT as ROOT
+from app.core.database import Base
+from app.init_db import DEFAULT_GROUPS, DEFAULT_USERS, ROLE_DESCRIPTIONS, default_role_permissions
+from app.models import ACTIONS, SCOPES
+from app.resources import PERMISSION_MODELS, RESOURCES, Resource
+
+SCHEMA_DOC = ROOT / "docs/schema.md"
+SPEC_DOC = ROOT / "docs/tech-spec.md"
+API_DOC = ROOT / "docs/api.md"
+ID_MAX = 2**31 - 1
+OWNER_COLUMNS = ("owner_user_id", "owner_group_id")
+
+# What each table is for; the generator refuses a table missing here.
+TABLE_NOTES = {
+    "users": "People who sign in. A user row is owned by itself (`owner_user_id` = `id`).",
+    "groups": "Teams. Records owned by a group are what the `group` scope reaches.",
+    "roles": "Named sets of permissions, given to users.",
+    "permissions": "Every `model:action:scope` the policy knows, in three columns.",
+    "sessions": "Server-side logins: the cookie holds a random token, the row its keyed hash.",
+    "user_roles": "Which users hold which roles (synced to Casbin `g` rules).",
+    "role_permissions": "Which roles hold which permissions (synced to Casbin `p` rules).",
+    "user_groups": "Which users belong to which groups (synced to Casbin `g2` rules).",
+    "casbin_rule": "Casbin's policy lines, written only by the policy sync, read by the enforcer.",
+    "policy_state": "One row whose revision moves with every policy sync: every process "
+    "compares it per request and swaps in a fresh enforcer when it moved.",
+    "customers": "Business: the organisations work is done for.",
+    "projects": "Business: a customer's projects (customer optional).",
+    "tasks": "Business: the work items of a project, with status, priority and assignee.",
+    "tags": "Business: labels for tasks (names unique).",
+    "task_tags": "Business: the many-to-many link of tasks and tags, edited as a task's `tag_ids`.",
+    "comments": "Business: discussion on a task.",
+    "time_entries": "Business: minutes spent on a task on a day.",
+}
+
+
+@dataclass
+class TableSql:
+    """The statements the migrations run for one table, in their order."""
+
+    name: str
+    statements: list[str] = field(default_factory=list)
+
+
+def migration_sql() -> str:
+    """Return the SQL `alembic upgrade head --sql` emits for PostgreSQL."""
+    buffer = io.StringIO()
+    config = Config(str(ROOT / "alembic.ini"), output_buffer=buffer)
+    config.attributes["configure_logger"] = False
+    config.attributes["dialect_name"] = "postgresql"
+    command.upgrade(config, "head", sql=True)
+    return buffer.getvalue()
+
+
+def _statements(sql: str) -> list[str]:
+    """Split the script into statements, without Alembic's bookkeeping and comments."""
+    statements = []
+    for chunk in sql.split(";\n"):
+        lines = [line.rstrip() for line in chunk.strip().splitlines()]
+        lines = [line for line in lines if line and not line.startswith("--")]
+        statement = "\n".join(lines)
+        if not statement or statement in ("BEGIN", "COMMIT") or "alembic_version" in statement:
+            continue
+        statements.append(statement + ";")
+    return statements
+
+
+def tables_sql(sql: str) -> list[TableSql]:
+    """Group statements by table, in the order the migrations create the tables.
+
+    An index goes with its table; any other statement (the foreign keys of a cycle, added
+    with ALTER TABLE) goes with the last table created before it, so running the sections
+    in order works.
+    """
+    tables: dict[str, TableSql] = {}
+    current: TableSql | None = None
+    for statement in _statements(sql):
+        created = re.match(r"CREATE TABLE (\w+)", statement)
+        indexed = re.match(r"CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)", statement)
+        if created:
+            current = tables[created[1]] = TableSql(created[1])
+        if indexed:
+            tables[indexed[1]].statements.append(statement)
+        elif current is None:
+            raise ValueError(f"statement before any table: {statement}")
+        else:
+            current.statements.append(statement)
+    return list(tables.values())
+
+
+def er_diagram() -> str:
+    """Return a Mermaid ER diagram of the foreign keys (owner columns left out)."""
+    lines = ["erDiagram"]
+    for table in Base.metadata.sorted_tables:
+        for key in sorted(table.foreign_keys, key=lambda k: k.parent.name):
+            if key.parent.name in OWNER_COLUMNS:
+                continue
+            one = "|o" if key.parent.nullable else "||"
+            target = key.column.table.name
+            lines.append(f'    {target} {one}--o{{ {table.name} : "{key.parent.name}"')
+    return "\n".join(lines)
+
+
+def render_schema() -> str:
+    """Return the whole of docs/schema.md."""
+    sections = tables_sql(migration_sql())
+    missing = {s.name for s in sections} ^ set(TABLE_NOTES)
+    if missing:
+        raise ValueError(f"TABLE_NOTES and the migrations disagree on: {sorted(missing)}")
+    out = [
+        "# Database schema",
+        "",
+        "<!-- Generated by scripts/gen_docs.py from the Alembic migrations; do not edit. -->",
+        "",
+        "Generated by `make docs` from the SQL the Alembic migrations (`migrations/`) run on",
+        "PostgreSQL (`alembic upgrade head --sql`), so it cannot drift: `tests/docs/` fails when",
+        "this page differs from what the migrations produce, and runs the statements below into",
+        "an empty database to compare its catalog with a migrated one. Run in order, the",
+        "sections build the whole schema. The business tables reproduce",
+        "`shared/schema/business.sql` exactly (`tests/db/test_business_schema.py`). On SQLite the",
+        "same migrations build the same tables with SQLite's types.",
+        "",
+        "Every table but the link tables, `casbin_rule` and `policy_state` also has",
+        "`owner_user_id` (to `users`) and `owner_group_id` (to `groups`), both",
+        "`ON DELETE SET NULL` and indexed: the `own` and `group` permission scopes read them.",
+        "The diagram leaves them out.",
+        "",
+        "```mermaid",
+        er_diagram(),
+        "```",
+        "",
+        "| table | purpose |",
+        "|---|---|",
+        *(f"| [`{s.name}`](#{s.name}) | {TABLE_NOTES[s.name]} |" for s in sections),
+    ]
+    for section in sections:
+        out += ["", f"## {section.name}", "", TABLE_NOTES[section.name], "", "```sql"]
+        out += ["\n\n".join(section.statements), "```"]
+    return "\n".join(out) + "\n"
+
+
+def _cell(permissions: set[str], model: str) -> str:
+    """Say which actions a role holds on `model`, scope by scope (`CRUD own, R group`)."""
+    parts = []
+    for scope in SCOPES:
+        held = [a for a in ACTIONS if f"{model}:{a}:{scope}" in permissions]
+        if held:
+            parts.append("".join(a[0].upper() for a in held) + f" {scope}")
+    return ", ".join(parts) or "-"
+
+
+def render_defaults() -> str:
+    """Return the default roles, their permissions and the default accounts."""
+    roles = default_role_permissions()
+    names = list(roles)
+    out = [
+        "Roles (`C R U D` = create, read, update, delete; then the scope):",
+        "",
+        "| role | what it is for |",
+        "|---|---|",
+        *(f"| `{name}` | {ROLE_DESCRIPTIONS[name]} |" for name in names),
+        "",
+        "| model | " + " | ".join(f"`{name}`" for name in names) + " |",
+        "|---|" + "---|" * len(names),
+        *(
+            f"| `{model}` | " + " | ".join(_cell(roles[name], model) for name in names) + " |"
+            for model in PERMISSION_MODELS
+        ),
+        "",
+        "Accounts (change these passwords before anyone else can reach the server):",
+        "",
+        "| username | password | email | role | groups |",
+        "|---|---|---|---|---|",
+        *(
+            f"| `{u.username}` | `{u.password}` | {u.email} | `{u.role}` | "
+            + (", ".join(f"`{g}`" for g in u.groups) or "-")
+            + " |"
+            for u in DEFAULT_USERS
+        ),
+        "",
+        "Groups: " + ", ".join(f"`{name}` ({text})" for name, text in DEFAULT_GROUPS.items()),
+    ]
+    return "\n".join(out)
+
+
+def _metadata(field: FieldInfo, name: str) -> Any:
+    """Return a constraint pydantic keeps in a field's metadata (a pattern, digits), if any."""
+    values = [getattr(item, name, None) for item in field.metadata]
+    return next((value for value in values if value is not None), None)
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low:g}..{high:g}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}" if high else ""
+
+
+def _field_row(name: str, prop: dict[str, Any], field: FieldInfo, required: bool) -> str:
+    """Describe one input field as a table row: type, required, default and limits."""
+    options = [o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"]
+    first = options[0]
+    limits = []
+    if {o.get("type") for o in options} == {"number", "string"}:
+        kind = "decimal"
+        digits, places = _metadata(field, "max_digits"), _metadata(field, "decimal_places")
+        limits.append(f"{digits} digits, {places} after the point" if digits else "")
+    elif "enum" in first:
+        kind = "one of " + ", ".join(f"`{v}`" for v in first["enum"])
+    elif first.get("type") == "array":
+        kind = "list of ids" if first["items"].get("maximum") == ID_MAX else "list"
+        limits.append(f"at most {first['maxItems']}" if "maxItems" in first else "")
+    elif first.get("type") == "integer" and first.get("maximum") == ID_MAX:
+        kind = "id"
+    else:
+        kind = first.get("format", first.get("type", "?"))
+    if "maxLength" in first:
+        low = first.get("minLength") or 0
+        limits.append(
+            f"{low}-{first['maxLength']} characters"
+            if low
+            else f"up to {first['maxLength']} characters"
+        )
+    if kind != "id":
+        numeric = next((o for o in options if "minimum" in o or "maximum" in o), {})
+        limits.append(_bounds(numeric.get("minimum"), numeric.get("maximum")))
+    pattern = first.get("pattern") or _metadata(field, "pattern")
+    limits.append(f"`{pattern}`" if pattern else "")
+    if len(options) < len(prop.get("anyOf", [prop])):
+        kind += " or null"
+    default = (
+        f"`{json.dumps(prop['default'])}`"
+        if "default" in prop
+        else "`[]`"
+        if field.default_factory is list
+        else "-"
+    )
+    shown = "; ".join(limit for limit in limits if limit) or "-"
+    return f"| `{name}` | {kind} | {'yes' if required else 'no'} | {default} | {shown} |"
+
+
+def render_resource(resource: Resource) -> str:
+    """Return what a resource's section of docs/api.md says about its shapes and lists."""
+    url = f"/api/v1/{resource.path}"
+    out = [f"Permission model `{resource.perm}`."]
+    if resource.create_schema is None:
+        out[0] += f" Endpoints: `GET {url}`, `GET|DELETE {url}/{{id}}`, `DELETE {url}`."
+    else:
+        out[0] += f" Endpoints: `GET|POST {url}`, `GET|PUT|DELETE {url}/{{id}}`."
+    out += [
+        "",
+        "Lists sort (`sort=field`, `sort=-field`) on "
+        + ", ".join(f"`{c}`" for c in resource.sort_columns)
+        + "; `q` searches "
+        + (", ".join(f"`{c}`" for c in resource.search_columns) or "nothing")
+        + "; filters: "
+        + (", ".join(f"`{c}=`" for c in resource.filter_columns) or "none")
+        + ".",
+    ]
+    if resource.create_schema is not None:
+        schema = resource.create_schema.model_json_schema()
+        fields = resource.create_schema.model_fields
+        # the owner fields, common to almost every resource, go last
+        names = sorted(schema["properties"], key=lambda name: name.startswith("owner_"))
+        out += [
+            "",
+            "| field (POST; PUT takes any of them) | type | required | default | limits |",
+            "|---|---|---|---|---|",
+            *(
+                _field_row(n, schema["properties"][n], fields[n], n in schema.get("required", ()))
+                for n in names
+            ),
+        ]
+    if resource.privileged_fields:
+        fields = ", ".join(f"`{f}`" for f in sorted(resource.privileged_fields))
+        out += ["", f"Only a holder of `{resource.perm}:<action>:all` may set {fields}."]
+    read = ", ".join(f"`{name}`" for name in resource.read_schema.model_fields)
+    out += ["", f"Answers carry {read}."]
+    return "\n".join(out)
+
+
+def marker(name: str) -> tuple[str, str]:
+    """Return the comments that open and close a generated section."""
+    return f"<!-- generated:{name} (scripts/gen_docs.py) -->", f"<!-- end generated:{name} -->"
+
+
+def fill(text: str, page: Path, sections: dict[str, str]) -> str:
+    """Regenerate each named section of a page; every one must be marked in it."""
+    for name, body in sections.items():
+        begin, end = marker(name)
+        pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+        if not pattern.search(text):
+            raise ValueError(f"{page.name} lacks the markers {begin} ... {end}")
+        replacement = f"{begin}\n{body}\n{end}"
+        text = pattern.sub(lambda _, new=replacement: new, text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write (or with --check, compare) the generated docs; 1 when something is stale."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    args = parser.parse_args(argv)
+    resources = {f"resource:{r.path}": render_resource(r) for r in RESOURCES}
+    model = (ROOT / "policy/model.conf").read_text().strip()
+    spec_sections = {"defaults": render_defaults(), "casbin-model": f"```ini\n{model}\n```"}
+    wanted = {
+        SCHEMA_DOC: render_schema(),
+        SPEC_DOC: fill(SPEC_DOC.read_text(), SPEC_DOC, spec_sections),
+        API_DOC: fill(API_DOC.read_text(), API_DOC, resources),
+    }
+    stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
+    for path in stale:
+        rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        if args.check:
+            print(f"{rel} is out of date: run `make docs`", file=sys.stderr)
+        else:
+            path.write_text(wanted[path])
+            print(f"wrote {rel}")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
