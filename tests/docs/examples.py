@@ -4,7 +4,7 @@ A fenced `sh`/`bash`/`shell` block that calls `curl` is an example. Each command
 calls curl ends with the status it should get, as a comment: `curl ... # → 201`. A page's
 examples run in order in one bash process (so `ID=$(curl ... | jq .id)` carries over), with
 `BASE` set to the server and a fresh directory for the cookie jars; curl is wrapped so each
-call also reports its status, method and URL on stderr.
+call also reports its status, method and URL to a log of its own.
 """
 
 import os
@@ -27,7 +27,8 @@ PRELUDE = f"""\
 set -euo pipefail
 curl() {{
     command curl --silent --show-error \\
-        --write-out '%{{stderr}}{MARK} %{{http_code}} %{{method}} %{{url_effective}}\\n' "$@"
+        --write-out '%{{stderr}}{MARK} %{{http_code}} %{{method}} %{{url_effective}}\\n' "$@" \\
+        2>>"$CURL_LOG"
 }}
 """
 
@@ -104,20 +105,25 @@ def run_page(page: str, text: str, base_url: str, workdir: Path) -> Run:
     """Run every example block of a page in one bash process against `base_url`."""
     script = PRELUDE + "\n".join(blocks(text))
     workdir.mkdir(parents=True, exist_ok=True)
+    # curl's reports go to a file of their own: on stderr, a failing command's messages
+    # (jq's, say) could land in the middle of one
+    log = workdir.with_name(workdir.name + ".curl.log")
+    log.write_text("")
     result = subprocess.run(
         ["bash", "-c", script],
         cwd=workdir,
-        env={**os.environ, "BASE": base_url},
+        env={**os.environ, "BASE": base_url, "CURL_LOG": str(log)},
         capture_output=True,
         text=True,
         timeout=120,
     )
     calls = []
-    for line in result.stderr.splitlines():
+    for line in log.read_text().splitlines():
         if line.startswith(MARK + " "):
             status, method, url = line.split(" ", 3)[1:]
             calls.append(Call(int(status), method, url))
-    return Run(page, examples(page, text), calls, result.returncode, result.stdout, result.stderr)
+    err = result.stderr + log.read_text()  # curl's own messages are in the log too
+    return Run(page, examples(page, text), calls, result.returncode, result.stdout, err)
 
 
 def mismatches(run: Run) -> list[str]:
