@@ -16,8 +16,8 @@ from tests.support.catalog import (
     BUSINESS_TABLES,
     SERVER_URL,
     business_sql_path,
+    catalog_at,
     catalog_diff,
-    postgres_catalog,
     scratch_database,
 )
 
@@ -55,12 +55,7 @@ def load_business_schema(url: str, *alterations: str) -> None:
 
 def snapshot(url: str) -> dict[str, str]:
     """Return the catalog snapshot of the business tables in the database at `url`."""
-    engine = create_engine(with_driver(url, asynchronous=False))
-    try:
-        with engine.connect() as connection:
-            return postgres_catalog(connection, BUSINESS_TABLES)
-    finally:
-        engine.dispose()
+    return catalog_at(url, BUSINESS_TABLES)
 
 
 def changed_keys(expected: dict[str, str], actual: dict[str, str]) -> set[str]:

@@ -13,7 +13,7 @@ from app.core.config import with_driver
 from app.init_db import migrate
 from tests.docs.test_schema_doc import SCHEMA_PAGE, TABLES, page_sql
 from tests.support import database
-from tests.support.catalog import SERVER_URL, catalog_diff, postgres_catalog, scratch_database
+from tests.support.catalog import SERVER_URL, catalog_at, catalog_diff, scratch_database
 
 # pytest reads this: without a server configured there is nothing to collect here.
 __test__ = SERVER_URL is not None
@@ -29,23 +29,13 @@ def run_sql(url: str, script: str) -> None:
         engine.dispose()
 
 
-def catalog(url: str) -> dict[str, str]:
-    """Return the catalog snapshot of every table of the models in the database at `url`."""
-    engine = create_engine(with_driver(url, asynchronous=False))
-    try:
-        with engine.connect() as connection:
-            return postgres_catalog(connection, TABLES)
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def migrated() -> Iterator[dict[str, str]]:
     """The catalog of a database built by the project's migrations."""
     assert SERVER_URL
     with scratch_database(SERVER_URL, "docmig") as url:
         migrate(database.test_settings(database_url=url))
-        yield catalog(url)
+        yield catalog_at(url, TABLES)
 
 
 def documented(script: str) -> dict[str, str]:
@@ -53,7 +43,7 @@ def documented(script: str) -> dict[str, str]:
     assert SERVER_URL
     with scratch_database(SERVER_URL, "docsql") as url:
         run_sql(url, script)
-        return catalog(url)
+        return catalog_at(url, TABLES)
 
 
 def test_page_sql_builds_what_the_migrations_build(migrated: dict[str, str]) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "SERVER_URL",
     "alembic_config",
     "business_sql_path",
+    "catalog_at",
     "catalog_diff",
     "dump_rows",
     "postgres_catalog",
@@ -136,6 +137,16 @@ def postgres_catalog(connection: Connection, tables: Sequence[str]) -> dict[str,
         # The schema qualifier is where the two databases may differ, not the index.
         found[f"index {table}.{name}"] = definition.replace(f" ON {schema}.", " ON ")
     return found
+
+
+def catalog_at(url: str, tables: Sequence[str]) -> dict[str, str]:
+    """Return the catalog snapshot of `tables` in the database at `url`."""
+    engine = create_engine(with_driver(url, asynchronous=False))
+    try:
+        with engine.connect() as connection:
+            return postgres_catalog(connection, tables)
+    finally:
+        engine.dispose()
 
 
 def catalog_diff(
