@@ -62,8 +62,15 @@ DEFAULT_GROUPS = {"demo-team": "The demo user's team"}
 
 
 async def seed(session: AsyncSession) -> list[str]:
-    """Insert whatever default data is missing; return what was created."""
+    """Seed the default data; return what was created.
+
+    Every run adds the permissions that are missing (a new model's, after an upgrade): they
+    grant nothing until a role holds them. The roles, groups and accounts are seeded only
+    into a database without users, so an account an admin deleted (with its well-known
+    password) never comes back at the next start.
+    """
     created: list[str] = []
+    fresh = await session.scalar(select(User.id).limit(1)) is None
     existing = {
         str(p): p for p in await session.scalars(select(Permission).order_by(Permission.id))
     }
@@ -76,14 +83,24 @@ async def seed(session: AsyncSession) -> list[str]:
                     session.add(existing[name])
                     created.append(f"permission {name}")
     await session.flush()
+    if fresh:
+        created += await _seed_accounts(session, existing)
+    diff = await sync_policy(session)
+    if diff.changed:
+        created.append(f"policy +{len(diff.added)} -{len(diff.removed)}")
+    return created
 
+
+async def _seed_accounts(session: AsyncSession, permissions: dict[str, Permission]) -> list[str]:
+    """Create the default roles, groups and accounts that are missing."""
+    created: list[str] = []
     roles = {r.name: r for r in await session.scalars(select(Role))}
     for name, wanted in default_role_permissions().items():
         if name not in roles:
             roles[name] = Role(
                 name=name,
                 description=ROLE_DESCRIPTIONS[name],
-                permissions=[existing[p] for p in sorted(wanted)],
+                permissions=[permissions[p] for p in sorted(wanted)],
             )
             session.add(roles[name])
             created.append(f"role {name}")
@@ -97,9 +114,7 @@ async def seed(session: AsyncSession) -> list[str]:
     await session.flush()
 
     passwords = get_passwords()
-    for spec in DEFAULT_USERS:
-        if await session.scalar(select(User).where(User.username == spec.username)):
-            continue
+    for spec in DEFAULT_USERS:  # a database without users: none of them exists
         user = User(
             username=spec.username,
             email=spec.email,
@@ -112,9 +127,6 @@ async def seed(session: AsyncSession) -> list[str]:
         await session.flush()
         user.owner_user_id = user.id
         created.append(f"user {spec.username}")
-    diff = await sync_policy(session)
-    if diff.changed:
-        created.append(f"policy +{len(diff.added)} -{len(diff.removed)}")
     return created
 
 

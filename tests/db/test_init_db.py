@@ -5,6 +5,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,3 +226,38 @@ def test_unreachable_server_fails_with_one_line() -> None:
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert len(lines) == 1, result.stdout
     assert "127.0.0.1:1" in lines[0]
+
+
+def test_later_runs_restore_permissions_but_never_a_deleted_account(tmp_path: Path) -> None:
+    """A deleted default permission comes back; a deleted account, role or group does not."""
+    url = f"sqlite:///{tmp_path / 'deleted.db'}"
+    assert run_init_db(url).returncode == 0
+    engine = create_sync_engine(database.test_settings(database_url=url))
+    deleted = (
+        "DELETE FROM users WHERE username = 'demo'",
+        "DELETE FROM roles WHERE name = 'manager'",
+        "DELETE FROM groups WHERE name = 'demo-team'",
+        "DELETE FROM permissions WHERE model = 'tag' AND action = 'read' AND scope = 'all'",
+    )
+    try:
+        with engine.begin() as connection:
+            for statement in deleted:
+                assert connection.execute(text(statement)).rowcount == 1
+        again = run_init_db(url)
+        assert again.returncode == 0, again.stdout
+        with engine.connect() as connection:
+            users = fetch(connection, "SELECT username FROM users ORDER BY username")
+            roles = fetch(connection, "SELECT name FROM roles ORDER BY name")
+            groups = fetch(connection, "SELECT name FROM groups")
+            tag_read_all = fetch(
+                connection,
+                "SELECT 1 FROM permissions WHERE model = 'tag' AND action = 'read' "
+                "AND scope = 'all'",
+            )
+    finally:
+        engine.dispose()
+    assert users == [("admin",)]
+    assert roles == [("admin",), ("user",)]
+    assert groups == []
+    assert tag_read_all == [(1,)]
+    assert "permission tag:read:all" in again.stdout and "user demo" not in again.stdout
