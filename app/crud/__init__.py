@@ -1,6 +1,7 @@
-"""One CRUD object per table; all but users and sessions are the generic base."""
+"""One CRUD object per table; all but users, sessions and permissions are the generic base."""
 
 from app.crud.base import CRUDBase
+from app.crud.permission import permission
 from app.crud.session import session
 from app.crud.user import user
 from app.models import (
@@ -17,7 +18,6 @@ from app.models import (
 )
 
 role = CRUDBase(Role, relations={"permission_ids": ("permissions", Permission)})
-permission = CRUDBase(Permission)
 group = CRUDBase(Group, relations={"member_ids": ("members", User)})
 customer = CRUDBase(Customer)
 project = CRUDBase(Project)

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app import crud
 from app.api import signin
 from app.api.deps import (
     AccessDep,
@@ -18,7 +19,7 @@ from app.api.deps import (
 )
 from app.api.guards import check_write
 from app.core import csrf
-from app.crud.base import ListParams
+from app.crud.base import InvalidReference, ListParams
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.forms import validate
@@ -166,14 +167,17 @@ async def save_permission_matrix(
     """Save a role's permission matrix: every checked `model:action:scope` box at once."""
     form = await request.form()
     names = {v for v in form.getlist("grant") if isinstance(v, str)}
-    permissions, _ = await REGISTRY["permissions"].crud.list(
-        session=session, where=None, params=ListParams(limit=200)
-    )
-    ids = [p.id for p in permissions if str(p) in names]
-    values = {"permission_ids": ids}
-    await check_write(
-        res=ROLES, action="update", access=access, session=session, values=values, record=record
-    )
+    granted = await crud.permission.named(session=session, names=names, models=PERMISSION_MODELS)
+    # The grid shows the registry's models only: grants of any other model stay as they are.
+    kept = {p.id for p in record.permissions if p.model not in PERMISSION_MODELS}
+    values = {"permission_ids": sorted({p.id for p in granted} | kept)}
+    try:
+        await check_write(
+            res=ROLES, action="update", access=access, session=session, values=values, record=record
+        )
+    except InvalidReference:
+        message = "You may grant only permissions you can read."
+        return redirect(request, f"/roles/{record.id}", message, "error")
     await ROLES.crud.update(session=session, db_obj=record, values=values)
     return redirect(request, f"/roles/{record.id}", "Permissions saved.")
 
