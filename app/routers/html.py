@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from app import crud
 from app.api import signin
@@ -25,7 +26,7 @@ from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.forms import validate
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
-from app.schemas.user import RegisterRequest
+from app.schemas.user import LoginRequest, RegisterRequest
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,8 +74,14 @@ async def login(
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))
     user = None
-    if 0 < len(username) <= 320 and 0 < len(password) <= 128 and "\x00" not in username:
-        user = await signin.authenticate(session=session, username=username, password=password)
+    try:  # the API's own rules (limits, trimming), so both sign in the same people
+        credentials = LoginRequest(username=username, password=password)
+    except ValidationError:
+        credentials = None
+    if credentials is not None:
+        user = await signin.authenticate(
+            session=session, username=credentials.username, password=credentials.password
+        )
     if user is None:
         return anonymous_page(
             request,

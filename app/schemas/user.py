@@ -66,5 +66,5 @@ class RegisterRequest(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    username: Text(50, min_length=1)
+    username: Text(320, min_length=1)  # a username, or an email (up to 320 characters)
     password: Text(128, min_length=1)

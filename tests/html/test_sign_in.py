@@ -170,3 +170,18 @@ def test_signed_in_visitors_skip_the_sign_in_pages(demo_browser: Browser) -> Non
 def test_sign_in_through_the_form(browser: Browser) -> None:
     """Sign in through the form with the email instead of the username."""
     assert location(sign_in(browser, "demo@example.com", "demo123")) == "/dashboard"
+
+
+def test_form_and_api_sign_in_the_same_people(
+    browser: Browser, client_factory: Callable[[], httpx.Client]
+) -> None:
+    """A long email and a password typed with spaces around it work on both, as registered."""
+    api = client_factory()
+    email = f"{unique('a-rather-long-mailbox-name-for-testing')}@long-domain.example.com"
+    assert len(email) > 50
+    account = {"username": unique("longmail"), "email": email, "password": "  padded-pass  "}
+    assert api.post("/auth/register", json=account).status_code == 201
+
+    answered = api.post("/auth/login", json={"username": email, "password": "  padded-pass  "})
+    assert answered.status_code == 200, answered.text
+    assert location(sign_in(browser, email, "  padded-pass  ")) == "/dashboard"
