@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import get_passwords
 from app.crud.base import CRUDBase
-from app.models import Group, Role, User
+from app.models import Group, Role, Session, User
 
 
 class CRUDUser(CRUDBase[User]):
@@ -47,6 +47,9 @@ class CRUDUser(CRUDBase[User]):
             values["hashed_password"] = get_passwords().hash(values["password"])
         values.pop("password", None)
         values.pop("owner_user_id", None)
+        if values.get("is_active") is False and db_obj.is_active:
+            # Deactivating signs the user out everywhere: reactivating must not revive a login.
+            await session.execute(delete(Session).where(Session.user_id == db_obj.id))
         return await super().update(session=session, db_obj=db_obj, values=values)
 
 

@@ -149,3 +149,18 @@ def test_garbage_cookie_is_401(demo: httpx.Client, anon: httpx.Client, cookie: s
         response = anon.request(method, path, headers=headers)  # type: ignore[arg-type]
         assert response.status_code == 401, (path, response.text)
     assert demo.get("/auth/me").status_code == 200  # a real session is unaffected
+
+
+def test_deactivation_ends_every_session_for_good(
+    live: Backend, admin: httpx.Client, demo: httpx.Client
+) -> None:
+    """Deactivating deletes the user's sessions; reactivating does not bring them back."""
+    demo_id = demo.get("/auth/me").json()["id"]
+    assert sessions_of(live, "demo")
+
+    assert admin.put(f"/users/{demo_id}", json={"is_active": False}).status_code == 200
+    assert sessions_of(live, "demo") == []
+    assert admin.put(f"/users/{demo_id}", json={"is_active": True}).status_code == 200
+
+    assert demo.get("/auth/me").status_code == 401
+    assert admin.get("/auth/me").status_code == 200  # only demo's sessions ended
