@@ -126,21 +126,18 @@ async def check(
         if rule[0] == model
     ]
 
-    def matched(act: str, owner: int | None, group: int | None) -> list[dict[str, str]]:
+    def matched(act: str, record: tuple[int | None, int | None] | None) -> list[dict[str, str]]:
+        """The role and rule of each `act` rule held, that covers `record` if there is one."""
         return [
             {"role": roles.get(role_id, role_sub(role_id)), "rule": ":".join(rule)}
             for role_id, rule in held
-            if rule[1] == act and _matches(rule[2], user.id, groups, owner, group)
+            if rule[1] == act and (record is None or _matches(rule[2], user.id, groups, *record))
         ]
 
     decision = Decision(False, user.username, f"{model}:{action}", None)
     if record_id is None:
         decision.allowed = policy.scopes(user.id, model, action).any
-        decision.matched = [
-            {"role": roles.get(role_id, role_sub(role_id)), "rule": ":".join(rule)}
-            for role_id, rule in held
-            if rule[1] == action
-        ]
+        decision.matched = matched(action, None)
         if not decision.allowed:
             decision.reason = f"no rule for {model}:{action} in the user's roles"
         return decision
@@ -166,7 +163,7 @@ async def check(
             decision.reason = why
             return decision
     decision.allowed = True
-    decision.matched = matched(action, owner, group)
+    decision.matched = matched(action, (owner, group))
     return decision
 
 

@@ -14,6 +14,7 @@ os.environ.setdefault("ARGON2_MEMORY_COST", "1024")
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -65,10 +66,15 @@ def live(backend: Backend) -> Backend:
 @pytest.fixture
 def client_factory(live: Backend) -> Iterator[Callable[[], httpx.Client]]:
     """Make HTTP clients for the API; each has its own cookie jar."""
+    yield from client_pool(base_url=f"{live.base_url}/api/v1")
+
+
+def client_pool(**options: Any) -> Iterator[Callable[[], httpx.Client]]:
+    """Yield a maker of `httpx.Client(**options)`, each with its own cookies; close them all."""
     clients: list[httpx.Client] = []
 
     def make() -> httpx.Client:
-        client = httpx.Client(base_url=f"{live.base_url}/api/v1", timeout=30)
+        client = httpx.Client(timeout=30, **options)
         clients.append(client)
         return client
 

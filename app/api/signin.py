@@ -45,7 +45,7 @@ async def sign_in(
         ip_address=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
     )
-    path = settings.url_prefix or "/"
+    path = settings.cookie_path
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -64,16 +64,16 @@ async def sign_out(
 ) -> None:
     """Delete the session row, so the cookie stops working, and drop the cookie."""
     await crud.session.delete(session=session, db_obj=login)
-    response.delete_cookie(SESSION_COOKIE, path=settings.url_prefix or "/")
+    response.delete_cookie(SESSION_COOKIE, path=settings.cookie_path)
 
 
 async def register(*, session: AsyncSession, values: dict[str, Any]) -> User | str:
     """Create an account with the default role; return the clashing field instead if any."""
-    clash = await crud.user.clash(
-        session=session, username=values["username"], email=values["email"]
+    clashes = await crud.user.clashes(
+        session=session, values={"username": values["username"], "email": values["email"]}
     )
-    if clash is not None:
-        return clash
+    if clashes:
+        return clashes[0]
     role = await crud.role.get_by(session=session, name=DEFAULT_ROLE)
     return await crud.user.create(
         session=session, values=values | {"role_ids": [role.id] if role else []}

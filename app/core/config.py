@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         return with_driver(self.sync_database_url, asynchronous=True)
 
     @property
+    def cookie_path(self) -> str:
+        """Return the path the app's cookies are scoped to: the URL prefix, or the root."""
+        return self.url_prefix or "/"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.sync_database_url.startswith("sqlite")
 

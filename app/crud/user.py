@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import get_passwords
@@ -11,17 +11,6 @@ from app.models import Group, Role, Session, User
 
 
 class CRUDUser(CRUDBase[User]):
-    async def clash(self, *, session: AsyncSession, username: str, email: str) -> str | None:
-        """Return which of username or email another user already has, if either."""
-        found = await session.scalar(
-            select(User).where(
-                or_(User.username == username, func.lower(User.email) == email.lower())
-            )
-        )
-        if found is None:
-            return None
-        return "username" if found.username == username else "email"
-
     async def get_by_login(self, *, session: AsyncSession, username: str) -> User | None:
         """Find a user by username, or by email written in any case."""
         if "@" in username:

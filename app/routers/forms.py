@@ -6,7 +6,7 @@ import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, EmailStr, ValidationError
 from starlette.datastructures import FormData
@@ -17,6 +17,7 @@ from app.resources import REGISTRY, Resource
 
 LONG_TEXT = 500
 Choice = tuple[str, str]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass
@@ -45,6 +46,11 @@ def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
     return annotation, optional, metadata
 
 
+def literal_choices(annotation: Any) -> list[Choice]:
+    """Return the options for a `Literal[...]` type: each value, labelled without underscores."""
+    return [(str(v), str(v).replace("_", " ")) for v in typing.get_args(annotation)]
+
+
 def _max_length(info: Any, metadata: list[Any]) -> int | None:
     for meta in [*info.metadata, *metadata]:
         if getattr(meta, "max_length", None):
@@ -67,7 +73,7 @@ def form_fields(res: Resource, schema: type[BaseModel]) -> list[FormField]:
             widget = "multiselect" if name.endswith("_ids") else "select"
         elif typing.get_origin(annotation) is Literal:
             widget = "select"
-            choices = [(str(v), str(v).replace("_", " ")) for v in typing.get_args(annotation)]
+            choices = literal_choices(annotation)
         elif annotation is bool:
             widget = "checkbox"
         elif annotation in (int, Decimal):
@@ -149,12 +155,10 @@ def parse_form(fields: list[FormField], form: FormData, *, partial: bool) -> dic
     return data
 
 
-def validate(
-    schema: type[BaseModel], data: dict[str, Any]
-) -> tuple[dict[str, Any] | None, dict[str, str]]:
-    """Validate form data; return the values set, or the messages by field."""
+def validate(schema: type[ModelT], data: dict[str, Any]) -> tuple[ModelT | None, dict[str, str]]:
+    """Validate form data; return the model, or the messages by field."""
     try:
-        model = schema.model_validate(data)
+        return schema.model_validate(data), {}
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
@@ -162,7 +166,6 @@ def validate(
             where = str(error["loc"][0]) if error["loc"] else _field_named(schema, message)
             errors.setdefault(where, message)
         return None, errors
-    return model.model_dump(exclude_unset=True), {}
 
 
 def rule_errors(schema: type[BaseModel], record: Any, values: dict[str, Any]) -> dict[str, str]:

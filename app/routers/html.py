@@ -46,7 +46,7 @@ def anonymous_page(
         rendered.set_cookie(
             csrf.ANON_COOKIE,
             secret,
-            path=request.app.state.settings.url_prefix or "/",
+            path=request.app.state.settings.cookie_path,
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
@@ -117,13 +117,13 @@ async def register(
         name: str(form.get(name) or "") for name in ("username", "email", "password", "full_name")
     }
     data["full_name"] = data["full_name"] or None  # type: ignore[assignment]
-    values, errors = validate(RegisterRequest, data)
+    model, errors = validate(RegisterRequest, data)
     user = None
-    if values is not None:
-        user = await signin.register(session=session, values=values)
+    if model is not None:
+        user = await signin.register(session=session, values=model.model_dump())
         if isinstance(user, str):
             errors = {user: f"This {user} is already taken."}
-    if values is None or errors or user is None or isinstance(user, str):
+    if user is None or isinstance(user, str):
         shown = {k: v for k, v in data.items() if k != "password"}
         return anonymous_page(
             request, page, "register.html", {"values": shown, "errors": errors}, 422

@@ -47,7 +47,7 @@ def visible_fields(res: Resource, access: Access, action: str) -> list[FormField
     return fields
 
 
-def current_values(res: Resource, record: Any, fields: list[FormField]) -> dict[str, Any]:
+def current_values(record: Any, fields: list[FormField]) -> dict[str, Any]:
     values = {}
     for item in fields:
         if item.widget != "password":
@@ -141,11 +141,12 @@ def build_pages(res: Resource) -> APIRouter:
             for owner in ("owner_user_id", "owner_group_id"):
                 if data.get(owner) is None:  # left blank: the caller's defaults apply
                     data.pop(owner, None)
-            values, errors = validate(res.create_schema, data)  # type: ignore[arg-type]
-            if values is not None:
-                values = owner_defaults(res, access, values)
+            model, errors = validate(res.create_schema, data)  # type: ignore[arg-type]
+            if model is not None:
+                # The guards see what the form set; the record gets the defaults as well.
+                values = owner_defaults(res, access, model.model_dump(exclude_unset=True))
                 errors = await _guarded(res, "create", access, session, values, None)
-            if values is None or errors:
+            if model is None or errors:
                 return await form_page(
                     request,
                     access,
@@ -155,8 +156,7 @@ def build_pages(res: Resource) -> APIRouter:
                     errors=errors,
                     status_code=422,
                 )
-            full = res.create_schema.model_validate(data).model_dump() | values  # type: ignore[union-attr]
-            record = await res.crud.create(session=session, values=full)
+            record = await res.crud.create(session=session, values=model.model_dump() | values)
             return redirect(request, f"/{res.path}/{record.id}", f"{res.singular} created.")
 
     @router.get("/{id}", name=f"html_detail_{res.path}")
@@ -203,7 +203,7 @@ def build_pages(res: Resource) -> APIRouter:
                 access,
                 session,
                 record=record,
-                values=current_values(res, record, fields),
+                values=current_values(record, fields),
                 errors={},
             )
 
@@ -216,9 +216,10 @@ def build_pages(res: Resource) -> APIRouter:
         ) -> Response:
             fields = visible_fields(res, access, "update")
             data = parse_form(fields, await request.form(), partial=True)
-            values, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
-            if values is not None:
-                values = changed(record, values)
+            model, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
+            values = None
+            if model is not None:
+                values = changed(record, model.model_dump(exclude_unset=True))
                 errors = rule_errors(
                     res.create_schema,  # type: ignore[arg-type]
                     record,

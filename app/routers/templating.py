@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from app.core.config import PROJECT_ROOT
 from app.crud.base import ListParams
 from app.resources import Resource
+from app.routers.forms import literal_choices
 
 FLASH_COOKIE = "flash"
 
@@ -27,7 +28,7 @@ def filter_choices(res: Resource, column: str) -> list[tuple[str, str]]:
     if annotation is bool:
         return [("true", "Yes"), ("false", "No")]
     if typing.get_origin(annotation) is typing.Literal:
-        return [(str(v), str(v).replace("_", " ")) for v in typing.get_args(annotation)]
+        return literal_choices(annotation)
     return []
 
 
@@ -99,7 +100,7 @@ def render(
         status_code=status_code,
     )
     if flash:
-        response.delete_cookie(FLASH_COOKIE, path=request.app.state.settings.url_prefix or "/")
+        response.delete_cookie(FLASH_COOKIE, path=request.app.state.settings.cookie_path)
     return response
 
 
@@ -113,7 +114,7 @@ def redirect(
             FLASH_COOKIE,
             json.dumps([{"kind": kind, "text": message}]),
             max_age=60,
-            path=request.app.state.settings.url_prefix or "/",
+            path=request.app.state.settings.cookie_path,
             httponly=True,
             samesite="lax",
         )

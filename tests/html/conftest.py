@@ -5,8 +5,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.conftest import Backend
-from tests.html.site import fail_on_server_error, location, sign_in
+from tests.conftest import Backend, client_pool
+from tests.html.site import location, sign_in
+from tests.support.checks import fail_on_server_error
 from tests.support.records import Records
 
 Browser = httpx.Client
@@ -15,21 +16,11 @@ Browser = httpx.Client
 @pytest.fixture
 def browser_factory(live: Backend) -> Iterator[Callable[[], Browser]]:
     """Make browsers: clients of the pages, each with its own cookies, failing on any 5xx."""
-    clients: list[Browser] = []
-
-    def make() -> Browser:
-        client = httpx.Client(
-            base_url=live.base_url,
-            follow_redirects=False,
-            timeout=30,
-            event_hooks={"response": [fail_on_server_error]},
-        )
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    yield from client_pool(
+        base_url=live.base_url,
+        follow_redirects=False,
+        event_hooks={"response": [fail_on_server_error]},
+    )
 
 
 @pytest.fixture

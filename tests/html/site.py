@@ -94,16 +94,6 @@ def location(response: httpx.Response) -> str:
     return response.headers["location"]
 
 
-def fail_on_server_error(response: httpx.Response) -> None:
-    """Raise on any 5xx: no page answers with a server error, whatever was sent."""
-    if response.status_code >= 500:
-        response.read()
-        raise AssertionError(
-            f"{response.request.method} {response.request.url} -> "
-            f"{response.status_code}: {response.text[:500]}"
-        )
-
-
 def dump(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     """Return every row of every table (volatile columns left out), to compare before/after."""
     url = settings.sync_database_url
