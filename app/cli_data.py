@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.database import create_app_engine, create_sessionmaker
+from app.core.database import create_app_engine
 from app.core.enforcer import PolicyEngine, role_sub, user_sub
 from app.crud.policy import sync_policy
+from app.db import create_sessionmaker
 from app.models import Group, Permission, Role, User, role_permissions, user_roles
 from app.resources import PERMISSION_MODELS, REGISTRY, Resource
 
@@ -64,7 +65,7 @@ async def names(session: AsyncSession, model: Any) -> dict[int, str]:
 
 def resource_for(model: str) -> Resource:
     for res in REGISTRY.values():
-        if res.perm == model:
+        if res.policy_model == model:
             return res
     raise CliError(f"unknown model {model!r} (known: {', '.join(PERMISSION_MODELS)})")
 

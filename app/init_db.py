@@ -14,14 +14,17 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from app.core.config import PROJECT_ROOT, Settings, get_settings
-from app.core.database import create_app_engine, create_sessionmaker, create_sync_engine
-from app.core.security import get_passwords
+from app.core.database import create_app_engine, create_sync_engine
+from app.core.security import passwords_for
 from app.crud.policy import sync_policy
+from app.db import create_sessionmaker
 from app.models import ACTIONS, SCOPES, Group, Permission, Role, User
 from app.resources import PERMISSION_MODELS
 
+ADMIN_ROLE = "admin"
 BUSINESS_MODELS = ("customer", "project", "task", "comment", "time_entry", "tag")
 OWNED_BUSINESS = ("customer", "project", "task", "comment", "time_entry")
 
@@ -61,19 +64,23 @@ DEFAULT_USERS = (
 DEFAULT_GROUPS = {"demo-team": "The demo user's team"}
 
 
-async def seed(session: AsyncSession) -> list[str]:
+async def seed(session: AsyncSession, settings: Settings) -> list[str]:
     """Seed the default data; return what was created.
 
-    Every run adds the permissions that are missing (a new model's, after an upgrade): they
-    grant nothing until a role holds them. The roles, groups and accounts are seeded only
-    into a database without users, so an account an admin deleted (with its well-known
-    password) never comes back at the next start.
+    Every run makes sure each registered model has its permissions (12: four actions in
+    three scopes). When a model gets its first ones (a table added after the database was
+    made), the `admin` role is granted its `:all` permissions; later runs leave grants
+    alone, so a grant an admin removes stays removed. The roles, groups and accounts are
+    seeded only into a database without users, so an account an admin deleted (with its
+    well-known password) never comes back at the next start.
     """
     created: list[str] = []
     fresh = await session.scalar(select(User.id).limit(1)) is None
     existing = {
         str(p): p for p in await session.scalars(select(Permission).order_by(Permission.id))
     }
+    known_models = {p.model for p in existing.values()}
+    new_models = [m for m in PERMISSION_MODELS if m not in known_models]
     for model in PERMISSION_MODELS:
         for action in ACTIONS:
             for scope in SCOPES:
@@ -84,14 +91,33 @@ async def seed(session: AsyncSession) -> list[str]:
                     created.append(f"permission {name}")
     await session.flush()
     if fresh:
-        created += await _seed_accounts(session, existing)
+        created += await _seed_accounts(session, settings, existing)
+    elif new_models:
+        created += await _grant_to_admin(session, existing, new_models)
     diff = await sync_policy(session)
     if diff.changed:
         created.append(f"policy +{len(diff.added)} -{len(diff.removed)}")
     return created
 
 
-async def _seed_accounts(session: AsyncSession, permissions: dict[str, Permission]) -> list[str]:
+async def _grant_to_admin(
+    session: AsyncSession, permissions: dict[str, Permission], models: list[str]
+) -> list[str]:
+    """Grant the `admin` role every `:all` permission of `models` (if the role exists)."""
+    admin = await session.scalar(
+        select(Role).where(Role.name == ADMIN_ROLE).options(selectinload(Role.permissions))
+    )
+    if admin is None:
+        return []
+    grants = [permissions[f"{m}:{a}:all"] for m in models for a in ACTIONS]
+    admin.permissions = [*admin.permissions, *grants]
+    await session.flush()
+    return [f"role {ADMIN_ROLE} granted {grant}" for grant in grants]
+
+
+async def _seed_accounts(
+    session: AsyncSession, settings: Settings, permissions: dict[str, Permission]
+) -> list[str]:
     """Create the default roles, groups and accounts that are missing."""
     created: list[str] = []
     roles = {r.name: r for r in await session.scalars(select(Role))}
@@ -113,7 +139,7 @@ async def _seed_accounts(session: AsyncSession, permissions: dict[str, Permissio
             created.append(f"group {name}")
     await session.flush()
 
-    passwords = get_passwords()
+    passwords = passwords_for(settings)
     for spec in DEFAULT_USERS:  # a database without users: none of them exists
         user = User(
             username=spec.username,
@@ -174,7 +200,7 @@ async def seed_database(settings: Settings) -> list[str]:
     engine = create_app_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            return await seed(session)
+            return await seed(session, settings)
     finally:
         await engine.dispose()
 

@@ -14,12 +14,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.v1.router import api_router
 from app.core.config import Settings, get_settings
-from app.core.database import create_app_engine, create_sessionmaker, create_sync_engine
+from app.core.database import create_app_engine, create_sync_engine
 from app.core.enforcer import PolicyStore
 from app.core.errors import install_error_handlers
 from app.core.limits import BodySizeLimit
 from app.core.prefix import UrlPrefix
-from app.routers.html import router as html_router
+from app.db import create_sessionmaker
+from app.routers import html
+from app.routers.errors import oversized
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -62,11 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, refusal=oversized)
     app.add_middleware(UrlPrefix, prefix=settings.url_prefix)
     app.include_router(api_router, prefix="/api/v1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(html_router)
+    html.install(app)
 
     @app.get("/healthz", tags=["Operations"])
     async def healthz() -> dict[str, str]:

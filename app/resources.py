@@ -1,46 +1,104 @@
-"""The resource registry: one declaration per table, from which the routes are built."""
+"""The resource registry: one declaration per table, from which routes, pages and docs are built.
 
-from dataclasses import dataclass, field
+A new business table needs one entry here (its model and schemas; everything else has a
+default derived from them), after its migration, model and schemas exist.
+"""
+
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from app import crud
 from app.crud.base import CRUDBase
+from app.models import (
+    Comment,
+    Customer,
+    Group,
+    LoginSession,
+    Permission,
+    Project,
+    Role,
+    Tag,
+    Task,
+    TimeEntry,
+    User,
+)
 from app.schemas import business, group, permission, role, session, user
+from app.schemas.common import partial
+
+OWNER_FIELDS = ("owner_user_id", "owner_group_id")
+OWNER_SORT = ("id", *OWNER_FIELDS, "created_at", "updated_at")
+DERIVED: Any = None  # a field left to __post_init__ to derive
+
+
+def snake_case(name: str) -> str:
+    """`TimeEntry` -> `time_entry`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 @dataclass(frozen=True)
 class Resource:
-    """Everything the generic routes need to know about one table."""
+    """Everything the generic routes, pages and docs need to know about one table.
+
+    Only `path`, `model`, the schemas and the columns are required; the rest is derived.
+    """
 
     path: str  # URL segment and table name: "time_entries"
-    perm: str  # permission model: "time_entry"
-    label: str
-    crud: CRUDBase[Any]
+    model: type[Any]
     read_schema: type[BaseModel]
     create_schema: type[BaseModel] | None  # None: records are not created through the API
-    update_schema: type[BaseModel] | None
-    sort_columns: tuple[str, ...]
+    update_schema: type[BaseModel] | None = DERIVED  # default: create_schema, every field optional
+    sort_columns: tuple[str, ...] = ()  # default: the owner columns and the list columns
     search_columns: tuple[str, ...] = ()
     filter_columns: tuple[str, ...] = ()
-    # input field -> resource path of the records it names (which the caller must see)
-    references: dict[str, str] = field(default_factory=dict)
-    # fields only a holder of `<perm>:<action>:all` may set (users: roles, groups, ...)
+    # input field -> resource path of the records it names (which the caller must see);
+    # default: the create schema's foreign keys and `<x>_ids` relations, owners aside
+    references: dict[str, str] = DERIVED
+    # fields only a holder of `<policy_model>:<action>:all` may set (users: roles, groups, ...)
     privileged_fields: frozenset[str] = frozenset()
     # HTML: the field that names a record, the columns of its list, and the related
     # records its detail page shows as (child resource path, foreign key on the child)
     title_field: str = "name"
     list_columns: tuple[str, ...] = ()
     children: tuple[tuple[str, str], ...] = ()
+    policy_model: str = DERIVED  # the `<model>` of `<model>:<action>:<scope>`: "time_entry"
+    label: str = DERIVED  # "Time entries"
+    singular: str = DERIVED  # "Time entry"
+    crud: CRUDBase[Any] = DERIVED  # default: CRUDBase(model)
 
-    @property
-    def model(self) -> Any:
-        return self.crud.model
+    def __post_init__(self) -> None:
+        name = snake_case(self.model.__name__)
+        defaults = {
+            "policy_model": name,
+            "label": self.path.replace("_", " ").capitalize(),
+            "singular": name.replace("_", " ").capitalize(),
+            "crud": CRUDBase(self.model),
+            "update_schema": self.create_schema
+            and partial(self.create_schema, f"{self.model.__name__}Update"),
+        }
+        for key, value in defaults.items():
+            if getattr(self, key) is DERIVED:
+                object.__setattr__(self, key, value)
+        if self.references is DERIVED:
+            object.__setattr__(self, "references", self._derived_references())
+        if not self.sort_columns:
+            object.__setattr__(self, "sort_columns", (*OWNER_SORT, *self.list_columns))
 
-    @property
-    def singular(self) -> str:
-        return self.label.removesuffix("s") if self.path != "time_entries" else "Time entry"
+    def _derived_references(self) -> dict[str, str]:
+        if self.create_schema is None:
+            return {}
+        found: dict[str, str] = {}
+        columns = self.model.__table__.columns
+        for name in self.create_schema.model_fields:
+            if name in self.crud.relations:
+                found[name] = self.crud.relations[name][1].__tablename__
+            elif name in columns and name not in OWNER_FIELDS:
+                keys = list(columns[name].foreign_keys)
+                if keys:
+                    found[name] = keys[0].column.table.name
+        return found
 
     def title_of(self, record: Any) -> str:
         """Return a short human name for a record: its name, title or id."""
@@ -49,13 +107,10 @@ class Resource:
         return text if len(text) <= 60 else text[:57] + "..."
 
 
-OWNER_SORT = ("id", "owner_user_id", "owner_group_id", "created_at", "updated_at")
-
 RESOURCES: tuple[Resource, ...] = (
     Resource(
         path="users",
-        perm="user",
-        label="Users",
+        model=User,
         crud=crud.user,
         read_schema=user.UserRead,
         create_schema=user.UserCreate,
@@ -63,28 +118,23 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "username", "email", "full_name", "is_active", "last_login_at"),
         search_columns=("username", "email", "full_name"),
         filter_columns=("is_active",),
-        references={"role_ids": "roles", "group_ids": "groups"},
         privileged_fields=frozenset(user.UserCreate.model_fields) - user.SELF_EDITABLE,
         title_field="username",
         list_columns=("username", "email", "full_name", "is_active", "last_login_at"),
     ),
     Resource(
         path="roles",
-        perm="role",
-        label="Roles",
-        crud=crud.role,
+        model=Role,
         read_schema=role.RoleRead,
         create_schema=role.RoleCreate,
         update_schema=role.RoleUpdate,
         sort_columns=(*OWNER_SORT, "name"),
         search_columns=("name", "description"),
-        references={"permission_ids": "permissions"},
         list_columns=("name", "description"),
     ),
     Resource(
         path="permissions",
-        perm="permission",
-        label="Permissions",
+        model=Permission,
         crud=crud.permission,
         read_schema=permission.PermissionRead,
         create_schema=permission.PermissionCreate,
@@ -96,9 +146,10 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         path="sessions",
-        perm="session",
-        label="Sessions",
-        crud=crud.session,
+        model=LoginSession,
+        policy_model="session",
+        singular="Session",
+        crud=crud.login_session,
         read_schema=session.SessionRead,
         create_schema=None,
         update_schema=None,
@@ -110,22 +161,17 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         path="groups",
-        perm="group",
-        label="Groups",
-        crud=crud.group,
+        model=Group,
         read_schema=group.GroupRead,
         create_schema=group.GroupCreate,
         update_schema=group.GroupUpdate,
         sort_columns=(*OWNER_SORT, "name"),
         search_columns=("name", "description"),
-        references={"member_ids": "users"},
         list_columns=("name", "description"),
     ),
     Resource(
         path="customers",
-        perm="customer",
-        label="Customers",
-        crud=crud.customer,
+        model=Customer,
         read_schema=business.CustomerRead,
         create_schema=business.CustomerCreate,
         update_schema=business.CustomerUpdate,
@@ -137,78 +183,63 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         path="projects",
-        perm="project",
-        label="Projects",
-        crud=crud.project,
+        model=Project,
         read_schema=business.ProjectRead,
         create_schema=business.ProjectCreate,
         update_schema=business.ProjectUpdate,
         sort_columns=(*OWNER_SORT, "name", "status", "budget", "start_date", "due_date"),
         search_columns=("name", "description"),
         filter_columns=("status", "customer_id", "is_billable"),
-        references={"customer_id": "customers"},
         list_columns=("name", "status", "customer_id", "budget", "due_date"),
         children=(("tasks", "project_id"),),
     ),
     Resource(
         path="tasks",
-        perm="task",
-        label="Tasks",
-        crud=crud.task,
+        model=Task,
         read_schema=business.TaskRead,
         create_schema=business.TaskCreate,
         update_schema=business.TaskUpdate,
         sort_columns=(*OWNER_SORT, "title", "status", "priority", "due_at", "project_id"),
         search_columns=("title", "description"),
         filter_columns=("status", "priority", "project_id", "assignee_id"),
-        references={"project_id": "projects", "assignee_id": "users", "tag_ids": "tags"},
         title_field="title",
         list_columns=("title", "status", "priority", "project_id", "due_at"),
         children=(("comments", "task_id"), ("time_entries", "task_id")),
     ),
     Resource(
         path="tags",
-        perm="tag",
-        label="Tags",
-        crud=crud.tag,
+        model=Tag,
         read_schema=business.TagRead,
         create_schema=business.TagCreate,
         update_schema=business.TagUpdate,
-        sort_columns=(*OWNER_SORT, "name", "color"),
         search_columns=("name",),
         list_columns=("name", "color"),
     ),
     Resource(
         path="comments",
-        perm="comment",
-        label="Comments",
-        crud=crud.comment,
+        model=Comment,
         read_schema=business.CommentRead,
         create_schema=business.CommentCreate,
         update_schema=business.CommentUpdate,
         sort_columns=(*OWNER_SORT, "task_id"),
         search_columns=("body",),
         filter_columns=("task_id",),
-        references={"task_id": "tasks"},
         title_field="body",
         list_columns=("body", "task_id", "created_at"),
     ),
     Resource(
         path="time_entries",
-        perm="time_entry",
-        label="Time entries",
-        crud=crud.time_entry,
+        model=TimeEntry,
         read_schema=business.TimeEntryRead,
         create_schema=business.TimeEntryCreate,
         update_schema=business.TimeEntryUpdate,
         sort_columns=(*OWNER_SORT, "spent_on", "minutes", "task_id", "user_id"),
         search_columns=("note",),
         filter_columns=("task_id", "user_id", "is_billable"),
-        references={"task_id": "tasks", "user_id": "users"},
         title_field="spent_on",
         list_columns=("spent_on", "minutes", "task_id", "user_id", "is_billable"),
     ),
 )
 
 REGISTRY: dict[str, Resource] = {res.path: res for res in RESOURCES}
-PERMISSION_MODELS: tuple[str, ...] = tuple(res.perm for res in RESOURCES)
+PERMISSION_MODELS: tuple[str, ...] = tuple(res.policy_model for res in RESOURCES)

@@ -141,9 +141,9 @@ def render_schema() -> str:
         "PostgreSQL (`alembic upgrade head --sql`), so it cannot drift: `tests/docs/` fails when",
         "this page differs from what the migrations produce, and runs the statements below into",
         "an empty database to compare its catalog with a migrated one. Run in order, the",
-        "sections build the whole schema. The business tables reproduce",
-        "`shared/schema/business.sql` exactly (`tests/db/test_business_schema.py`). On SQLite the",
-        "same migrations build the same tables with SQLite's types.",
+        "sections build the whole schema. The business tables reproduce the production schema",
+        "`migrations/reference/business.sql` exactly (`tests/db/test_business_schema.py`).",
+        "On SQLite the same migrations build the same tables with SQLite's types.",
         "",
         "Every table but the link tables, `casbin_rule` and `policy_state` also has",
         "`owner_user_id` (to `users`) and `owner_group_id` (to `groups`), both",
@@ -266,7 +266,7 @@ def _field_row(name: str, prop: dict[str, Any], field: FieldInfo, required: bool
 def render_resource(resource: Resource) -> str:
     """Return what a resource's section of docs/api.md says about its shapes and lists."""
     url = f"/api/v1/{resource.path}"
-    out = [f"Permission model `{resource.perm}`."]
+    out = [f"Permission model `{resource.policy_model}`."]
     if resource.create_schema is None:
         out[0] += f" Endpoints: `GET {url}`, `GET|DELETE {url}/{{id}}`, `DELETE {url}`."
     else:
@@ -297,7 +297,7 @@ def render_resource(resource: Resource) -> str:
         ]
     if resource.privileged_fields:
         fields = ", ".join(f"`{f}`" for f in sorted(resource.privileged_fields))
-        out += ["", f"Only a holder of `{resource.perm}:<action>:all` may set {fields}."]
+        out += ["", f"Only a holder of `{resource.policy_model}:<action>:all` may set {fields}."]
     read = ", ".join(f"`{name}`" for name in resource.read_schema.model_fields)
     out += ["", f"Answers carry {read}."]
     return "\n".join(out)

@@ -1,12 +1,16 @@
 """Cheap checks of the layering, the way a linter would."""
 
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 from fastapi.routing import APIRoute
 
-from app.api.deps import get_current_user_required, get_db, get_policy
+from app.api.identity import get_current_user_required, get_policy
+from app.api.transaction import get_db
 from app.api.v1.router import ROUTERS
+from app.resources import RESOURCES
 
 APP = Path(__file__).resolve().parents[1] / "app"
 PUBLIC_API = {"/auth/register", "/auth/login", "/auth/logout"}
@@ -23,15 +27,16 @@ def calls_in(path: Path) -> list[tuple[str, int]]:
     return found
 
 
-def test_only_the_session_dependency_commits():
-    """No module but the session dependency commits a transaction."""
-    offenders = [
+def test_one_commit_site():
+    """One call in the app commits a transaction: `commit` in the session dependency's module."""
+    commits = [
         f"{path.relative_to(APP)}:{line}"
         for path in APP.rglob("*.py")
         for name, line in calls_in(path)
-        if name == ".commit" and path != APP / "api" / "deps.py"
+        if name == ".commit"
     ]
-    assert offenders == []
+    assert len(commits) == 1, commits
+    assert commits[0].startswith("api/transaction.py:"), commits
 
 
 def test_no_sql_in_route_modules():
@@ -59,7 +64,9 @@ def dependency_calls(route: APIRoute) -> set[object]:
 def test_every_api_route_requires_a_user_and_a_transaction():
     """Every /api/v1 route depends on a transaction, a signed-in user and the enforcer."""
     routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
-    assert len(routes) == 4 + 10 * 5 + 4
+    # auth (4), five routes per resource that has schemas to write, and DELETE /sessions
+    generic = sum(3 if res.create_schema is None else 5 for res in RESOURCES)
+    assert len(routes) == 4 + generic + 1
     for route in routes:
         calls = dependency_calls(route)
         assert get_db in calls, route.path
@@ -67,3 +74,90 @@ def test_every_api_route_requires_a_user_and_a_transaction():
             assert get_current_user_required in calls, f"{route.methods} {route.path}"
         if not route.path.startswith("/auth/"):
             assert get_policy in calls, f"{route.methods} {route.path} skips the enforcer"
+
+
+ROOT = APP.parent
+TEXT_SUFFIXES = {".py", ".md", ".ini", ".toml", ".cfg", ".conf", ".html", ".sh", ".mako", ""}
+
+
+def tracked_text_files() -> list[Path]:
+    """Return the repository's tracked text files (what a clone holds)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    files = [ROOT / name for name in listed.split("\0") if name]
+    return [p for p in files if p.is_file() and p.suffix in TEXT_SUFFIXES]
+
+
+def test_nothing_reads_outside_the_repository():
+    """A clone stands alone: no file names a path that leaves it (`../x`, `shared/`)."""
+    offenders = []
+    for path in tracked_text_files():
+        text = path.read_text(errors="replace")
+        for match in re.finditer(r"(?:\.\./)+[\w.\-/]*", text):
+            target = (path.parent / match.group()).resolve()
+            if not target.is_relative_to(ROOT):
+                offenders.append(f"{path.relative_to(ROOT)}: {match.group()}")
+        for pattern in (r"\bshared/schema\b", r"PROJECT_ROOT\.parent\b", r"\.\.[/\\]shared\b"):
+            offenders += [
+                f"{path.relative_to(ROOT)}: {m.group()}" for m in re.finditer(pattern, text)
+            ]
+    assert offenders == []
+
+
+def imported_modules(path: Path) -> list[tuple[str, int]]:
+    """Return (module, line) for every import in a module, relative ones resolved."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, node.lineno))
+            found += [(f"{node.module}.{alias.name}", node.lineno) for alias in node.names]
+    return found
+
+
+LAYERS = {  # a package and what it must not import
+    # the enforcer reads the policy tables' models; nothing in core reaches above them
+    "core": ("app.schemas", "app.crud", "app.resources", "app.api", "app.routers"),
+    "models": ("app.schemas", "app.crud", "app.resources", "app.api", "app.routers"),
+    "schemas": ("app.crud", "app.resources", "app.api", "app.routers"),
+    "crud": ("app.resources", "app.api", "app.routers"),
+    "api": ("app.routers",),
+}
+
+
+def test_layers_import_only_what_is_below_them():
+    """core < models < schemas < crud < registry < api < routers: none imports upward."""
+    offenders = [
+        f"{path.relative_to(APP)}:{line} imports {module}"
+        for package, banned in LAYERS.items()
+        for path in (APP / package).rglob("*.py")
+        for module, line in imported_modules(path)
+        if module.startswith(banned)
+    ]
+    assert offenders == []
+
+
+def test_deps_holds_only_aliases():
+    """`app/api/deps.py` declares `Annotated` aliases; the functions live in their modules."""
+    tree = ast.parse((APP / "api" / "deps.py").read_text())
+    defined = [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    ]
+    assert defined == []
+
+
+def test_routes_reach_data_through_crud_only():
+    """No route module imports SQLAlchemy's query builders or a session factory."""
+    offenders = [
+        f"{path.relative_to(APP)}:{line} imports {module}"
+        for folder in (APP / "api", APP / "routers")
+        for path in folder.rglob("*.py")
+        for module, line in imported_modules(path)
+        if module
+        in {"sqlalchemy.select", "sqlalchemy.text", "sqlalchemy.update", "sqlalchemy.delete"}
+    ]
+    assert offenders == []

@@ -6,20 +6,24 @@ from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.deps import SESSION_COOKIE
+from app.api.identity import SESSION_COOKIE
 from app.core import csrf
 from app.core.config import Settings
 from app.core.database import utcnow
-from app.core.security import get_passwords
-from app.models import Session, User
+from app.core.security import passwords_for
+from app.models import LoginSession, User
+from app.resources import REGISTRY
 
 DEFAULT_ROLE = "user"
 
 
-async def authenticate(*, session: AsyncSession, username: str, password: str) -> User | None:
+async def authenticate(
+    *, session: AsyncSession, settings: Settings, username: str, password: str
+) -> User | None:
     """Return the active user these credentials name; unknown names cost a hash too."""
     user = await crud.user.get_by_login(session=session, username=username)
-    ok, new_hash = get_passwords().verify(password, user.hashed_password if user else None)
+    hashed = user.hashed_password if user else None
+    ok, new_hash = passwords_for(settings).verify(password, hashed)
     if user is None or not ok or not user.is_active:
         return None
     if new_hash:
@@ -37,8 +41,8 @@ async def sign_in(
     user: User,
 ) -> None:
     """Open a new session for `user` and give the browser its cookie."""
-    await crud.session.purge_expired(session=session, settings=settings)
-    _, token = await crud.session.open(
+    await crud.login_session.purge_expired(session=session, settings=settings)
+    _, token = await crud.login_session.open(
         session=session,
         user=user,
         settings=settings,
@@ -60,21 +64,26 @@ async def sign_in(
 
 
 async def sign_out(
-    *, session: AsyncSession, response: Response, settings: Settings, login: Session
+    *, session: AsyncSession, response: Response, settings: Settings, login: LoginSession
 ) -> None:
     """Delete the session row, so the cookie stops working, and drop the cookie."""
-    await crud.session.delete(session=session, db_obj=login)
+    await crud.login_session.delete(session=session, db_obj=login)
     response.delete_cookie(SESSION_COOKIE, path=settings.cookie_path)
 
 
-async def register(*, session: AsyncSession, values: dict[str, Any]) -> User | str:
+async def register(
+    *, session: AsyncSession, settings: Settings, values: dict[str, Any]
+) -> User | str:
     """Create an account with the default role; return the clashing field instead if any."""
     clashes = await crud.user.clashes(
         session=session, values={"username": values["username"], "email": values["email"]}
     )
     if clashes:
         return clashes[0]
-    role = await crud.role.get_by(session=session, name=DEFAULT_ROLE)
+    role = await REGISTRY["roles"].crud.get_by(session=session, name=DEFAULT_ROLE)
+    values = dict(values)
+    hashed = passwords_for(settings).hash(values.pop("password"))
     return await crud.user.create(
-        session=session, values=values | {"role_ids": [role.id] if role else []}
+        session=session,
+        values=values | {"hashed_password": hashed, "role_ids": [role.id] if role else []},
     )

@@ -5,12 +5,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -89,8 +84,3 @@ def create_app_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url, pool_pre_ping=True, pool_size=10, connect_args={"connect_timeout": 5}
     )
-
-
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Return the session factory; objects stay usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,24 +1,65 @@
-"""Exception handlers: database refusals become 409/422, never a 500."""
+"""Write errors in one shape, and the JSON exception handlers: database refusals become
+409/422, never a 500. The HTML interface installs its own handlers over these
+(`app/routers/errors.py`).
+"""
 
 import logging
 import math
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import CheckConstraint
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.database import Base
-from app.crud.base import InvalidReference
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One reason a write was refused, at the field it concerns."""
+
+    field: str
+    message: str
+    type: str  # reference_error, rule, unique, value_error, ...
+
+
+class WriteError(Exception):
+    """A write refused for what its fields hold: 422 (invalid) or 409 (a unique clash).
+
+    The API answers it as JSON (`detail` lists `{loc, msg, type}`, or names the clashing
+    fields for a 409); the HTML forms show each message at its field.
+    """
+
+    def __init__(self, errors: Sequence[FieldError], status_code: int = 422) -> None:
+        self.errors = list(errors)
+        self.status_code = status_code
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+    @property
+    def fields(self) -> list[str]:
+        return list(dict.fromkeys(error.field for error in self.errors))
+
+
+def clash(fields: Sequence[str]) -> WriteError:
+    """Return the 409 for values another row already holds under a unique key."""
+    names = ", ".join(fields) or "value"
+    return WriteError([FieldError(f, f"{names} already exists", "unique") for f in fields], 409)
+
+
+def invalid_reference(field: str, missing: Sequence[int]) -> WriteError:
+    """Return the 422 for ids that name no record the caller may see."""
+    message = f"no such record: {', '.join(map(str, missing))}"
+    return WriteError([FieldError(field, message, "reference_error")])
+
 
 _SQLITE_COLUMN = re.compile(r"constraint failed: (?:\w+)\.(\w+)")
 _SQLITE_CHECK = re.compile(r"CHECK constraint failed: (\w+)")
@@ -78,28 +119,47 @@ def _kind(exc: IntegrityError) -> str:
     return "check"
 
 
-async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, IntegrityError)
+def integrity_write_error(exc: IntegrityError) -> WriteError:
+    """Translate a constraint the database enforced into the write error it stands for."""
     _, fields = _constraint_fields(exc)
     kind = _kind(exc)
-    names = ", ".join(fields) or "value"
     if kind == "unique":
-        return JSONResponse({"detail": f"{names} already exists"}, status.HTTP_409_CONFLICT)
+        return clash(fields)
+    names = ", ".join(fields) or "value"
     messages = {
         "foreign_key": f"{names} refers to a record that does not exist",
         "not_null": f"{names} is required",
         "check": f"{names}: value not allowed",
     }
     # A check over several columns (due_date >= start_date) names each of them.
-    locs = [["body", field] for field in fields] if kind == "check" else [["body", *fields[:1]]]
-    return JSONResponse(
-        {
-            "detail": [
-                {"loc": loc, "msg": messages[kind], "type": kind} for loc in locs or [["body"]]
-            ]
-        },
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
+    named = fields if kind == "check" else fields[:1]
+    return WriteError([FieldError(f, messages[kind], kind) for f in named or [""]])
+
+
+def write_error_body(exc: WriteError) -> dict[str, Any]:
+    """Return the JSON body of a write error: field errors, or the clash for a 409."""
+    if exc.status_code == status.HTTP_409_CONFLICT:
+        return {"detail": f"{', '.join(exc.fields) or 'value'} already exists"}
+    return {
+        "detail": [
+            {
+                "loc": ["body", error.field] if error.field else ["body"],
+                "msg": error.message,
+                "type": error.type,
+            }
+            for error in exc.errors
+        ]
+    }
+
+
+async def write_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, WriteError)
+    return JSONResponse(_json_safe(write_error_body(exc)), exc.status_code)
+
+
+async def integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IntegrityError)
+    return await write_error(request, integrity_write_error(exc))
 
 
 async def data_error(request: Request, exc: Exception) -> JSONResponse:
@@ -125,22 +185,6 @@ async def data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def invalid_reference(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidReference)
-    return JSONResponse(
-        {
-            "detail": [
-                {
-                    "loc": ["body", exc.field],
-                    "msg": f"no such record: {', '.join(map(str, exc.missing))}",
-                    "type": "reference_error",
-                }
-            ]
-        },
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
-
-
 def _json_safe(value: Any) -> Any:
     """Return `value` with what JSON cannot carry (NaN, lone surrogates) made printable."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -163,54 +207,9 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-API_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
-
-
-def wants_html(request: Request) -> bool:
-    """Whether the request came from the HTML interface rather than the JSON API."""
-    path = request.url.path.removeprefix(request.app.state.settings.url_prefix) or "/"
-    accept = request.headers.get("accept", "")
-    asks_json = "application/json" in accept and "text/html" not in accept
-    return not path.startswith(API_PATHS) and not asks_json
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Answer HTML pages with pages: sign-in for 401, a readable error page otherwise."""
-    assert isinstance(exc, StarletteHTTPException)
-    if not wants_html(request):
-        return await http_exception_handler(request, exc)
-    from app.routers.templating import login_redirect, render
-
-    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
-        return login_redirect(request)
-    return render(
-        request,
-        "error.html",
-        {"status_code": exc.status_code, "detail": exc.detail},
-        exc.status_code,
-    )
-
-
-async def request_error(request: Request, exc: Exception) -> Response:
-    """Invalid path or query input: JSON for the API, an error page for HTML."""
-    if not wants_html(request):
-        return await validation_error(request, exc)
-    from app.routers.templating import render
-
-    assert isinstance(exc, RequestValidationError)
-    path_error = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
-    code = status.HTTP_404_NOT_FOUND if path_error else status.HTTP_422_UNPROCESSABLE_CONTENT
-    detail = (
-        "No such page."
-        if path_error
-        else "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
-    )
-    return render(request, "error.html", {"status_code": code, "detail": detail}, code)
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, request_error)
+    """Answer validation and database errors as JSON; the HTML interface adds its own."""
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(DBAPIError, data_error)
-    app.add_exception_handler(InvalidReference, invalid_reference)
+    app.add_exception_handler(WriteError, write_error)

@@ -1,12 +1,15 @@
 """A request body limit: oversized bodies get 413 before anything reads them."""
 
 import json
+from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import wants_html
+# Given the request and the reason, return the answer to send instead of JSON (or None).
+Refusal = Callable[[Request, str], Awaitable[Response | None]]
 
 
 class BodyTooLarge(HTTPException):
@@ -17,11 +20,15 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    """Pure ASGI guard on the size of request bodies (declared or streamed)."""
+    """Pure ASGI guard on the size of request bodies (declared or streamed).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The refusal is JSON unless `refusal` answers otherwise (the HTML interface's pages).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, refusal: Refusal | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.refusal = refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,11 +69,8 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"Request body larger than {self.max_bytes} bytes"
-        request = Request(scope)
-        if wants_html(request):  # a page's form: an error page, not a JSON body
-            from app.routers.templating import render
-
-            page = render(request, "error.html", {"status_code": 413, "detail": detail}, 413)
+        page = await self.refusal(Request(scope), detail) if self.refusal else None
+        if page is not None:
             await page(scope, receive, send)
             return
         body = json.dumps({"detail": detail}).encode()

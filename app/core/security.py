@@ -9,6 +9,8 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
+from app.core.config import Settings
+
 TOKEN_BYTES = 32  # 256 bits of randomness per session token
 
 
@@ -52,14 +54,11 @@ def hash_session_token(token: str, secret_key: str) -> str:
     return hmac.new(secret_key.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
-def get_passwords() -> Passwords:
-    """Return the process-wide password hasher configured by the settings."""
-    from app.core.config import get_settings
-
-    settings = get_settings()
+def passwords_for(settings: Settings) -> Passwords:
+    """Return the password hasher with the cost these settings name (one per cost)."""
     return _passwords(settings.argon2_time_cost, settings.argon2_memory_cost)
 
 
 @lru_cache
-def _passwords(time_cost: int, memory_cost: int) -> "Passwords":
+def _passwords(time_cost: int, memory_cost: int) -> Passwords:
     return Passwords(time_cost=time_cost, memory_cost=memory_cost)

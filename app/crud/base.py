@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -20,18 +21,10 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.database import Base
+from app.core.errors import invalid_reference
 from app.schemas.common import INT_MAX
 
 ModelT = TypeVar("ModelT", bound=Base)
-
-
-class InvalidReference(Exception):
-    """A field names records that do not exist (or that the caller may not see)."""
-
-    def __init__(self, field: str, missing: Sequence[int]) -> None:
-        self.field = field
-        self.missing = list(missing)
-        super().__init__(f"{field}: no such record {', '.join(map(str, self.missing))}")
 
 
 @dataclass(frozen=True)
@@ -52,11 +45,27 @@ class CRUDBase(Generic[ModelT]):
         self, model: type[ModelT], *, relations: dict[str, tuple[str, type[Base]]] | None = None
     ) -> None:
         self.model = model
-        # input field -> (relationship attribute, related model), e.g. tag_ids -> tags
-        self.relations = relations or {}
-        # Relationships load lazily="raise_on_sql"; records come with the ones they show.
-        self.options: tuple[ExecutableOption, ...] = tuple(
-            selectinload(getattr(model, attribute)) for attribute, _ in self.relations.values()
+        self._relations = relations
+
+    @cached_property
+    def relations(self) -> dict[str, tuple[str, type[Base]]]:
+        """Map each `<x>_ids` input field to its many-to-many relationship and model.
+
+        Derived from the mapping (`Task.tags` is written as `tag_ids`) unless given.
+        """
+        if self._relations is not None:
+            return self._relations
+        return {
+            f"{rel.key.removesuffix('s')}_ids": (rel.key, rel.mapper.class_)
+            for rel in inspect(self.model).relationships
+            if rel.secondary is not None
+        }
+
+    @cached_property
+    def options(self) -> tuple[ExecutableOption, ...]:
+        """Load what records show: relationships load lazily="raise_on_sql" otherwise."""
+        return tuple(
+            selectinload(getattr(self.model, attribute)) for attribute, _ in self.relations.values()
         )
 
     async def get(self, *, session: AsyncSession, id: int) -> ModelT | None:
@@ -183,10 +192,10 @@ async def get_many(
     if not wanted:
         return []
     if wanted[0] < 1 or wanted[-1] > INT_MAX:
-        raise InvalidReference(field, [i for i in wanted if not 1 <= i <= INT_MAX])
+        raise invalid_reference(field, [i for i in wanted if not 1 <= i <= INT_MAX])
     rows = await session.scalars(select(model).where(model.id.in_(wanted)).order_by(model.id))
     found = list(rows)
     if len(found) != len(wanted):
         have = {row.id for row in found}
-        raise InvalidReference(field, [i for i in wanted if i not in have])
+        raise invalid_reference(field, [i for i in wanted if i not in have])
     return found

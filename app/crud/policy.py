@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, event, inspect, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as OrmSession
 
@@ -106,7 +106,8 @@ POLICY_ATTRIBUTES: dict[type, tuple[str, ...]] = {
 }
 
 
-def _mark_policy_dirty(session: OrmSession, _context: object, _instances: object) -> None:
+def mark_policy_dirty(session: OrmSession, _context: object, _instances: object) -> None:
+    """Before a flush: note in `session.info` whether it changes the Casbin policy."""
     if session.info.get(POLICY_DIRTY):
         return
     for obj in (*session.new, *session.deleted):
@@ -122,4 +123,3 @@ def _mark_policy_dirty(session: OrmSession, _context: object, _instances: object
 
 
 POLICY_DIRTY = "policy_dirty"
-event.listen(OrmSession, "before_flush", _mark_policy_dirty)

@@ -1,13 +1,12 @@
-"""Users: passwords are hashed, and a user row is owned by itself."""
+"""Users: a user row is owned by itself; passwords arrive already hashed."""
 
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.security import get_passwords
 from app.crud.base import CRUDBase
-from app.models import Group, Role, Session, User
+from app.models import LoginSession, User
 
 
 class CRUDUser(CRUDBase[User]):
@@ -23,7 +22,6 @@ class CRUDUser(CRUDBase[User]):
 
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> User:
         values = dict(values)
-        values["hashed_password"] = get_passwords().hash(values.pop("password"))
         values.pop("owner_user_id", None)
         user = await super().create(session=session, values=values)
         user.owner_user_id = user.id
@@ -32,14 +30,11 @@ class CRUDUser(CRUDBase[User]):
 
     async def update(self, *, session: AsyncSession, db_obj: User, values: dict[str, Any]) -> User:
         values = dict(values)
-        if values.get("password") is not None:
-            values["hashed_password"] = get_passwords().hash(values["password"])
-        values.pop("password", None)
         values.pop("owner_user_id", None)
         if values.get("is_active") is False and db_obj.is_active:
             # Deactivating signs the user out everywhere: reactivating must not revive a login.
-            await session.execute(delete(Session).where(Session.user_id == db_obj.id))
+            await session.execute(delete(LoginSession).where(LoginSession.user_id == db_obj.id))
         return await super().update(session=session, db_obj=db_obj, values=values)
 
 
-user = CRUDUser(User, relations={"role_ids": ("roles", Role), "group_ids": ("groups", Group)})
+user = CRUDUser(User)

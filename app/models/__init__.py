@@ -1,4 +1,12 @@
-"""Every mapped table, imported so that `Base.metadata` is complete."""
+"""Every mapped table, imported so that `Base.metadata` is complete.
+
+Each module of this package is imported here, so a new model module needs no entry: import
+its classes from their own module (`from app.models.invoice import Invoice`). The names
+below are the ones the rest of the app imports from the package.
+"""
+
+import importlib
+import pkgutil
 
 from app.models.business import (
     PROJECT_STATUSES,
@@ -16,8 +24,11 @@ from app.models.links import role_permissions, user_groups, user_roles
 from app.models.permission import ACTIONS, SCOPES, Permission
 from app.models.policy import CasbinRule, PolicyState
 from app.models.role import Role
-from app.models.session import Session
+from app.models.session import LoginSession
 from app.models.user import User
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = [
     "ACTIONS",
@@ -28,11 +39,11 @@ __all__ = [
     "Comment",
     "Customer",
     "Group",
+    "LoginSession",
     "Permission",
     "PolicyState",
     "Project",
     "Role",
-    "Session",
     "Tag",
     "Task",
     "TimeEntry",

@@ -1,4 +1,4 @@
-"""The business tables of `shared/schema/business.sql`, column for column."""
+"""The business tables of `migrations/reference/business.sql`, column for column."""
 
 from datetime import date, datetime
 from decimal import Decimal

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from app.models.user import User
 
 
-class Session(OwnedMixin, TimestampMixin, Base):
+class LoginSession(OwnedMixin, TimestampMixin, Base):
     """A login: the cookie holds a random token, the row only its keyed hash."""
 
     __tablename__ = "sessions"

@@ -13,7 +13,7 @@ from app.models.links import user_groups, user_roles
 if TYPE_CHECKING:
     from app.models.group import Group
     from app.models.role import Role
-    from app.models.session import Session
+    from app.models.session import LoginSession
 
 
 class User(OwnedMixin, TimestampMixin, Base):
@@ -37,11 +37,11 @@ class User(OwnedMixin, TimestampMixin, Base):
     groups: Mapped[list["Group"]] = relationship(
         secondary=user_groups, lazy="raise_on_sql", order_by="Group.id", back_populates="members"
     )
-    sessions: Mapped[list["Session"]] = relationship(
+    sessions: Mapped[list["LoginSession"]] = relationship(
         back_populates="user",
         cascade="all, delete",
         passive_deletes=True,
-        foreign_keys="Session.user_id",
+        foreign_keys="LoginSession.user_id",
         lazy="raise_on_sql",
     )
 

@@ -1,6 +1,5 @@
 """HTML forms built from the resource schemas: fields, choices, parsing and messages."""
 
-import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -11,7 +10,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, EmailStr, ValidationError
 from starlette.datastructures import FormData
 
-from app.api.deps import Access
+from app.api.access import Access
+from app.core.errors import WriteError
 from app.crud.base import ListParams
 from app.resources import REGISTRY, Resource
 
@@ -108,7 +108,7 @@ async def with_choices(
         if target_path is None:
             continue
         target = REGISTRY[target_path]
-        scopes = access.scopes(target.perm, "read")
+        scopes = access.scopes(target.policy_model, "read")
         rows: list[Any] = []
         if scopes.any:
             rows, _ = await access.readable(target, session, ListParams(limit=1000))
@@ -163,39 +163,20 @@ def validate(schema: type[ModelT], data: dict[str, Any]) -> tuple[ModelT | None,
         errors: dict[str, str] = {}
         for error in exc.errors():
             message = error["msg"].removeprefix("Value error, ")
-            where = str(error["loc"][0]) if error["loc"] else _field_named(schema, message)
-            errors.setdefault(where, message)
+            errors.setdefault(str(error["loc"][0]) if error["loc"] else "__all__", message)
         return None, errors
 
 
-def rule_errors(schema: type[BaseModel], record: Any, values: dict[str, Any]) -> dict[str, str]:
-    """Check the record as an edit would leave it against the rules over several fields.
-
-    An edit validates only the fields it sends; a rule such as `due_date` not before
-    `start_date` needs the whole record, and would otherwise reach the database's check.
-    """
-    whole = {
-        name: getattr(record, name)
-        for name in schema.model_fields
-        if name != "password" and hasattr(record, name)
-    } | values
-    try:
-        schema.model_validate(whole)
-    except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors():
-            if not error["loc"]:  # a rule of the whole model, not of one field
-                message = error["msg"].removeprefix("Value error, ")
-                errors.setdefault(_field_named(schema, message), message)
-        return errors
-    return {}
+# What a form says where the API names the problem in its own words.
+FORM_MESSAGES = {
+    "reference_error": "Choose a record you can see.",
+    "unique": "This value is already taken.",
+}
 
 
-def _field_named(schema: type[BaseModel], message: str) -> str:
-    """Place a rule's message at the first field it names (the form's top otherwise)."""
-    found = {
-        match.start(): name
-        for name in schema.model_fields
-        if (match := re.search(rf"\b{re.escape(name)}\b", message))
-    }
-    return found[min(found)] if found else "__all__"
+def form_errors(exc: WriteError) -> dict[str, str]:
+    """Return the messages of a refused write by field, as a form shows them."""
+    errors: dict[str, str] = {}
+    for error in exc.errors:
+        errors.setdefault(error.field or "__all__", FORM_MESSAGES.get(error.type, error.message))
+    return errors

@@ -1,28 +1,24 @@
 """The HTML interface: sign-in pages, the dashboard, and every resource's pages."""
 
+from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import crud
 from app.api import signin
-from app.api.deps import (
-    AccessDep,
-    AuthorizedRecord,
-    CsrfProtected,
-    CurrentSession,
-    PageDep,
-    SessionDep,
-    SettingsDep,
-    get_page,
-)
-from app.api.guards import check_write
+from app.api.access import AuthorizedRecord
+from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, SettingsDep
+from app.api.writes import update_record
 from app.core import csrf
-from app.crud.base import InvalidReference, ListParams
+from app.core.errors import WriteError
+from app.crud.base import ListParams
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
+from app.routers.context import PageContext, PageDep
+from app.routers.errors import install_html_error_handlers
 from app.routers.forms import validate
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
@@ -32,16 +28,17 @@ router = APIRouter(include_in_schema=False)
 
 
 def anonymous_page(
-    request: Request, page: dict[str, Any], name: str, context: dict[str, Any], status: int = 200
+    request: Request, page: PageContext, name: str, context: dict[str, Any], status: int = 200
 ) -> Response:
     """Render a sign-in page; a visitor without a CSRF binding first gets one (a cookie)."""
     secret = None
-    if page["user"] is None and page["csrf_token"] is None:
+    if page.user is None and page.csrf_token is None:
         secret = csrf.new_anonymous_secret()
-        page["csrf_token"] = csrf.token_for(
+        token = csrf.token_for(
             request.app.state.settings.secret_key, session_hash=None, anonymous=secret
         )
-    rendered = render(request, name, context, status)
+        page = replace(page, csrf_token=token)
+    rendered = render(request, name, context, status, page=page)
     if secret is not None:
         rendered.set_cookie(
             csrf.ANON_COOKIE,
@@ -56,12 +53,12 @@ def anonymous_page(
 
 @router.get("/")
 async def home(request: Request, page: PageDep) -> RedirectResponse:
-    return redirect(request, "/dashboard" if page["user"] else "/login")
+    return redirect(request, "/dashboard" if page.user else "/login")
 
 
 @router.get("/login")
 async def login_page(request: Request, page: PageDep, next: str | None = None) -> Response:
-    if page["user"] is not None:
+    if page.user is not None:
         return redirect(request, safe_next(next))
     return anonymous_page(request, page, "login.html", {"next": safe_next(next), "errors": {}})
 
@@ -80,7 +77,10 @@ async def login(
         credentials = None
     if credentials is not None:
         user = await signin.authenticate(
-            session=session, username=credentials.username, password=credentials.password
+            session=session,
+            settings=settings,
+            username=credentials.username,
+            password=credentials.password,
         )
     if user is None:
         return anonymous_page(
@@ -103,7 +103,7 @@ async def login(
 
 @router.get("/register")
 async def register_page(request: Request, page: PageDep) -> Response:
-    if page["user"] is not None:
+    if page.user is not None:
         return redirect(request, "/dashboard")
     return anonymous_page(request, page, "register.html", {"values": {}, "errors": {}})
 
@@ -120,7 +120,7 @@ async def register(
     model, errors = validate(RegisterRequest, data)
     user = None
     if model is not None:
-        user = await signin.register(session=session, values=model.model_dump())
+        user = await signin.register(session=session, settings=settings, values=model.model_dump())
         if isinstance(user, str):
             errors = {user: f"This {user} is already taken."}
     if user is None or isinstance(user, str):
@@ -145,31 +145,34 @@ async def logout(
     return response
 
 
-@router.get("/dashboard", dependencies=[Depends(get_page)])
-async def dashboard(request: Request, access: AccessDep, session: SessionDep) -> Response:
+@router.get("/dashboard")
+async def dashboard(
+    request: Request, page: PageDep, access: AccessDep, session: SessionDep
+) -> Response:
     cards = []
-    for res in request.state.page["nav"]:
+    for res in page.nav:
         _, total = await access.readable(res, session, ListParams(limit=1))
         cards.append(
             {
                 "res": res,
                 "total": total,
                 "can_create": res.create_schema is not None
-                and access.scopes(res.perm, "create").any,
+                and access.scopes(res.policy_model, "create").any,
             }
         )
-    return render(request, "dashboard.html", {"cards": cards})
+    return render(request, "dashboard.html", {"cards": cards}, page=page)
 
 
 ROLES = REGISTRY["roles"]
 
 
-@router.post("/roles/{id}/permissions", dependencies=[Depends(get_page), CsrfProtected])
+@router.post("/roles/{id}/permissions", dependencies=[CsrfProtected])
 async def save_permission_matrix(
     request: Request,
     record: Annotated[Any, AuthorizedRecord(ROLES, "update", unreadable=403)],
     access: AccessDep,
     session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     """Save a role's permission matrix: every checked `model:action:scope` box at once."""
     form = await request.form()
@@ -179,13 +182,17 @@ async def save_permission_matrix(
     kept = {p.id for p in record.permissions if p.model not in PERMISSION_MODELS}
     values = {"permission_ids": sorted({p.id for p in granted} | kept)}
     try:
-        await check_write(
-            res=ROLES, action="update", access=access, session=session, values=values, record=record
+        await update_record(
+            res=ROLES,
+            access=access,
+            session=session,
+            settings=settings,
+            record=record,
+            values=values,
         )
-    except InvalidReference:
+    except WriteError:
         message = "You may grant only permissions you can read."
         return redirect(request, f"/roles/{record.id}", message, "error")
-    await ROLES.crud.update(session=session, db_obj=record, values=values)
     return redirect(request, f"/roles/{record.id}", "Permissions saved.")
 
 
@@ -211,3 +218,9 @@ def linked(res: Any, record: Any, field: str) -> list[tuple[str, str]]:
 templates.env.globals.update(permission_matrix=matrix, linked=linked)
 for resource in RESOURCES:
     router.include_router(build_pages(resource))
+
+
+def install(app: FastAPI) -> None:
+    """Serve the HTML interface: its pages, and error pages for its requests."""
+    install_html_error_handlers(app)
+    app.include_router(router)

@@ -5,23 +5,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.api.deps import (
-    Access,
-    AccessDep,
-    Authorize,
-    AuthorizedRecord,
-    CsrfProtected,
-    SessionDep,
-    get_page,
-)
-from app.api.guards import check_write, list_params, owner_defaults
-from app.crud.base import InvalidReference, ListParams
+from app.api.access import Access, Authorize, AuthorizedRecord, owner_defaults
+from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
+from app.api.listing import list_params
+from app.api.writes import create_record, update_record
+from app.core.errors import WriteError
+from app.crud.base import ListParams
 from app.resources import REGISTRY, Resource
+from app.routers.context import PageDep
 from app.routers.forms import (
     FormField,
+    form_errors,
     form_fields,
     parse_form,
-    rule_errors,
     validate,
     with_choices,
 )
@@ -38,7 +34,7 @@ def visible_fields(res: Resource, access: Access, action: str) -> list[FormField
     """The form's inputs: privileged ones only for holders of `<perm>:<action>:all`."""
     assert res.create_schema is not None
     fields = form_fields(res, res.create_schema)
-    if res.privileged_fields and not access.scopes(res.perm, action).all:
+    if res.privileged_fields and not access.scopes(res.policy_model, action).all:
         fields = [f for f in fields if f.name not in res.privileged_fields]
     if action == "update":
         for item in fields:
@@ -70,11 +66,12 @@ def changed(record: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 def build_pages(res: Resource) -> APIRouter:
     """Return the HTML routes of `res`; every one asks the same enforcer as the API."""
-    router = APIRouter(prefix=f"/{res.path}", dependencies=[Depends(get_page)])
+    router = APIRouter(prefix=f"/{res.path}")
     ListQuery = Annotated[ListParams, Depends(list_params(res))]
 
     async def form_page(
         request: Request,
+        page: PageDep,
         access: Access,
         session: Any,
         *,
@@ -90,11 +87,13 @@ def build_pages(res: Resource) -> APIRouter:
             template(res, "form"),
             {"res": res, "record": record, "fields": fields, "values": values, "errors": errors},
             status_code,
+            page=page,
         )
 
     @router.get("", name=f"html_list_{res.path}")
     async def list_page(
         request: Request,
+        page: PageDep,
         access: Annotated[Access, Authorize(res, "read")],
         params: ListQuery,
         session: SessionDep,
@@ -109,8 +108,9 @@ def build_pages(res: Resource) -> APIRouter:
                 "total": total,
                 "params": params,
                 "can_create": res.create_schema is not None
-                and access.scopes(res.perm, "create").any,
+                and access.scopes(res.policy_model, "create").any,
             },
+            page=page,
         )
 
     if res.create_schema is not None:
@@ -118,6 +118,7 @@ def build_pages(res: Resource) -> APIRouter:
         @router.get("/new", name=f"html_new_{res.path}")
         async def new_page(
             request: Request,
+            page: PageDep,
             access: Annotated[Access, Authorize(res, "create")],
             session: SessionDep,
         ) -> Response:
@@ -127,14 +128,16 @@ def build_pages(res: Resource) -> APIRouter:
                 if not info.is_required() and info.default is not None
             }
             return await form_page(
-                request, access, session, record=None, values=defaults, errors={}
+                request, page, access, session, record=None, values=defaults, errors={}
             )
 
         @router.post("", name=f"html_create_{res.path}", dependencies=[CsrfProtected])
         async def create(
             request: Request,
+            page: PageDep,
             access: Annotated[Access, Authorize(res, "create")],
             session: SessionDep,
+            settings: SettingsDep,
         ) -> Response:
             fields = visible_fields(res, access, "create")
             data = parse_form(fields, await request.form(), partial=False)
@@ -143,25 +146,30 @@ def build_pages(res: Resource) -> APIRouter:
                     data.pop(owner, None)
             model, errors = validate(res.create_schema, data)  # type: ignore[arg-type]
             if model is not None:
-                # The guards see what the form set; the record gets the defaults as well.
-                values = owner_defaults(res, access, model.model_dump(exclude_unset=True))
-                errors = await _guarded(res, "create", access, session, values, None)
-            if model is None or errors:
-                return await form_page(
-                    request,
-                    access,
-                    session,
-                    record=None,
-                    values=data,
-                    errors=errors,
-                    status_code=422,
-                )
-            record = await res.crud.create(session=session, values=model.model_dump() | values)
-            return redirect(request, f"/{res.path}/{record.id}", f"{res.singular} created.")
+                try:
+                    record = await create_record(
+                        res=res, access=access, session=session, settings=settings, obj_in=model
+                    )
+                except WriteError as exc:
+                    errors = form_errors(exc)
+                else:
+                    path = f"/{res.path}/{record.id}"
+                    return redirect(request, path, f"{res.singular} created.")
+            return await form_page(
+                request,
+                page,
+                access,
+                session,
+                record=None,
+                values=data,
+                errors=errors,
+                status_code=422,
+            )
 
     @router.get("/{id}", name=f"html_detail_{res.path}")
     async def detail_page(
         request: Request,
+        page: PageDep,
         record: Annotated[Any, AuthorizedRecord(res, "read", unreadable=403)],
         access: AccessDep,
         session: SessionDep,
@@ -169,7 +177,7 @@ def build_pages(res: Resource) -> APIRouter:
         related = []
         for child_path, foreign_key in res.children:
             child = REGISTRY[child_path]
-            if not access.scopes(child.perm, "read").any:
+            if not access.scopes(child.policy_model, "read").any:
                 continue
             rows, total = await access.readable(
                 child, session, ListParams(limit=50, filters=((foreign_key, record.id),))
@@ -183,9 +191,10 @@ def build_pages(res: Resource) -> APIRouter:
                 "record": record,
                 "related": related,
                 "can_update": res.update_schema is not None
-                and access.can_record(res.perm, "update", record),
-                "can_delete": access.can_record(res.perm, "delete", record),
+                and access.can_record(res.policy_model, "update", record),
+                "can_delete": access.can_record(res.policy_model, "delete", record),
             },
+            page=page,
         )
 
     if res.update_schema is not None:
@@ -193,6 +202,7 @@ def build_pages(res: Resource) -> APIRouter:
         @router.get("/{id}/edit", name=f"html_edit_{res.path}")
         async def edit_page(
             request: Request,
+            page: PageDep,
             record: Annotated[Any, AuthorizedRecord(res, "update", unreadable=403)],
             access: AccessDep,
             session: SessionDep,
@@ -200,6 +210,7 @@ def build_pages(res: Resource) -> APIRouter:
             fields = visible_fields(res, access, "update")
             return await form_page(
                 request,
+                page,
                 access,
                 session,
                 record=record,
@@ -210,33 +221,40 @@ def build_pages(res: Resource) -> APIRouter:
         @router.post("/{id}", name=f"html_update_{res.path}", dependencies=[CsrfProtected])
         async def update(
             request: Request,
+            page: PageDep,
             record: Annotated[Any, AuthorizedRecord(res, "update", unreadable=403)],
             access: AccessDep,
             session: SessionDep,
+            settings: SettingsDep,
         ) -> Response:
             fields = visible_fields(res, access, "update")
             data = parse_form(fields, await request.form(), partial=True)
             model, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
-            values = None
             if model is not None:
-                values = changed(record, model.model_dump(exclude_unset=True))
-                errors = rule_errors(
-                    res.create_schema,  # type: ignore[arg-type]
-                    record,
-                    values,
-                ) or await _guarded(res, "update", access, session, values, record)
-            if values is None or errors:
-                return await form_page(
-                    request,
-                    access,
-                    session,
-                    record=record,
-                    values=data,
-                    errors=errors,
-                    status_code=422,
-                )
-            await res.crud.update(session=session, db_obj=record, values=values)
-            return redirect(request, f"/{res.path}/{record.id}", f"{res.singular} saved.")
+                try:
+                    await update_record(
+                        res=res,
+                        access=access,
+                        session=session,
+                        settings=settings,
+                        record=record,
+                        values=changed(record, model.model_dump(exclude_unset=True)),
+                    )
+                except WriteError as exc:
+                    errors = form_errors(exc)
+                else:
+                    path = f"/{res.path}/{record.id}"
+                    return redirect(request, path, f"{res.singular} saved.")
+            return await form_page(
+                request,
+                page,
+                access,
+                session,
+                record=record,
+                values=data,
+                errors=errors,
+                status_code=422,
+            )
 
     # DELETE comes from the page's script; the POST form serves browsers without script.
     @router.delete("/{id}", name=f"html_delete_{res.path}", dependencies=[CsrfProtected])
@@ -250,22 +268,3 @@ def build_pages(res: Resource) -> APIRouter:
         return redirect(request, f"/{res.path}", f"{res.singular} deleted.")
 
     return router
-
-
-async def _guarded(
-    res: Resource,
-    action: str,
-    access: Access,
-    session: Any,
-    values: dict[str, Any],
-    record: Any | None,
-) -> dict[str, str]:
-    """Run the API's write guards; turn unseen references and clashes into form messages."""
-    try:
-        await check_write(
-            res=res, action=action, access=access, session=session, values=values, record=record
-        )
-    except InvalidReference as exc:
-        return {exc.field: "Choose a record you can see."}
-    clashes = await res.crud.clashes(session=session, values=values, record=record)
-    return {name: "This value is already taken." for name in clashes}

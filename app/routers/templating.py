@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from app.core.config import PROJECT_ROOT
 from app.crud.base import ListParams
 from app.resources import Resource
+from app.routers.context import PageContext
 from app.routers.forms import literal_choices
 
 FLASH_COOKIE = "flash"
@@ -88,15 +89,19 @@ def take_flash(request: Request) -> list[dict[str, str]]:
 
 
 def render(
-    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    *,
+    page: PageContext,
 ) -> HTMLResponse:
     """Render a page with the visitor's context (user, navigation, CSRF token, flash)."""
-    page = getattr(request.state, "page", {})
     flash = take_flash(request)
     response = templates.TemplateResponse(
         request,
         name,
-        {"url": lambda path: url(request, path), "flash": flash, **page, **context},
+        {"url": lambda path: url(request, path), "flash": flash, **page.as_dict(), **context},
         status_code=status_code,
     )
     if flash:

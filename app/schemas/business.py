@@ -4,21 +4,24 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import EmailStr, Field
 
+from app.models.business import PROJECT_STATUSES, TASK_STATUSES
 from app.schemas.common import (
     Id,
     Name,
     OwnerFields,
     ReadSchema,
+    Rule,
     Text,
     Timestamp,
     UTCTimestamp,
     partial,
 )
 
-ProjectStatus = Literal["planned", "active", "on_hold", "completed", "cancelled"]
-TaskStatus = Literal["todo", "in_progress", "blocked", "done"]
+# The choices are written once, with the model (which checks them in the database too).
+ProjectStatus = Literal[PROJECT_STATUSES]  # type: ignore[valid-type]
+TaskStatus = Literal[TASK_STATUSES]  # type: ignore[valid-type]
 Color = Annotated[Text(7), Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
 LongText = Text(100_000)
 
@@ -54,11 +57,13 @@ class ProjectCreate(OwnerFields):
     start_date: date | None = None
     due_date: date | None = None
 
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> "ProjectCreate":
-        if self.start_date and self.due_date and self.due_date < self.start_date:
-            raise ValueError("due_date must not be before start_date")
-        return self
+    rules = (
+        Rule(
+            ("due_date", "start_date"),
+            "due_date must not be before start_date",
+            lambda r: not (r["start_date"] and r["due_date"]) or r["due_date"] >= r["start_date"],
+        ),
+    )
 
 
 ProjectUpdate = partial(ProjectCreate, "ProjectUpdate")

@@ -1,7 +1,9 @@
 """Field types and base classes every schema builds on."""
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -53,10 +55,25 @@ Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(),
 Name = Text(200, min_length=1)
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A rule over several fields, checked on the record as a write would leave it.
+
+    Create and update are both checked on the whole record (what is stored, with what the
+    write changes), by the one write path the API and the pages share; an error is
+    reported at each of `fields`.
+    """
+
+    fields: tuple[str, ...]
+    message: str
+    holds: Callable[[Mapping[str, Any]], bool]
+
+
 class InputSchema(BaseModel):
     """Request bodies: unknown fields are refused, so nothing is mass-assigned by accident."""
 
     model_config = ConfigDict(extra="forbid")
+    rules: ClassVar[tuple[Rule, ...]] = ()
 
 
 class OwnerFields(InputSchema):

@@ -183,7 +183,7 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer(), nullable=False),
     )
 
-    # Business schema, as in shared/schema/business.sql.
+    # Business schema, as in migrations/reference/business.sql.
     op.create_table(
         "customers",
         sa.Column("id", sa.Integer(), primary_key=True),

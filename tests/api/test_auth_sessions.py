@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.core.database import utcnow
-from app.models import Session as SessionRow
+from app.models import LoginSession as SessionRow
 from app.models import User
 from tests.conftest import Backend
 from tests.support.auth import me_with, sessions_of, token_of

@@ -204,7 +204,7 @@ def test_strangers_see_nothing_and_readers_change_nothing(
 ) -> None:
     """Hide others' records from `read:own` (404), refuse writes to its own (403), and
     refuse the list to a caller holding everything on the model but `read` (403)."""
-    reader, client = callers(f"{REGISTRY[path].perm}:read:own")
+    reader, client = callers(f"{REGISTRY[path].policy_model}:read:own")
     _, blind = callers(*permissions(path, "all", ("create", "update", "delete")))
     admin_id = admin.get("/auth/me").json()["id"]
     mine = records.owned_by(path, reader["id"])

@@ -181,7 +181,7 @@ def test_references_must_be_readable(
     scope = "all" if path == "users" else "own"
     me, client = callers(
         *permissions(path, scope, ("create", "read", "update")),
-        f"{REGISTRY[target].perm}:read:own",
+        f"{REGISTRY[target].policy_model}:read:own",
         *parent_reads(path, "own"),
     )
     admin_id = admin.get("/auth/me").json()["id"]

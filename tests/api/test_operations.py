@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.models import Session as SessionRow
+from app.models import LoginSession as SessionRow
 from app.models import User
 from app.resources import RESOURCES
 from tests.conftest import Backend

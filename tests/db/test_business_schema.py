@@ -1,4 +1,4 @@
-"""The migrations reproduce `shared/schema/business.sql` exactly, catalog entry for catalog entry.
+"""The migrations reproduce `migrations/reference/business.sql` exactly, entry for entry.
 
 PostgreSQL only: the production schema is PostgreSQL DDL. Without `TEST_DATABASE_URL` the
 module is not collected; with it set but unreachable, every test fails.

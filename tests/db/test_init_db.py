@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import PROJECT_ROOT, with_driver
 from app.core.database import create_sync_engine
-from app.core.security import get_passwords
+from app.core.security import passwords_for
 from tests.support import database
 from tests.support.catalog import SERVER_URL, dump_rows, scratch_database
 
@@ -206,11 +206,12 @@ def test_second_run_changes_nothing(initialised: Initialised) -> None:
 
 def test_seeded_passwords_verify(initialised: Initialised) -> None:
     """Check the default users' stored hashes accept their passwords and nothing else."""
-    engine = create_sync_engine(database.test_settings(database_url=initialised.url))
+    settings = database.test_settings(database_url=initialised.url)
+    engine = create_sync_engine(settings)
     with engine.connect() as connection:
         hashes = dict(fetch(connection, "SELECT username, hashed_password FROM users"))
     engine.dispose()
-    passwords = get_passwords()
+    passwords = passwords_for(settings)
     for username, (password, _, _) in USERS.items():
         assert hashes[username] != password
         assert passwords.verify(password, hashes[username])[0], username

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.dependencies.models import Dependant
 
-from app.core.errors import API_PATHS
 from app.main import create_app
+from app.routers.errors import API_PATHS
 from tests.support.database import test_settings
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})

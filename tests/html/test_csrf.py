@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.deps import require_csrf
+from app.api.csrf import require_csrf
 from app.core import csrf
 from app.resources import RESOURCES
 from tests.conftest import Backend

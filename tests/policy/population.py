@@ -13,16 +13,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.core.database import create_app_engine, create_sessionmaker
+from app.core.database import create_app_engine
 from app.crud.policy import sync_policy
+from app.db import create_sessionmaker
 from app.models import (
     Comment,
     Customer,
     Group,
+    LoginSession,
     Permission,
     Project,
     Role,
-    Session,
     Tag,
     Task,
     TimeEntry,
@@ -181,7 +182,7 @@ async def populate(
         )
     )
     owned(
-        lambda i: Session(
+        lambda i: LoginSession(
             token_hash=f"{tag:08d}{i:056d}",
             user_id=rng.choice(user_ids),
             expires_at=now + timedelta(days=1),

@@ -62,9 +62,11 @@ async def check_population(backend: Backend, seed: int) -> Counter[str]:
             raw = RawDecisions(policy)
             for res in RESOURCES:
                 records = await owner_fields(session, res)
-                assert len(records) >= 15, f"{res.perm}: too few records generated"
+                assert len(records) >= 15, f"{res.policy_model}: too few records generated"
                 for user_id in population.user_ids:
-                    where = scope_clause(res.model, policy.scopes(user_id, res.perm, "read"))
+                    where = scope_clause(
+                        res.model, policy.scopes(user_id, res.policy_model, "read")
+                    )
                     rows, total = await res.crud.list(
                         session=session, where=where, params=UNLIMITED
                     )
@@ -72,10 +74,10 @@ async def check_population(backend: Backend, seed: int) -> Counter[str]:
                     allowed = {
                         record_id
                         for record_id, owner, group in records
-                        if raw(user_id, res.perm, owner, group)
+                        if raw(user_id, res.policy_model, owner, group)
                     }
                     assert listed == allowed, (
-                        f"seed {seed}: user {user_id} {res.perm}:read: "
+                        f"seed {seed}: user {user_id} {res.policy_model}:read: "
                         f"filter only {sorted(listed - allowed)}, "
                         f"enforce only {sorted(allowed - listed)}"
                     )

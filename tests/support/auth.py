@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.models import Session as SessionRow
+from app.models import LoginSession as SessionRow
 from app.models import User
 from tests.conftest import Backend
 from tests.support.checks import db

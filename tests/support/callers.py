@@ -44,4 +44,4 @@ class Callers:
 
 def permissions(path: str, scope: str, actions: tuple[str, ...] = ACTIONS) -> list[str]:
     """Return the names of the `path` model's permissions for `actions` in `scope`."""
-    return [f"{REGISTRY[path].perm}:{action}:{scope}" for action in actions]
+    return [f"{REGISTRY[path].policy_model}:{action}:{scope}" for action in actions]

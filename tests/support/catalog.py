@@ -44,12 +44,8 @@ _serial = itertools.count(1)
 
 
 def business_sql_path() -> Path:
-    """Return the production schema file: `BUSINESS_SQL`, else `shared/` beside the project."""
-    override = os.environ.get("BUSINESS_SQL")
-    path = Path(override) if override else PROJECT_ROOT.parent / "shared/schema/business.sql"
-    if not path.is_file():
-        raise FileNotFoundError(f"business schema not found at {path} (set BUSINESS_SQL)")
-    return path
+    """Return the production schema the migrations reproduce, kept in the repository."""
+    return PROJECT_ROOT / "migrations" / "reference" / "business.sql"
 
 
 def _admin_url(server_url: str) -> str:

@@ -54,7 +54,7 @@ def own_fields(path: str) -> dict[str, Any]:
 
 def parent_reads(path: str, scope: str) -> tuple[str, ...]:
     """Return the permission a creator of `path` needs to name its parent, if it has one."""
-    return (f"{REGISTRY[PARENTS[path][1]].perm}:read:{scope}",) if path in PARENTS else ()
+    return (f"{REGISTRY[PARENTS[path][1]].policy_model}:read:{scope}",) if path in PARENTS else ()
 
 
 class Records:

@@ -4,8 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.api.deps import Access, AccessDep, Authorize, AuthorizedRecord, SessionDep
-from app.api.guards import check_write, list_params, owner_defaults
+from app.api.access import Access, Authorize, AuthorizedRecord
+from app.api.deps import AccessDep, SessionDep, SettingsDep
+from app.api.listing import list_params
+from app.api.writes import create_record, update_record
 from app.crud.base import ListParams
 from app.resources import Resource
 from app.schemas.common import Page
@@ -33,55 +35,41 @@ def build_router(res: Resource) -> APIRouter:
     if res.create_schema is not None:
         Create = res.create_schema
 
-        async def create_values(
-            obj_in: Create,  # type: ignore[valid-type]
-            access: Annotated[Access, Authorize(res, "create")],
-            session: SessionDep,
-        ) -> dict[str, Any]:
-            values = owner_defaults(res, access, obj_in.model_dump(exclude_unset=True))
-            await check_write(
-                res=res, action="create", access=access, session=session, values=values
-            )
-            return obj_in.model_dump() | values
-
         @router.post(
             "",
             response_model=Read,
             status_code=status.HTTP_201_CREATED,
             name=f"create_{res.path}",
         )
-        async def create_record(
-            values: Annotated[dict[str, Any], Depends(create_values)], session: SessionDep
+        async def create(
+            obj_in: Create,  # type: ignore[valid-type]
+            access: Annotated[Access, Authorize(res, "create")],
+            session: SessionDep,
+            settings: SettingsDep,
         ) -> Any:
-            return await res.crud.create(session=session, values=values)
+            return await create_record(
+                res=res, access=access, session=session, settings=settings, obj_in=obj_in
+            )
 
     if res.update_schema is not None:
         Update = res.update_schema
 
-        async def update_values(
+        @router.put("/{id}", response_model=Read, name=f"update_{res.path}")
+        async def update(
             obj_in: Update,  # type: ignore[valid-type]
             record: Annotated[Any, AuthorizedRecord(res, "update")],
             access: AccessDep,
             session: SessionDep,
-        ) -> dict[str, Any]:
-            values = obj_in.model_dump(exclude_unset=True)
-            await check_write(
+            settings: SettingsDep,
+        ) -> Any:
+            return await update_record(
                 res=res,
-                action="update",
                 access=access,
                 session=session,
-                values=values,
+                settings=settings,
                 record=record,
+                values=obj_in.model_dump(exclude_unset=True),
             )
-            return values
-
-        @router.put("/{id}", response_model=Read, name=f"update_{res.path}")
-        async def update_record(
-            record: Annotated[Any, AuthorizedRecord(res, "update")],
-            values: Annotated[dict[str, Any], Depends(update_values)],
-            session: SessionDep,
-        ) -> Any:
-            return await res.crud.update(session=session, db_obj=record, values=values)
 
     @router.delete(
         "/{id}",

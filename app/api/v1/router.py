@@ -1,39 +1,28 @@
-"""The `/api/v1` router: authentication plus one router per resource."""
+"""The `/api/v1` router: authentication, then every registered resource, in registry order.
+
+A resource's routes come from its endpoint module `app/api/v1/endpoints/<path>.py` (a thin
+module that may add routes to the generic set); without one, the generic set is built here.
+"""
+
+import importlib
+import importlib.util
 
 from fastapi import APIRouter
 
-from app.api.v1.endpoints import (
-    auth,
-    comments,
-    customers,
-    groups,
-    permissions,
-    projects,
-    roles,
-    sessions,
-    tags,
-    tasks,
-    time_entries,
-    users,
-)
+from app.api.v1.endpoints import auth
+from app.api.v1.resource_router import build_router
+from app.resources import RESOURCES, Resource
 
-ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router
-    for module in (
-        auth,
-        users,
-        roles,
-        permissions,
-        sessions,
-        groups,
-        customers,
-        projects,
-        tasks,
-        tags,
-        comments,
-        time_entries,
-    )
-)
+
+def resource_router(res: Resource) -> APIRouter:
+    """Return the router of the resource's endpoint module, or the generic one."""
+    name = f"{__package__}.endpoints.{res.path}"
+    if importlib.util.find_spec(name) is None:
+        return build_router(res)
+    return importlib.import_module(name).router
+
+
+ROUTERS: tuple[APIRouter, ...] = (auth.router, *(resource_router(res) for res in RESOURCES))
 
 api_router = APIRouter()
 for router in ROUTERS:

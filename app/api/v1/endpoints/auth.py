@@ -21,9 +21,9 @@ BAD_LOGIN = "Incorrect username or password"
 
 
 @router.post("/register", response_model=UserRead, status_code=status.HTTP_201_CREATED)
-async def register(data: RegisterRequest, session: SessionDep) -> User:
+async def register(data: RegisterRequest, session: SessionDep, settings: SettingsDep) -> User:
     """Create an account with the default role; no sign-in needed."""
-    user = await signin.register(session=session, values=data.model_dump())
+    user = await signin.register(session=session, settings=settings, values=data.model_dump())
     if isinstance(user, str):
         raise HTTPException(status.HTTP_409_CONFLICT, f"{user} already exists")
     return user
@@ -39,7 +39,7 @@ async def login(
 ) -> User:
     """Check the password and start a new session (cookie `session_id`)."""
     user = await signin.authenticate(
-        session=session, username=data.username, password=data.password
+        session=session, settings=settings, username=data.username, password=data.password
     )
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)

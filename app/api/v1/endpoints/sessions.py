@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import Response, status
 
 from app import crud
-from app.api.deps import Access, Authorize, CurrentSession, SessionDep
+from app.api.access import Access, Authorize
+from app.api.deps import CurrentSession, SessionDep
 from app.api.v1.resource_router import build_router
 from app.resources import REGISTRY
 
@@ -20,9 +21,9 @@ async def revoke_other_sessions(
     session: SessionDep,
 ) -> Response:
     """Revoke every session the caller may delete, except the one making this call."""
-    await crud.session.revoke(
+    await crud.login_session.revoke(
         session=session,
-        where=access.where(res.model, res.perm, "delete"),
+        where=access.where(res.model, res.policy_model, "delete"),
         keep_id=current.id if current else None,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

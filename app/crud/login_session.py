@@ -10,12 +10,12 @@ from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.security import hash_session_token, new_session_token
 from app.crud.base import CRUDBase
-from app.models import Session, User
+from app.models import LoginSession, User
 
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-class CRUDSession(CRUDBase[Session]):
+class CRUDLoginSession(CRUDBase[LoginSession]):
     async def open(
         self,
         *,
@@ -24,11 +24,11 @@ class CRUDSession(CRUDBase[Session]):
         settings: Settings,
         ip_address: str | None,
         user_agent: str | None,
-    ) -> tuple[Session, str]:
+    ) -> tuple[LoginSession, str]:
         """Start a new session for `user`; return it and the token for the cookie."""
         token = new_session_token()
         now = utcnow()
-        row = Session(
+        row = LoginSession(
             token_hash=hash_session_token(token, settings.secret_key),
             user_id=user.id,
             expires_at=now + timedelta(hours=settings.session_absolute_hours),
@@ -43,15 +43,15 @@ class CRUDSession(CRUDBase[Session]):
 
     async def resolve(
         self, *, session: AsyncSession, token: str, settings: Settings
-    ) -> tuple[Session | None, bool]:
+    ) -> tuple[LoginSession | None, bool]:
         """Return the live session for a cookie token (None when expired, then deleted).
 
         Also return whether the row was written (deleted, or touched at most once a minute).
         """
         row = await session.scalar(
-            select(Session)
-            .where(Session.token_hash == hash_session_token(token, settings.secret_key))
-            .options(joinedload(Session.user))
+            select(LoginSession)
+            .where(LoginSession.token_hash == hash_session_token(token, settings.secret_key))
+            .options(joinedload(LoginSession.user))
         )
         if row is None:
             return None, False
@@ -67,7 +67,7 @@ class CRUDSession(CRUDBase[Session]):
         return row, True
 
     @staticmethod
-    def expired(row: Session, now: datetime, settings: Settings) -> bool:
+    def expired(row: LoginSession, now: datetime, settings: Settings) -> bool:
         idle = timedelta(minutes=settings.session_idle_minutes)
         return row.expires_at <= now or row.last_seen_at + idle <= now
 
@@ -76,8 +76,8 @@ class CRUDSession(CRUDBase[Session]):
         now = utcnow()
         idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
         result = await session.execute(
-            delete(Session).where(
-                or_(Session.expires_at <= now, Session.last_seen_at <= idle_cutoff)
+            delete(LoginSession).where(
+                or_(LoginSession.expires_at <= now, LoginSession.last_seen_at <= idle_cutoff)
             )
         )
         return result.rowcount or 0
@@ -90,13 +90,13 @@ class CRUDSession(CRUDBase[Session]):
         keep_id: int | None,
     ) -> int:
         """Delete the sessions matching `where`, except `keep_id`; return how many."""
-        stmt = delete(Session)
+        stmt = delete(LoginSession)
         if where is not None:
             stmt = stmt.where(where)
         if keep_id is not None:
-            stmt = stmt.where(Session.id != keep_id)
+            stmt = stmt.where(LoginSession.id != keep_id)
         result = await session.execute(stmt)
         return result.rowcount or 0
 
 
-session = CRUDSession(Session)
+login_session = CRUDLoginSession(LoginSession)

@@ -1,0 +1,65 @@
+"""Who is calling: the settings, the policy, and the login session named by the cookie."""
+
+from typing import Annotated
+
+from fastapi import Cookie, Depends, HTTPException, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import crud
+from app.api.transaction import commit, get_db
+from app.core.config import Settings
+from app.core.enforcer import PolicyEngine
+from app.models import LoginSession, User
+
+SESSION_COOKIE = "session_id"
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def get_policy(
+    request: Request, session: Annotated[AsyncSession, Depends(get_db, scope="function")]
+) -> PolicyEngine:
+    """Return the enforcer for this request, rebuilt if the stored policy moved."""
+    return await request.app.state.policy.get(session)
+
+
+async def get_current_session(
+    session: Annotated[AsyncSession, Depends(get_db, scope="function")],
+    settings: Annotated[Settings, Depends(get_settings)],
+    session_id: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
+) -> LoginSession | None:
+    """Return the live login session named by the cookie, if any."""
+    if not session_id or len(session_id) > 256 or "\x00" in session_id:
+        return None
+    login, wrote = await crud.login_session.resolve(
+        session=session, token=session_id, settings=settings
+    )
+    if wrote:
+        # Keep the removal of an expired row (or the touch of a live one) even when the
+        # request then fails: the 401 that follows would otherwise roll it back.
+        await commit(session)
+    return login
+
+
+async def get_current_user(
+    login: Annotated[LoginSession | None, Depends(get_current_session)],
+) -> User | None:
+    """Return the signed-in, active user, or None."""
+    if login is None or not login.user.is_active:
+        return None
+    return login.user
+
+
+async def get_current_user_required(
+    user: Annotated[User | None, Depends(get_current_user)],
+) -> User:
+    """Return the signed-in user or answer 401."""
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Not authenticated",
+            headers={"WWW-Authenticate": "Cookie"},
+        )
+    return user

@@ -1,0 +1,121 @@
+"""The one write path: the API and the HTML pages create and update records through here.
+
+A write is checked on the record as it would be afterwards, in this order: the caller's
+scopes and privileged fields (403), the records it names and the rules over several
+fields (422, every field at once), then unique keys (409). Errors come as `WriteError`
+(`app/core/errors.py`): the API answers them as JSON, the pages show them at the fields.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.access import Access, check_scopes, owner_defaults, reference_errors
+from app.core.config import Settings
+from app.core.errors import FieldError, WriteError, clash
+from app.core.security import passwords_for
+from app.resources import Resource
+
+# Input fields stored only as a hash, under another column.
+HASHED_FIELDS = {"password": "hashed_password"}
+
+
+def rule_errors(res: Resource, whole: dict[str, Any]) -> list[FieldError]:
+    """Return an error at each field of each rule of `res` the whole record breaks."""
+    schema = res.create_schema
+    if schema is None:
+        return []
+    record = {name: whole.get(name) for name in schema.model_fields}
+    return [
+        FieldError(field, rule.message, "rule")
+        for rule in getattr(schema, "rules", ())
+        if not rule.holds(record)
+        for field in rule.fields
+    ]
+
+
+def as_stored(res: Resource, record: Any) -> dict[str, Any]:
+    """Return the input fields of `res` as `record` holds them now (secrets left out)."""
+    assert res.create_schema is not None
+    return {
+        name: getattr(record, name)
+        for name in res.create_schema.model_fields
+        if name not in HASHED_FIELDS and hasattr(record, name)
+    }
+
+
+async def check_write(
+    *,
+    res: Resource,
+    action: str,
+    access: Access,
+    session: AsyncSession,
+    values: dict[str, Any],
+    whole: dict[str, Any],
+    record: Any | None = None,
+) -> None:
+    """Refuse a write (403, or `WriteError`).
+
+    `values` holds what the client set (and, on create, the owner defaults); `whole` the
+    record as the write would leave it, defaults included.
+    """
+    check_scopes(res=res, action=action, access=access, values=values, record=record)
+    errors = await reference_errors(res=res, access=access, session=session, values=values)
+    errors += rule_errors(res, whole)
+    if errors:
+        raise WriteError(errors)
+    unique = whole if record is None else values
+    clashes = await res.crud.clashes(session=session, values=unique, record=record)
+    if clashes:
+        raise clash(clashes)
+
+
+def _hashed(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    values = dict(values)
+    for field, column in HASHED_FIELDS.items():
+        if field in values:
+            secret = values.pop(field)
+            if secret is not None:
+                values[column] = passwords_for(settings).hash(secret)
+    return values
+
+
+async def create_record(
+    *,
+    res: Resource,
+    access: Access,
+    session: AsyncSession,
+    settings: Settings,
+    obj_in: BaseModel,
+) -> Any:
+    """Create a record of `res` from validated input; owners default to the caller."""
+    values = owner_defaults(res, access, obj_in.model_dump(exclude_unset=True))
+    whole = obj_in.model_dump() | values
+    await check_write(
+        res=res, action="create", access=access, session=session, values=values, whole=whole
+    )
+    return await res.crud.create(session=session, values=_hashed(whole, settings))
+
+
+async def update_record(
+    *,
+    res: Resource,
+    access: Access,
+    session: AsyncSession,
+    settings: Settings,
+    record: Any,
+    values: dict[str, Any],
+) -> Any:
+    """Change the fields in `values` of `record`, checked on the record as it would be after."""
+    whole = as_stored(res, record) | values
+    await check_write(
+        res=res,
+        action="update",
+        access=access,
+        session=session,
+        values=values,
+        whole=whole,
+        record=record,
+    )
+    return await res.crud.update(session=session, db_obj=record, values=_hashed(values, settings))

@@ -1,0 +1,88 @@
+"""What every HTML page shows besides its content: the visitor, their navigation, CSRF token.
+
+Built by the `get_page` dependency and passed explicitly to `render`; error pages build
+their own (`page_for_error`), since they render outside the route that failed.
+"""
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from app import crud
+from app.api.csrf import get_csrf_token
+from app.api.identity import SESSION_COOKIE, get_current_user, get_policy
+from app.core import csrf
+from app.core.enforcer import PolicyEngine
+from app.models import LoginSession, User
+from app.resources import RESOURCES, Resource
+
+
+@dataclass(frozen=True)
+class ShownUser:
+    """A plain copy of the signed-in user: pages may render after the transaction ended."""
+
+    id: int
+    username: str
+    full_name: str | None
+
+
+@dataclass(frozen=True)
+class PageContext:
+    user: ShownUser | None = None
+    csrf_token: str | None = None
+    nav: list[Resource] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"user": self.user, "csrf_token": self.csrf_token, "nav": self.nav}
+
+
+def page_context(user: User | None, policy: PolicyEngine, csrf_token: str | None) -> PageContext:
+    """Return the page context of `user` (None: an anonymous visitor)."""
+    if user is None:
+        return PageContext(csrf_token=csrf_token)
+    return PageContext(
+        user=ShownUser(user.id, user.username, user.full_name),
+        csrf_token=csrf_token,
+        nav=[res for res in RESOURCES if policy.scopes(user.id, res.policy_model, "read").any],
+    )
+
+
+async def get_page(
+    user: Annotated[User | None, Depends(get_current_user)],
+    policy: Annotated[PolicyEngine, Depends(get_policy)],
+    csrf_token: Annotated[str | None, Depends(get_csrf_token)],
+) -> PageContext:
+    """Gather what every HTML page shows: the user, their navigation and CSRF token."""
+    return page_context(user, policy, csrf_token)
+
+
+PageDep = Annotated[PageContext, Depends(get_page)]
+
+
+async def page_for_error(request: Request) -> PageContext:
+    """Build the page context of an error page, in a transaction of its own (rolled back).
+
+    The database may be what failed: then the page is shown as to an anonymous visitor.
+    """
+    app = request.app
+    token = request.cookies.get(SESSION_COOKIE)
+    try:
+        async with app.state.sessionmaker() as session:
+            login: LoginSession | None = None
+            if token and len(token) <= 256 and "\x00" not in token:
+                login, _ = await crud.login_session.resolve(
+                    session=session, token=token, settings=app.state.settings
+                )
+            user = login.user if login is not None and login.user.is_active else None
+            csrf_token = csrf.token_for(
+                app.state.settings.secret_key,
+                session_hash=login.token_hash if login else None,
+                anonymous=request.cookies.get(csrf.ANON_COOKIE),
+            )
+            page = page_context(user, await app.state.policy.get(session), csrf_token)
+            await session.rollback()  # a touch of the login is the request's to keep, not ours
+            return page
+    except SQLAlchemyError:
+        return PageContext()

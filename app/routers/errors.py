@@ -1,0 +1,65 @@
+"""HTML error pages: the interface's own answers to errors the JSON API answers as JSON."""
+
+from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.errors import validation_error
+from app.routers.context import page_for_error
+from app.routers.templating import login_redirect, render
+
+API_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the request came from the HTML interface rather than the JSON API."""
+    path = request.url.path.removeprefix(request.app.state.settings.url_prefix) or "/"
+    accept = request.headers.get("accept", "")
+    asks_json = "application/json" in accept and "text/html" not in accept
+    return not path.startswith(API_PATHS) and not asks_json
+
+
+async def error_page(request: Request, status_code: int, detail: object) -> Response:
+    page = await page_for_error(request)
+    context = {"status_code": status_code, "detail": detail}
+    return render(request, "error.html", context, status_code, page=page)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Answer HTML pages with pages: sign-in for 401, a readable error page otherwise."""
+    assert isinstance(exc, StarletteHTTPException)
+    if not wants_html(request):
+        return await http_exception_handler(request, exc)
+    if exc.status_code == status.HTTP_401_UNAUTHORIZED:
+        return login_redirect(request)
+    return await error_page(request, exc.status_code, exc.detail)
+
+
+async def request_error(request: Request, exc: Exception) -> Response:
+    """Invalid path or query input: JSON for the API, an error page for HTML."""
+    if not wants_html(request):
+        return await validation_error(request, exc)
+    assert isinstance(exc, RequestValidationError)
+    path_error = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+    code = status.HTTP_404_NOT_FOUND if path_error else status.HTTP_422_UNPROCESSABLE_CONTENT
+    detail = (
+        "No such page."
+        if path_error
+        else "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
+    )
+    return await error_page(request, code, detail)
+
+
+async def oversized(request: Request, detail: str) -> Response | None:
+    """Answer an oversized form with a 413 page (None: the API's JSON answer)."""
+    if not wants_html(request):
+        return None
+    return await error_page(request, status.HTTP_413_CONTENT_TOO_LARGE, detail)
+
+
+def install_html_error_handlers(app: FastAPI) -> None:
+    """Answer errors of HTML requests with pages (the JSON API keeps its own answers)."""
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, request_error)
