@@ -5,7 +5,9 @@
 - `docs/tech-spec.md`, between `generated:` markers: the default roles, their permissions
   and the default accounts, from `app/init_db.py`, and the Casbin model file.
 - `docs/api.md`, between the `generated:resource:<path>` markers: each resource's fields,
-  limits, list options and answer, from the registry and its pydantic schemas.
+  limits, list options and answer, from the registry and its pydantic schemas. A resource
+  the page lacks gets a section of its own, with curl examples of each of its routes made
+  from its schemas (`generated:examples:<path>`), so every route stays documented and run.
 
 Run `make docs` (or `python scripts/gen_docs.py`); with `--check` nothing is written and the
 exit status is 1 when a file is not what the code generates (the docs tests run this).
@@ -28,7 +30,8 @@ from app.core.config import PROJECT_ROOT as ROOT
 from app.core.database import Base
 from app.init_db import DEFAULT_GROUPS, DEFAULT_USERS, ROLE_DESCRIPTIONS, default_role_permissions
 from app.models import ACTIONS, SCOPES
-from app.resources import PERMISSION_MODELS, RESOURCES, Resource
+from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES, Resource
+from app.schemas.examples import example_body
 
 SCHEMA_DOC = ROOT / "docs/schema.md"
 SPEC_DOC = ROOT / "docs/tech-spec.md"
@@ -36,27 +39,18 @@ API_DOC = ROOT / "docs/api.md"
 ID_MAX = 2**31 - 1
 OWNER_COLUMNS = ("owner_user_id", "owner_group_id")
 
-# What each table is for; the generator refuses a table missing here.
-TABLE_NOTES = {
-    "users": "People who sign in. A user row is owned by itself (`owner_user_id` = `id`).",
-    "groups": "Teams. Records owned by a group are what the `group` scope reaches.",
-    "roles": "Named sets of permissions, given to users.",
-    "permissions": "Every `model:action:scope` the policy knows, in three columns.",
-    "sessions": "Server-side logins: the cookie holds a random token, the row its keyed hash.",
-    "user_roles": "Which users hold which roles (synced to Casbin `g` rules).",
-    "role_permissions": "Which roles hold which permissions (synced to Casbin `p` rules).",
-    "user_groups": "Which users belong to which groups (synced to Casbin `g2` rules).",
-    "casbin_rule": "Casbin's policy lines, written only by the policy sync, read by the enforcer.",
-    "policy_state": "One row whose revision moves with every policy sync: every process "
-    "compares it per request and swaps in a fresh enforcer when it moved.",
-    "customers": "Business: the organisations work is done for.",
-    "projects": "Business: a customer's projects (customer optional).",
-    "tasks": "Business: the work items of a project, with status, priority and assignee.",
-    "tags": "Business: labels for tasks (names unique).",
-    "task_tags": "Business: the many-to-many link of tasks and tags, edited as a task's `tag_ids`.",
-    "comments": "Business: discussion on a task.",
-    "time_entries": "Business: minutes spent on a task on a day.",
-}
+
+def table_note(name: str) -> str:
+    """Return what a table is for: its model's docstring (or a link table's `info["doc"]`)."""
+    table = Base.metadata.tables.get(name)
+    if table is None:
+        raise ValueError(f"the migrations create table {name!r}, which no model maps")
+    mapper = next((m for m in Base.registry.mappers if m.local_table is table), None)
+    doc = mapper.class_.__doc__ if mapper is not None else table.info.get("doc")
+    if not doc:
+        where = f"the model {mapper.class_.__name__}" if mapper else f"Table({name!r}, info=...)"
+        raise ValueError(f"table {name!r} has no description: give {where} a docstring")
+    return " ".join(doc.split())
 
 
 @dataclass
@@ -129,9 +123,7 @@ def er_diagram() -> str:
 def render_schema() -> str:
     """Return the whole of docs/schema.md."""
     sections = tables_sql(migration_sql())
-    missing = {s.name for s in sections} ^ set(TABLE_NOTES)
-    if missing:
-        raise ValueError(f"TABLE_NOTES and the migrations disagree on: {sorted(missing)}")
+    notes = {section.name: table_note(section.name) for section in sections}
     out = [
         "# Database schema",
         "",
@@ -156,10 +148,10 @@ def render_schema() -> str:
         "",
         "| table | purpose |",
         "|---|---|",
-        *(f"| [`{s.name}`](#{s.name}) | {TABLE_NOTES[s.name]} |" for s in sections),
+        *(f"| [`{s.name}`](#{s.name}) | {notes[s.name]} |" for s in sections),
     ]
     for section in sections:
-        out += ["", f"## {section.name}", "", TABLE_NOTES[section.name], "", "```sql"]
+        out += ["", f"## {section.name}", "", notes[section.name], "", "```sql"]
         out += ["\n\n".join(section.statements), "```"]
     return "\n".join(out) + "\n"
 
@@ -303,6 +295,72 @@ def render_resource(resource: Resource) -> str:
     return "\n".join(out)
 
 
+def shell_json(body: dict[str, Any], variables: dict[str, str]) -> str:
+    """Return `body` as a single-quoted shell word; ids held in shell variables spliced in."""
+    text = json.dumps(body)
+    for name, variable in variables.items():
+        text = text.replace(f'"{name}": "${variable}"', f'"{name}": \'"${variable}"\'')
+    return f"'{text}'"
+
+
+def render_examples(resource: Resource) -> str:
+    """Return curl examples of every route of a resource, as admin, with derived bodies.
+
+    A record the body must name (a task's project) is created first from its own example.
+    """
+    lines: list[str] = []
+    made: set[str] = set()
+
+    def create(res: Resource) -> str:
+        variable = res.path.upper() + "_ID"
+        if res.path in made:
+            return variable
+        assert res.create_schema is not None
+        given = {}
+        for name, target in res.references.items():
+            if res.create_schema.model_fields[name].is_required():
+                given[name] = "$" + create(REGISTRY[target])
+        body = example_body(
+            res.create_schema,
+            text=f"{res.path}-example",
+            given=given,
+            stand_ins=frozenset(given),
+        )
+        refs = {name: value[1:] for name, value in given.items()}
+        url = f"$BASE/api/v1/{res.path}"
+        lines.append(
+            f"{variable}=$(curl -s -b admin.jar --json {shell_json(body, refs)} \\\n"
+            f'     "{url}" | jq .id)  # → 201'
+        )
+        made.add(res.path)
+        return variable
+
+    variable = create(resource)
+    url = f'"$BASE/api/v1/{resource.path}/${variable}"'
+    lines += [
+        f'curl -s -b admin.jar "$BASE/api/v1/{resource.path}?limit=10"  # → 200',
+        f"curl -s -b admin.jar {url}  # → 200",
+        f"curl -s -b admin.jar -X PUT --json '{{}}' {url}  # → 200",
+        f"curl -s -b admin.jar -X DELETE {url}  # → 204",
+        f"curl -s -b admin.jar {url}  # → 404",
+    ]
+    return "```sh\n" + "\n".join(lines) + "\n```"
+
+
+def with_new_sections(text: str) -> str:
+    """Add a section to docs/api.md for each resource it lacks, before `## Errors`."""
+    for resource in RESOURCES:
+        if marker(f"resource:{resource.path}")[0] in text:
+            continue
+        if resource.create_schema is None:
+            raise ValueError(f"docs/api.md lacks a section for {resource.path}: write one")
+        new = [f"## {resource.label}", ""]
+        for name in (f"resource:{resource.path}", f"examples:{resource.path}"):
+            new += [*marker(name), ""]
+        text = text.replace("\n## Errors\n", "\n" + "\n".join(new) + "\n## Errors\n", 1)
+    return text
+
+
 def marker(name: str) -> tuple[str, str]:
     """Return the comments that open and close a generated section."""
     return f"<!-- generated:{name} (scripts/gen_docs.py) -->", f"<!-- end generated:{name} -->"
@@ -325,13 +383,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
     args = parser.parse_args(argv)
+    api_text = with_new_sections(API_DOC.read_text())
     resources = {f"resource:{r.path}": render_resource(r) for r in RESOURCES}
+    resources |= {
+        f"examples:{r.path}": render_examples(r)
+        for r in RESOURCES
+        if marker(f"examples:{r.path}")[0] in api_text
+    }
     model = (ROOT / "policy/model.conf").read_text().strip()
     spec_sections = {"defaults": render_defaults(), "casbin-model": f"```ini\n{model}\n```"}
     wanted = {
         SCHEMA_DOC: render_schema(),
         SPEC_DOC: fill(SPEC_DOC.read_text(), SPEC_DOC, spec_sections),
-        API_DOC: fill(API_DOC.read_text(), API_DOC, resources),
+        API_DOC: fill(api_text, API_DOC, resources),
     }
     stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     for path in stale:

@@ -1,8 +1,9 @@
 """Column mixins every model table shares."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, func
+from sqlalchemy import CheckConstraint, ForeignKey, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import UTCDateTime, utcnow
@@ -28,3 +29,13 @@ class OwnedMixin:
     owner_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="SET NULL"), index=True
     )
+
+
+def choices(column: str, values: Sequence[str]) -> CheckConstraint:
+    """Check that `column` holds one of `values`.
+
+    The tuple is written once, beside the model: the schema's `Literal`, the form's options
+    and the migration's check (`migrations/helpers.py: choices`) are made from it too.
+    """
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)

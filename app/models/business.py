@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base, UTCDateTime
-from app.models.base import OwnedMixin, TimestampMixin
+from app.models.base import OwnedMixin, TimestampMixin, choices
 
 PROJECT_STATUSES = ("planned", "active", "on_hold", "completed", "cancelled")
 TASK_STATUSES = ("todo", "in_progress", "blocked", "done")
@@ -32,10 +32,15 @@ task_tags = Table(
     Column("task_id", ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     Index("ix_task_tags_tag_id", "tag_id"),
+    info={
+        "doc": "Business: the many-to-many link of tasks and tags, edited as a task's `tag_ids`."
+    },
 )
 
 
 class Customer(OwnedMixin, TimestampMixin, Base):
+    """Business: the organisations work is done for."""
+
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,9 +53,11 @@ class Customer(OwnedMixin, TimestampMixin, Base):
 
 
 class Project(OwnedMixin, TimestampMixin, Base):
+    """Business: a customer's projects (customer optional)."""
+
     __tablename__ = "projects"
     __table_args__ = (
-        CheckConstraint(f"status IN {PROJECT_STATUSES!r}", name="status"),
+        choices("status", PROJECT_STATUSES),
         CheckConstraint("budget >= 0", name="budget_non_negative"),
         CheckConstraint("due_date >= start_date", name="dates"),
     )
@@ -71,9 +78,11 @@ class Project(OwnedMixin, TimestampMixin, Base):
 
 
 class Task(OwnedMixin, TimestampMixin, Base):
+    """Business: the work items of a project, with status, priority and assignee."""
+
     __tablename__ = "tasks"
     __table_args__ = (
-        CheckConstraint(f"status IN {TASK_STATUSES!r}", name="status"),
+        choices("status", TASK_STATUSES),
         CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),
         CheckConstraint("estimate_hours >= 0", name="estimate_non_negative"),
     )
@@ -105,6 +114,8 @@ class Task(OwnedMixin, TimestampMixin, Base):
 
 
 class Tag(OwnedMixin, TimestampMixin, Base):
+    """Business: labels for tasks (names unique)."""
+
     __tablename__ = "tags"
     __table_args__ = (UniqueConstraint("name"),)
 
@@ -116,6 +127,8 @@ class Tag(OwnedMixin, TimestampMixin, Base):
 
 
 class Comment(OwnedMixin, TimestampMixin, Base):
+    """Business: discussion on a task."""
+
     __tablename__ = "comments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -124,6 +137,8 @@ class Comment(OwnedMixin, TimestampMixin, Base):
 
 
 class TimeEntry(OwnedMixin, TimestampMixin, Base):
+    """Business: minutes spent on a task on a day."""
+
     __tablename__ = "time_entries"
     __table_args__ = (CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes"),)
 

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 class Group(OwnedMixin, TimestampMixin, Base):
+    """Teams. Records owned by a group are what the `group` scope reaches."""
+
     __tablename__ = "groups"
 
     id: Mapped[int] = mapped_column(primary_key=True)

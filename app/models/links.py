@@ -9,6 +9,7 @@ user_roles = Table(
     Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True),
+    info={"doc": "Which users hold which roles (synced to Casbin `g` rules)."},
 )
 
 role_permissions = Table(
@@ -21,6 +22,7 @@ role_permissions = Table(
         primary_key=True,
         index=True,
     ),
+    info={"doc": "Which roles hold which permissions (synced to Casbin `p` rules)."},
 )
 
 user_groups = Table(
@@ -28,4 +30,5 @@ user_groups = Table(
     Base.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True),
+    info={"doc": "Which users belong to which groups (synced to Casbin `g2` rules)."},
 )

@@ -1,21 +1,23 @@
 """Permissions: `<model>:<action>:<scope>` in three columns."""
 
-from sqlalchemy import CheckConstraint, String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
-from app.models.base import OwnedMixin, TimestampMixin
+from app.models.base import OwnedMixin, TimestampMixin, choices
 
 ACTIONS = ("create", "read", "update", "delete")
 SCOPES = ("all", "own", "group")
 
 
 class Permission(OwnedMixin, TimestampMixin, Base):
+    """Every `model:action:scope` the policy knows, in three columns."""
+
     __tablename__ = "permissions"
     __table_args__ = (
         UniqueConstraint("model", "action", "scope"),
-        CheckConstraint(f"action IN {ACTIONS!r}", name="action"),
-        CheckConstraint(f"scope IN {SCOPES!r}", name="scope"),
+        choices("action", ACTIONS),
+        choices("scope", SCOPES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

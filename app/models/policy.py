@@ -7,7 +7,7 @@ from app.core.database import Base
 
 
 class CasbinRule(Base):
-    """Casbin's policy lines, read by `sqlalchemy_adapter` and written by the policy sync."""
+    """Casbin's policy lines, written only by the policy sync, read by the enforcer."""
 
     __tablename__ = "casbin_rule"
 
@@ -27,7 +27,8 @@ class CasbinRule(Base):
 
 
 class PolicyState(Base):
-    """One row whose revision changes with every policy sync, so every process notices."""
+    """One row whose revision moves with every policy sync: every process compares it
+    per request and swaps in a fresh enforcer when it moved."""
 
     __tablename__ = "policy_state"
 

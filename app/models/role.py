@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 class Role(OwnedMixin, TimestampMixin, Base):
+    """Named sets of permissions, given to users."""
+
     __tablename__ = "roles"
 
     id: Mapped[int] = mapped_column(primary_key=True)

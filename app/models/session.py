@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class LoginSession(OwnedMixin, TimestampMixin, Base):
-    """A login: the cookie holds a random token, the row only its keyed hash."""
+    """Server-side logins: the cookie holds a random token, the row its keyed hash."""
 
     __tablename__ = "sessions"
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 
 class User(OwnedMixin, TimestampMixin, Base):
+    """People who sign in. A user row is owned by itself (`owner_user_id` = `id`)."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)

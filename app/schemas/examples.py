@@ -85,15 +85,23 @@ def example_value(schema: type[BaseModel], name: str, text: str) -> Any:
 
 
 def example_body(
-    schema: type[BaseModel], *, text: str = "example", given: dict[str, Any] | None = None
+    schema: type[BaseModel],
+    *,
+    text: str = "example",
+    given: dict[str, Any] | None = None,
+    stand_ins: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Return the required fields of `schema` with example values (`given` ones as given)."""
+    """Return the required fields of `schema` with example values (`given` ones as given).
+
+    Fields in `stand_ins` hold a placeholder for an id (`$PROJECTS_ID` in a shell example)
+    and are validated as the id 1.
+    """
     body = dict(given or {})
     for name, info in schema.model_fields.items():
         if info.is_required() and name not in body:
             body[name] = example_value(schema, name, text)
     try:
-        schema.model_validate(body)
+        schema.model_validate(body | dict.fromkeys(stand_ins, 1))
     except ValidationError as exc:
         raise NoExample(f"{schema.__name__}: the derived example is refused: {exc}") from None
     return body

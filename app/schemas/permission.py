@@ -4,10 +4,11 @@ from typing import Literal
 
 from pydantic import computed_field
 
+from app.models.permission import ACTIONS, SCOPES
 from app.schemas.common import OwnerFields, ReadSchema, Text, partial
 
-Action = Literal["create", "read", "update", "delete"]
-Scope = Literal["all", "own", "group"]
+Action = Literal[ACTIONS]  # type: ignore[valid-type]
+Scope = Literal[SCOPES]  # type: ignore[valid-type]
 
 
 class PermissionCreate(OwnerFields):

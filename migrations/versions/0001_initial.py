@@ -10,6 +10,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from app.models.business import PROJECT_STATUSES, TASK_STATUSES
+from app.models.permission import ACTIONS, SCOPES
+from migrations.helpers import choices, owner_and_timestamps, owner_indexes
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -17,31 +21,6 @@ depends_on: str | Sequence[str] | None = None
 
 BUSINESS_OWNED = ("customers", "projects", "tasks", "tags", "comments", "time_entries")
 AUTH_OWNED = ("users", "roles", "permissions", "groups", "sessions")
-
-
-def owner_and_timestamps() -> list[sa.Column]:
-    """Columns every owned table ends with, in the order of business.sql."""
-    return [
-        sa.Column("owner_user_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="SET NULL")),
-        sa.Column("owner_group_id", sa.Integer(), sa.ForeignKey("groups.id", ondelete="SET NULL")),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            nullable=False,
-            server_default=sa.func.now(),
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            nullable=False,
-            server_default=sa.func.now(),
-        ),
-    ]
-
-
-def owner_indexes(table: str) -> None:
-    op.create_index(f"ix_{table}_owner_user_id", table, ["owner_user_id"])
-    op.create_index(f"ix_{table}_owner_group_id", table, ["owner_group_id"])
 
 
 def upgrade() -> None:
@@ -107,10 +86,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("model", "action", "scope", name="uq_permissions_model_action_scope"),
         # op.f() marks a check name as final: the `ck` naming convention of the target
         # metadata would otherwise prefix it again (`ck_permissions_ck_permissions_action`).
-        sa.CheckConstraint(
-            "action IN ('create', 'read', 'update', 'delete')", name=op.f("ck_permissions_action")
-        ),
-        sa.CheckConstraint("scope IN ('all', 'own', 'group')", name=op.f("ck_permissions_scope")),
+        choices("permissions", "action", ACTIONS),
+        choices("permissions", "scope", SCOPES),
     )
     op.create_table(
         "sessions",
@@ -210,10 +187,7 @@ def upgrade() -> None:
         sa.Column("start_date", sa.Date()),
         sa.Column("due_date", sa.Date()),
         *owner_and_timestamps(),
-        sa.CheckConstraint(
-            "status IN ('planned', 'active', 'on_hold', 'completed', 'cancelled')",
-            name=op.f("ck_projects_status"),
-        ),
+        choices("projects", "status", PROJECT_STATUSES),
         sa.CheckConstraint("budget >= 0", name=op.f("ck_projects_budget_non_negative")),
         sa.CheckConstraint("due_date >= start_date", name=op.f("ck_projects_dates")),
     )
@@ -238,9 +212,7 @@ def upgrade() -> None:
         sa.Column("estimate_hours", sa.Numeric(6, 2)),
         sa.Column("completed_at", sa.DateTime(timezone=True)),
         *owner_and_timestamps(),
-        sa.CheckConstraint(
-            "status IN ('todo', 'in_progress', 'blocked', 'done')", name=op.f("ck_tasks_status")
-        ),
+        choices("tasks", "status", TASK_STATUSES),
         sa.CheckConstraint("priority BETWEEN 1 AND 5", name=op.f("ck_tasks_priority")),
         sa.CheckConstraint("estimate_hours >= 0", name=op.f("ck_tasks_estimate_non_negative")),
     )

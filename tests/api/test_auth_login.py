@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.models import User
+from app.resources import RESOURCES
 from tests.conftest import Backend
 from tests.support.auth import me_with, register, sessions_of, token_of
 from tests.support.checks import db
@@ -181,7 +182,7 @@ def test_me_for_admin_lists_every_all_permission(admin: httpx.Client) -> None:
     assert body["roles"] == ["admin"]
     assert "user:delete:all" in body["permissions"]
     assert "time_entry:create:all" in body["permissions"]
-    assert len(body["permissions"]) == 11 * 4
+    assert len(body["permissions"]) == len(RESOURCES) * 4
 
 
 # Password hashes

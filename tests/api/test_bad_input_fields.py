@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from app.resources import REGISTRY
+from app.schemas.examples import constraint, unwrap
 from tests.support.checks import assert_422_naming, locs
 from tests.support.records import CREATABLE, Records
 
@@ -18,18 +20,29 @@ pytestmark = pytest.mark.no_server_errors
 
 # Required fields of each create body; parents (`project_id`, `task_id`) are made as needed.
 REQUIRED: dict[str, tuple[str, ...]] = {
-    "users": ("username", "email", "password"),
-    "roles": ("name",),
-    "permissions": ("model", "action", "scope"),
-    "groups": ("name",),
-    "customers": ("name",),
-    "projects": ("name",),
-    "tasks": ("project_id", "title"),
-    "tags": ("name",),
-    "comments": ("task_id", "body"),
-    "time_entries": ("task_id", "spent_on", "minutes"),
+    path: tuple(
+        name
+        for name, info in REGISTRY[path].create_schema.model_fields.items()  # type: ignore[union-attr]
+        if info.is_required()
+    )
+    for path in CREATABLE
 }
 REQUIRED_FIELDS = [(path, field) for path, fields in REQUIRED.items() for field in fields]
+
+
+def string_field(path: str) -> tuple[str, int]:
+    """Return a string field of `path` and its length: the chosen one, or the first found."""
+    if path in STRING_FIELD:
+        return STRING_FIELD[path]
+    schema = REGISTRY[path].create_schema
+    assert schema is not None
+    for name, info in schema.model_fields.items():
+        annotation, _, metadata = unwrap(info.annotation)
+        length = constraint(info, "max_length", metadata)
+        if annotation is str and length and not constraint(info, "pattern", metadata):
+            return name, length
+    raise LookupError(f"{path} has no plain string field: add one to STRING_FIELD")
+
 
 # A string field of each resource and the length of its column.
 STRING_FIELD: dict[str, tuple[str, int]] = {
@@ -44,6 +57,7 @@ STRING_FIELD: dict[str, tuple[str, int]] = {
     "comments": ("body", 100_000),
     "time_entries": ("note", 500),
 }
+# An integer field of each resource (by default `owner_group_id`, which every one has).
 INT_FIELD: dict[str, str] = {
     "users": "owner_group_id",
     "roles": "owner_group_id",
@@ -69,7 +83,7 @@ BOOL_FIELD: dict[str, str] = {
 
 @pytest.mark.parametrize("path", CREATABLE)
 def test_wrong_type_for_string(admin: httpx.Client, records: Records, path: str) -> None:
-    field, _ = STRING_FIELD[path]
+    field, _ = string_field(path)
     for value in (["a", "b"], {"a": 1}, 123, 1.5, True):
         response = admin.post(f"/{path}", json=records.body(path) | {field: value})
         assert_422_naming(response, field)
@@ -77,7 +91,7 @@ def test_wrong_type_for_string(admin: httpx.Client, records: Records, path: str)
 
 @pytest.mark.parametrize("path", CREATABLE)
 def test_wrong_type_for_int(admin: httpx.Client, records: Records, path: str) -> None:
-    field = INT_FIELD[path]
+    field = INT_FIELD.get(path, "owner_group_id")
     for value in ("abc", "", "1.5", 1.5, [1], {"id": 1}, "0x10", "1e3"):
         response = admin.post(f"/{path}", json=records.body(path) | {field: value})
         assert_422_naming(response, field)
@@ -94,9 +108,9 @@ def test_wrong_type_for_bool(admin: httpx.Client, records: Records, path: str) -
 @pytest.mark.parametrize("path", CREATABLE)
 def test_wrong_types_in_partial_update(admin: httpx.Client, records: Records, path: str) -> None:
     record = records.create(path)
-    field, _ = STRING_FIELD[path]
+    field, _ = string_field(path)
     assert_422_naming(admin.put(f"/{path}/{record['id']}", json={field: ["x"]}), field)
-    int_field = INT_FIELD[path]
+    int_field = INT_FIELD.get(path, "owner_group_id")
     assert_422_naming(admin.put(f"/{path}/{record['id']}", json={int_field: "many"}), int_field)
     assert admin.get(f"/{path}/{record['id']}").json() == record
 
@@ -200,14 +214,14 @@ def test_blank_required_string(
 
 @pytest.mark.parametrize("path", CREATABLE)
 def test_string_at_column_length_fits(admin: httpx.Client, records: Records, path: str) -> None:
-    field, length = STRING_FIELD[path]
+    field, length = string_field(path)
     created = records.create(path, **{field: "x" * length})
     assert created[field] == "x" * length
 
 
 @pytest.mark.parametrize("path", CREATABLE)
 def test_string_beyond_column_length(admin: httpx.Client, records: Records, path: str) -> None:
-    field, length = STRING_FIELD[path]
+    field, length = string_field(path)
     too_long = "x" * (length + 1)
     assert_422_naming(admin.post(f"/{path}", json=records.body(path) | {field: too_long}), field)
     record = records.create(path)
@@ -244,7 +258,7 @@ def test_multibyte_string_counts_characters(admin: httpx.Client, records: Record
 
 @pytest.mark.parametrize("path", CREATABLE)
 def test_nul_byte_in_string(admin: httpx.Client, records: Records, path: str) -> None:
-    field, _ = STRING_FIELD[path]
+    field, _ = string_field(path)
     assert_422_naming(admin.post(f"/{path}", json=records.body(path) | {field: "a\x00b"}), field)
     record = records.create(path)
     assert_422_naming(admin.put(f"/{path}/{record['id']}", json={field: "\x00"}), field)
@@ -252,7 +266,7 @@ def test_nul_byte_in_string(admin: httpx.Client, records: Records, path: str) ->
 
 @pytest.mark.parametrize("path", CREATABLE)
 def test_lone_surrogate_in_string(admin: httpx.Client, records: Records, path: str) -> None:
-    field, _ = STRING_FIELD[path]
+    field, _ = string_field(path)
     body = json.dumps(records.body(path) | {field: "PLACEHOLDER"})
     raw = body.replace("PLACEHOLDER", "a\\ud800b").encode()
     response = admin.post(f"/{path}", content=raw, headers={"Content-Type": "application/json"})

@@ -15,13 +15,14 @@ from sqlalchemy.engine import make_url
 from app.core.config import PROJECT_ROOT, with_driver
 from app.core.database import create_sync_engine
 from app.core.security import passwords_for
+from app.resources import PERMISSION_MODELS
 from tests.support import database
 from tests.support.catalog import SERVER_URL, dump_rows, scratch_database
 
 BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
 
 # The contract's default data, written out here rather than imported from the app.
-MODELS = (
+CONTRACT_MODELS = (
     "user",
     "role",
     "permission",
@@ -35,6 +36,8 @@ MODELS = (
     "time_entry",
 )
 BUSINESS = ("customer", "project", "task", "tag", "comment", "time_entry")
+# Every registered model has its permissions: the contract's and any table added since.
+MODELS = (*CONTRACT_MODELS, *(m for m in PERMISSION_MODELS if m not in CONTRACT_MODELS))
 ACTIONS = ("create", "read", "update", "delete")
 SCOPES = ("all", "own", "group")
 OWN_AND_GROUP_READ = ("create:own", "read:own", "update:own", "delete:own", "read:group")
@@ -174,7 +177,7 @@ def test_first_run_seeds_the_default_data(initialised: Initialised) -> None:
         rules = fetch(connection, "SELECT ptype, v0, v1, v2, v3 FROM casbin_rule")
     engine.dispose()
 
-    assert len(permissions) == 132
+    assert len(permissions) == len(MODELS) * len(ACTIONS) * len(SCOPES)
     assert set(permissions) == {(m, a, s) for m in MODELS for a in ACTIONS for s in SCOPES}
     assert sorted(name for (name,) in role_names) == ["admin", "manager", "user"]
     for role, wanted in ROLE_PERMISSIONS.items():

@@ -153,7 +153,7 @@ def test_navigation_links_only_readable_resources(
     callers: Callers,
     signed_in: Callable[[str, str], Browser],
 ) -> None:
-    """Link all 11 resources for admin, 8 for demo, and only tags for a tag reader."""
+    """Link every resource for admin, what demo reads for demo, and only tags for a tag reader."""
     assert page(admin_browser, "/dashboard").nav_paths() == ["/dashboard", *ALL_PATHS]
     demo_nav = page(demo_browser, "/tags").nav_paths()
     assert demo_nav == ["/dashboard", *(p for p in ALL_PATHS if p not in DEMO_HIDDEN)]

@@ -17,6 +17,8 @@ from app.core.database import create_app_engine
 from app.crud.policy import sync_policy
 from app.db import create_sessionmaker
 from app.models import (
+    ACTIONS,
+    SCOPES,
     Comment,
     Customer,
     Group,
@@ -32,7 +34,7 @@ from app.models import (
     user_groups,
     user_roles,
 )
-from app.resources import Resource
+from app.resources import PERMISSION_MODELS, Resource
 
 T = TypeVar("T")
 
@@ -91,7 +93,7 @@ async def populate(
             select(Permission.id, Permission.scope).order_by(Permission.id)
         )
     }
-    assert len(scopes) == 132
+    assert len(scopes) == len(PERMISSION_MODELS) * len(ACTIONS) * len(SCOPES)
     admin_role = await session.scalar(select(Role.id).where(Role.name == "admin"))
 
     new_groups = [Group(name=f"pg{tag}-{i}") for i in range(groups)]

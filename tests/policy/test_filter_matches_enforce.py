@@ -1,6 +1,6 @@
 """The SQL list filter selects exactly the records the raw Casbin enforcer allows.
 
-A seeded random population (users, groups, roles holding random subsets of the 132
+A seeded random population (users, groups, roles holding random subsets of the
 permissions, memberships, and records of every model with random or NULL owners) is
 written to the real database; then, for every (user, model), the ids returned by
 `CRUDBase.list` under `scope_clause(scopes(user, model, "read"))` must equal the ids of

@@ -1,10 +1,17 @@
-"""Minimal valid bodies for every resource, and records made through the API as admin."""
+"""Minimal valid bodies for every resource, and records made through the API as admin.
+
+The one place per-resource test data lives. Bodies, parents and changes are derived from
+the registry and the schemas (`app/schemas/examples.py`); the tables below only choose
+values where a derived one would do but a particular one reads better. Every key must be a
+registered resource (`tests/test_registry_coverage.py` checks it).
+"""
 
 from typing import Any
 
 import httpx
 
-from app.resources import REGISTRY, RESOURCES
+from app.resources import REGISTRY, RESOURCES, Resource
+from app.schemas.examples import example_body, example_value
 from tests.support.factories import unique
 
 ALL = [res.path for res in RESOURCES]
@@ -12,11 +19,24 @@ ALL = [res.path for res in RESOURCES]
 CREATABLE = [res.path for res in RESOURCES if res.create_schema is not None]
 OWNER_FIELDS = ("owner_user_id", "owner_group_id")
 
+
+def required_parents(res: Resource) -> dict[str, str]:
+    """Return each required field naming another record, and that record's resource path."""
+    if res.create_schema is None:
+        return {}
+    fields = res.create_schema.model_fields
+    return {
+        name: target
+        for name, target in res.references.items()
+        if fields[name].is_required() and not name.endswith("_ids")
+    }
+
+
 # resource path -> (field naming its required parent, the parent's resource path)
 PARENTS: dict[str, tuple[str, str]] = {
-    "tasks": ("project_id", "projects"),
-    "comments": ("task_id", "tasks"),
-    "time_entries": ("task_id", "tasks"),
+    res.path: next(iter(required_parents(res).items()))
+    for res in RESOURCES
+    if required_parents(res)
 }
 
 # resource path -> a partial update changing one field (the others must stay)
@@ -34,6 +54,23 @@ CHANGES: dict[str, dict[str, Any]] = {
 }
 
 
+def derived_change(res: Resource) -> dict[str, Any]:
+    """Return a partial update of `res` changing one plain optional field."""
+    assert res.create_schema is not None
+    for name, info in res.create_schema.model_fields.items():
+        if info.is_required() or name in res.references or name in OWNER_FIELDS:
+            continue
+        value = example_value(res.create_schema, name, "changed")
+        if isinstance(value, str) and value != info.default:
+            return {name: value}
+    raise LookupError(f"{res.path}: no field to change; add one to CHANGES in {__name__}")
+
+
+for _res in RESOURCES:
+    if _res.create_schema is not None and _res.path not in CHANGES:
+        CHANGES[_res.path] = derived_change(_res)
+
+
 def own_fields(path: str) -> dict[str, Any]:
     """Return the required fields of a `path` record, parents left out."""
     name = unique("rec")
@@ -49,7 +86,13 @@ def own_fields(path: str) -> dict[str, Any]:
         "comments": {"body": name},
         "time_entries": {"spent_on": "2024-05-06", "minutes": 30},
     }
-    return fields[path]
+    if path in fields:
+        return fields[path]
+    res = REGISTRY[path]
+    assert res.create_schema is not None, f"{path} records are not created through the API"
+    parents = dict.fromkeys(required_parents(res), 1)
+    body = example_body(res.create_schema, text=name, given=parents, stand_ins=frozenset(parents))
+    return {key: value for key, value in body.items() if key not in parents}
 
 
 def parent_reads(path: str, scope: str) -> tuple[str, ...]:

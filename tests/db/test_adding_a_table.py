@@ -1,0 +1,196 @@
+"""The recipe of docs/adding-a-table.md, applied to a copy of the project, works as written.
+
+The page's code blocks are written into a copy of the tracked files (a block marked
+`file=PATH` creates PATH; `insert=app/resources.py` adds its imports at the top and its
+entry at the end of `RESOURCES`). The copy's database is made before the new table exists,
+so the run also shows that `init_db` gives `admin` the new permissions with no data
+migration. Then the copy serves the table: API routes behind the enforcer, pages, docs.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.core.config import PROJECT_ROOT
+
+RECIPE = PROJECT_ROOT / "docs" / "adding-a-table.md"
+BLOCK = re.compile(r"```\w+ (file|insert)=(\S+)\n(.*?)```", re.S)
+
+
+def recipe_blocks() -> list[tuple[str, str, str]]:
+    """Return (kind, path, text) of every block the recipe applies, in order."""
+    return [(kind, path, text) for kind, path, text in BLOCK.findall(RECIPE.read_text())]
+
+
+def insert_entry(source: str, block: str) -> str:
+    """Add the block's imports after the module's imports and its entry at the end of RESOURCES."""
+    imports = [line for line in block.splitlines() if line.startswith(("from ", "import "))]
+    entry = "\n".join(
+        line for line in block.splitlines() if line and not line.startswith(("from ", "import "))
+    )
+    head, sep, tail = source.partition("\nRESOURCES: tuple[Resource, ...] = (\n")
+    assert sep, "app/resources.py has no RESOURCES tuple"
+    body, close, rest = tail.partition("\n)\n")
+    last_import = max(i for i, line in enumerate(head.splitlines()) if line.startswith("from "))
+    lines = head.splitlines()
+    lines[last_import + 1 : last_import + 1] = imports
+    return "\n".join(lines) + sep + body + "\n" + entry + close + rest
+
+
+def apply_recipe(root: Path) -> list[str]:
+    """Apply the recipe to the copy at `root`; return the steps (files or folders) it touched."""
+    steps: list[str] = []
+    for kind, path, text in recipe_blocks():
+        target = root / path
+        if kind == "file":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        else:
+            target.write_text(insert_entry(target.read_text(), text))
+        step = str(Path(path).parent) if path.startswith("templates/") else path
+        if step not in steps:
+            steps.append(step)
+    return steps
+
+
+def copy_project(destination: Path) -> Path:
+    """Copy the tracked files of the project (what a clone holds) to `destination`."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = PROJECT_ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def environment(root: Path, database: Path) -> dict[str, str]:
+    """Return the copy's environment: its own code first on the path, its own database."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("POSTGRES_") and key not in ("DATABASE_URL", "SQLITE_PATH")
+    }
+    return env | {
+        "PYTHONPATH": str(root),
+        "DATABASE_URL": f"sqlite:///{database}",
+        "SQLITE_PATH": str(database),
+        "ARGON2_TIME_COST": "1",
+        "ARGON2_MEMORY_COST": "1024",
+        "ENVIRONMENT": "development",
+    }
+
+
+def run(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the copy's own code (`python -m ...` from its root imports its `app`)."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A copy of the project whose database was made before the recipe, then the recipe."""
+    root = copy_project(tmp_path_factory.mktemp("copy"))
+    env = environment(root, root / "var" / "app.db")
+    before = run(root, env, "-m", "app.init_db")
+    assert before.returncode == 0, before.stderr
+    yield root, env
+
+
+def test_the_recipe_touches_at_most_six_steps(project: tuple[Path, dict[str, str]]) -> None:
+    """Migration, model, schemas, registry entry, endpoint module, template folder."""
+    root, _ = project
+    steps = apply_recipe(root)
+    assert len(steps) <= 6, steps
+    assert "app/resources.py" in steps
+
+
+def test_the_new_table_is_served_with_its_permissions(project: tuple[Path, dict[str, str]]) -> None:
+    """init_db migrates and grants admin the new permissions; the API, pages and docs follow."""
+    root, env = project
+    if not (root / "app" / "models" / "invoice.py").exists():
+        apply_recipe(root)
+    upgraded = run(root, env, "-m", "app.init_db")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "permission invoice:read:all" in upgraded.stdout, upgraded.stdout
+    lint = run(root, env, "-m", "app.cli", "lint")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    who = run(root, env, "-m", "app.cli", "who-can", "invoice:delete")
+    assert "admin" in who.stdout and "demo" not in who.stdout, who.stdout
+    docs = run(root, env, "scripts/gen_docs.py")
+    assert docs.returncode == 0, docs.stderr
+    assert "## Invoices" in (root / "docs" / "api.md").read_text()
+    assert "CREATE TABLE invoices" in (root / "docs" / "schema.md").read_text()
+
+    with serve(root, env) as base:
+        admin = signed_in(base, "admin", "admin123")
+        created = admin.post("/api/v1/invoices", json={"number": "INV-1", "amount": "12.50"})
+        assert created.status_code == 201, created.text
+        invoice = created.json()
+        assert invoice["status"] == "draft" and invoice["owner_user_id"] is not None
+        again = admin.post("/api/v1/invoices", json={"number": "INV-1", "amount": "1"})
+        assert again.status_code == 409, again.text
+        bad = admin.post("/api/v1/invoices", json={"number": "INV-2", "amount": "-1"})
+        assert bad.status_code == 422, bad.text
+        assert admin.get("/api/v1/invoices").json()["total"] == 1
+        url = f"/api/v1/invoices/{invoice['id']}"
+        assert admin.put(url, json={"status": "paid"}).json()["status"] == "paid"
+        assert admin.put(url, json={"status": "lost"}).status_code == 422
+        assert admin.get("/invoices", headers={"accept": "text/html"}).status_code == 200
+        assert admin.get(f"/invoices/{invoice['id']}").status_code == 200
+        demo = signed_in(base, "demo", "demo123")
+        assert demo.get("/api/v1/invoices").status_code == 403
+        assert demo.get(url).status_code in (403, 404)
+        assert admin.delete(url).status_code == 204
+
+
+def signed_in(base: str, username: str, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=30)
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return client
+
+
+class serve:
+    """Serve the copy with uvicorn on a free port until the block ends."""
+
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root, self.env = root, env
+
+    def __enter__(self) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port)],
+            cwd=self.root,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return base
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "")
+
+    def __exit__(self, *_: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
