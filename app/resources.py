@@ -30,7 +30,7 @@ from app.schemas.common import partial
 
 OWNER_FIELDS = ("owner_user_id", "owner_group_id")
 OWNER_SORT = ("id", *OWNER_FIELDS, "created_at", "updated_at")
-DERIVED: Any = None  # a field left to __post_init__ to derive
+DERIVED: Any = object()  # a field left to __post_init__ to derive (None means "none")
 
 
 def snake_case(name: str) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from app.models.base import one_of
+
 
 def owner_columns() -> list[sa.Column[Any]]:
     """`owner_user_id` and `owner_group_id`: what the `own` and `group` scopes read."""
@@ -41,13 +43,12 @@ def owner_indexes(table: str) -> None:
 
 def choices(table: str, column: str, values: Sequence[str]) -> sa.CheckConstraint:
     """Check that `column` holds one of `values` (the tuple the model and schema use too)."""
-    listed = ", ".join(f"'{value}'" for value in values)
-    # op.f() marks the name as final: the `ck` naming convention would prefix it again.
-    return sa.CheckConstraint(f"{column} IN ({listed})", name=op.f(f"ck_{table}_{column}"))
+    return check(table, column, one_of(column, values))
 
 
 def check(table: str, name: str, condition: str) -> sa.CheckConstraint:
     """A named check constraint, `ck_<table>_<name>` as the models name it."""
+    # op.f() marks the name as final: the `ck` naming convention would prefix it again.
     return sa.CheckConstraint(condition, name=op.f(f"ck_{table}_{name}"))
 
 

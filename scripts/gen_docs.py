@@ -31,7 +31,7 @@ from app.core.database import Base
 from app.init_db import DEFAULT_GROUPS, DEFAULT_USERS, ROLE_DESCRIPTIONS, default_role_permissions
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES, Resource
-from app.schemas.examples import example_body
+from app.schemas.examples import constraint, example_body
 
 SCHEMA_DOC = ROOT / "docs/schema.md"
 SPEC_DOC = ROOT / "docs/tech-spec.md"
@@ -200,12 +200,6 @@ def render_defaults() -> str:
     return "\n".join(out)
 
 
-def _metadata(field: FieldInfo, name: str) -> Any:
-    """Return a constraint pydantic keeps in a field's metadata (a pattern, digits), if any."""
-    values = [getattr(item, name, None) for item in field.metadata]
-    return next((value for value in values if value is not None), None)
-
-
 def _bounds(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"{low:g}..{high:g}"
@@ -219,7 +213,7 @@ def _field_row(name: str, prop: dict[str, Any], field: FieldInfo, required: bool
     limits = []
     if {o.get("type") for o in options} == {"number", "string"}:
         kind = "decimal"
-        digits, places = _metadata(field, "max_digits"), _metadata(field, "decimal_places")
+        digits, places = (constraint(field, n, []) for n in ("max_digits", "decimal_places"))
         limits.append(f"{digits} digits, {places} after the point" if digits else "")
     elif "enum" in first:
         kind = "one of " + ", ".join(f"`{v}`" for v in first["enum"])
@@ -240,7 +234,7 @@ def _field_row(name: str, prop: dict[str, Any], field: FieldInfo, required: bool
     if kind != "id":
         numeric = next((o for o in options if "minimum" in o or "maximum" in o), {})
         limits.append(_bounds(numeric.get("minimum"), numeric.get("maximum")))
-    pattern = first.get("pattern") or _metadata(field, "pattern")
+    pattern = first.get("pattern") or constraint(field, "pattern", [])
     limits.append(f"`{pattern}`" if pattern else "")
     if len(options) < len(prop.get("anyOf", [prop])):
         kind += " or null"
@@ -295,14 +289,6 @@ def render_resource(resource: Resource) -> str:
     return "\n".join(out)
 
 
-def shell_json(body: dict[str, Any], variables: dict[str, str]) -> str:
-    """Return `body` as a single-quoted shell word; ids held in shell variables spliced in."""
-    text = json.dumps(body)
-    for name, variable in variables.items():
-        text = text.replace(f'"{name}": "${variable}"', f'"{name}": \'"${variable}"\'')
-    return f"'{text}'"
-
-
 def render_examples(resource: Resource) -> str:
     """Return curl examples of every route of a resource, as admin, with derived bodies.
 
@@ -313,26 +299,24 @@ def render_examples(resource: Resource) -> str:
 
     def create(res: Resource) -> str:
         variable = res.path.upper() + "_ID"
-        if res.path in made:
-            return variable
-        assert res.create_schema is not None
-        given = {}
-        for name, target in res.references.items():
-            if res.create_schema.model_fields[name].is_required():
-                given[name] = "$" + create(REGISTRY[target])
-        body = example_body(
-            res.create_schema,
-            text=f"{res.path}-example",
-            given=given,
-            stand_ins=frozenset(given),
-        )
-        refs = {name: value[1:] for name, value in given.items()}
-        url = f"$BASE/api/v1/{res.path}"
-        lines.append(
-            f"{variable}=$(curl -s -b admin.jar --json {shell_json(body, refs)} \\\n"
-            f'     "{url}" | jq .id)  # → 201'
-        )
-        made.add(res.path)
+        if res.path not in made:
+            assert res.create_schema is not None
+            fields = res.create_schema.model_fields
+            given = {
+                name: "$" + create(REGISTRY[target])
+                for name, target in res.references.items()
+                if fields[name].is_required()
+            }
+            text = f"{res.path}-example"
+            example = example_body(res.create_schema, text=text, given=given, stand_ins=set(given))
+            body = json.dumps(example)
+            for value in given.values():  # the shell variable goes outside the single quotes
+                body = body.replace(f'"{value}"', f"'\"{value}\"'")
+            lines.append(
+                f"{variable}=$(curl -s -b admin.jar --json '{body}' \\\n"
+                f'     "$BASE/api/v1/{res.path}" | jq .id)  # → 201'
+            )
+            made.add(res.path)
         return variable
 
     variable = create(resource)

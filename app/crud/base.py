@@ -41,20 +41,15 @@ class ListParams:
 class CRUDBase(Generic[ModelT]):
     """Common operations on one model; subclasses add only what differs."""
 
-    def __init__(
-        self, model: type[ModelT], *, relations: dict[str, tuple[str, type[Base]]] | None = None
-    ) -> None:
+    def __init__(self, model: type[ModelT]) -> None:
         self.model = model
-        self._relations = relations
 
     @cached_property
     def relations(self) -> dict[str, tuple[str, type[Base]]]:
         """Map each `<x>_ids` input field to its many-to-many relationship and model.
 
-        Derived from the mapping (`Task.tags` is written as `tag_ids`) unless given.
+        Derived from the mapping: `Task.tags` is written as `tag_ids`.
         """
-        if self._relations is not None:
-            return self._relations
         return {
             f"{rel.key.removesuffix('s')}_ids": (rel.key, rel.mapper.class_)
             for rel in inspect(self.model).relationships

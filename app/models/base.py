@@ -37,5 +37,9 @@ def choices(column: str, values: Sequence[str]) -> CheckConstraint:
     The tuple is written once, beside the model: the schema's `Literal`, the form's options
     and the migration's check (`migrations/helpers.py: choices`) are made from it too.
     """
-    listed = ", ".join(f"'{value}'" for value in values)
-    return CheckConstraint(f"{column} IN ({listed})", name=column)
+    return CheckConstraint(one_of(column, values), name=column)
+
+
+def one_of(column: str, values: Sequence[str]) -> str:
+    """Return the SQL condition `column IN ('a', 'b')`."""
+    return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"

@@ -10,12 +10,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import crud
 from app.api.csrf import get_csrf_token
-from app.api.identity import SESSION_COOKIE, get_current_user, get_policy
-from app.core import csrf
+from app.api.identity import SESSION_COOKIE, get_current_session, get_current_user, get_policy
 from app.core.enforcer import PolicyEngine
-from app.models import LoginSession, User
+from app.models import User
 from app.resources import RESOURCES, Resource
 
 
@@ -62,27 +60,19 @@ PageDep = Annotated[PageContext, Depends(get_page)]
 
 
 async def page_for_error(request: Request) -> PageContext:
-    """Build the page context of an error page, in a transaction of its own (rolled back).
+    """Build the page context of an error page, in a transaction of its own.
 
-    The database may be what failed: then the page is shown as to an anonymous visitor.
+    The same steps as `get_page`, called directly: the error page renders outside the
+    route that failed. When the database is what failed, the visitor is shown as anonymous.
     """
-    app = request.app
-    token = request.cookies.get(SESSION_COOKIE)
+    settings = request.app.state.settings
     try:
-        async with app.state.sessionmaker() as session:
-            login: LoginSession | None = None
-            if token and len(token) <= 256 and "\x00" not in token:
-                login, _ = await crud.login_session.resolve(
-                    session=session, token=token, settings=app.state.settings
-                )
-            user = login.user if login is not None and login.user.is_active else None
-            csrf_token = csrf.token_for(
-                app.state.settings.secret_key,
-                session_hash=login.token_hash if login else None,
-                anonymous=request.cookies.get(csrf.ANON_COOKIE),
+        async with request.app.state.sessionmaker() as session:
+            login = await get_current_session(
+                session, settings, request.cookies.get(SESSION_COOKIE)
             )
-            page = page_context(user, await app.state.policy.get(session), csrf_token)
-            await session.rollback()  # a touch of the login is the request's to keep, not ours
-            return page
+            csrf_token = await get_csrf_token(request, login, settings)
+            policy = await get_policy(request, session)
+            return page_context(await get_current_user(login), policy, csrf_token)
     except SQLAlchemyError:
         return PageContext()

@@ -1,6 +1,5 @@
 """HTML forms built from the resource schemas: fields, choices, parsing and messages."""
 
-import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,6 +13,7 @@ from app.api.access import Access
 from app.core.errors import WriteError
 from app.crud.base import ListParams
 from app.resources import REGISTRY, Resource
+from app.schemas.examples import constraint, unwrap
 
 LONG_TEXT = 500
 Choice = tuple[str, str]
@@ -33,40 +33,20 @@ class FormField:
     choices: list[Choice] = field(default_factory=list)
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool, list[Any]]:
-    """Return the bare type (no `| None`, no `Annotated`), whether None was allowed, and
-    the metadata `Annotated` carried (`Text(50) | None` keeps its length there)."""
-    optional = False
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        annotation, optional = (args[0] if len(args) == 1 else annotation), True
-    metadata: list[Any] = []
-    if typing.get_origin(annotation) is typing.Annotated:
-        annotation, *metadata = typing.get_args(annotation)
-    return annotation, optional, metadata
-
-
 def literal_choices(annotation: Any) -> list[Choice]:
     """Return the options for a `Literal[...]` type: each value, labelled without underscores."""
     return [(str(v), str(v).replace("_", " ")) for v in typing.get_args(annotation)]
-
-
-def _max_length(info: Any, metadata: list[Any]) -> int | None:
-    for meta in [*info.metadata, *metadata]:
-        if getattr(meta, "max_length", None):
-            return meta.max_length
-    return None
 
 
 def form_fields(res: Resource, schema: type[BaseModel]) -> list[FormField]:
     """Describe the inputs for `schema`; choices are filled in by `with_choices`."""
     fields = []
     for name, info in schema.model_fields.items():
-        annotation, optional, metadata = _unwrap(info.annotation)
+        annotation, optional, metadata = unwrap(info.annotation)
         widget = "text"
         choices: list[Choice] = []
         step = None
-        max_length = _max_length(info, metadata)
+        max_length = constraint(info, "max_length", metadata)
         if name == "password":
             widget = "password"
         elif name.endswith("_ids") or name in res.references or name.startswith("owner_"):

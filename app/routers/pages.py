@@ -1,5 +1,6 @@
 """Build a resource's HTML pages from its registry entry: list, detail, forms, delete."""
 
+from collections.abc import Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +13,7 @@ from app.api.writes import create_record, update_record
 from app.core.errors import WriteError
 from app.crud.base import ListParams
 from app.resources import REGISTRY, Resource
-from app.routers.context import PageDep
+from app.routers.context import PageContext, PageDep
 from app.routers.forms import (
     FormField,
     form_errors,
@@ -71,7 +72,7 @@ def build_pages(res: Resource) -> APIRouter:
 
     async def form_page(
         request: Request,
-        page: PageDep,
+        page: PageContext,
         access: Access,
         session: Any,
         *,
@@ -88,6 +89,37 @@ def build_pages(res: Resource) -> APIRouter:
             {"res": res, "record": record, "fields": fields, "values": values, "errors": errors},
             status_code,
             page=page,
+        )
+
+    async def saved_or_form(
+        request: Request,
+        page: PageContext,
+        access: Access,
+        session: Any,
+        write: Coroutine[Any, Any, Any] | None,
+        done: str,
+        *,
+        record: Any | None,
+        data: dict[str, Any],
+        errors: dict[str, str],
+    ) -> Response:
+        """Run a valid form's write and go to the record; else show the form again (422)."""
+        if write is not None:
+            try:
+                saved = await write
+            except WriteError as exc:
+                errors = form_errors(exc)
+            else:
+                return redirect(request, f"/{res.path}/{saved.id}", f"{res.singular} {done}.")
+        return await form_page(
+            request,
+            page,
+            access,
+            session,
+            record=record,
+            values=data,
+            errors=errors,
+            status_code=422,
         )
 
     @router.get("", name=f"html_list_{res.path}")
@@ -145,25 +177,21 @@ def build_pages(res: Resource) -> APIRouter:
                 if data.get(owner) is None:  # left blank: the caller's defaults apply
                     data.pop(owner, None)
             model, errors = validate(res.create_schema, data)  # type: ignore[arg-type]
+            write = None
             if model is not None:
-                try:
-                    record = await create_record(
-                        res=res, access=access, session=session, settings=settings, obj_in=model
-                    )
-                except WriteError as exc:
-                    errors = form_errors(exc)
-                else:
-                    path = f"/{res.path}/{record.id}"
-                    return redirect(request, path, f"{res.singular} created.")
-            return await form_page(
+                write = create_record(
+                    res=res, access=access, session=session, settings=settings, obj_in=model
+                )
+            return await saved_or_form(
                 request,
                 page,
                 access,
                 session,
+                write,
+                "created",
                 record=None,
-                values=data,
+                data=data,
                 errors=errors,
-                status_code=422,
             )
 
     @router.get("/{id}", name=f"html_detail_{res.path}")
@@ -230,30 +258,26 @@ def build_pages(res: Resource) -> APIRouter:
             fields = visible_fields(res, access, "update")
             data = parse_form(fields, await request.form(), partial=True)
             model, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
+            write = None
             if model is not None:
-                try:
-                    await update_record(
-                        res=res,
-                        access=access,
-                        session=session,
-                        settings=settings,
-                        record=record,
-                        values=changed(record, model.model_dump(exclude_unset=True)),
-                    )
-                except WriteError as exc:
-                    errors = form_errors(exc)
-                else:
-                    path = f"/{res.path}/{record.id}"
-                    return redirect(request, path, f"{res.singular} saved.")
-            return await form_page(
+                write = update_record(
+                    res=res,
+                    access=access,
+                    session=session,
+                    settings=settings,
+                    record=record,
+                    values=changed(record, model.model_dump(exclude_unset=True)),
+                )
+            return await saved_or_form(
                 request,
                 page,
                 access,
                 session,
+                write,
+                "saved",
                 record=record,
-                values=data,
+                data=data,
                 errors=errors,
-                status_code=422,
             )
 
     # DELETE comes from the page's script; the POST form serves browsers without script.

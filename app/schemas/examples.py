@@ -9,6 +9,7 @@ too little to make a value (a pattern no plain name matches, say), it raises
 import re
 import types
 import typing
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -89,7 +90,7 @@ def example_body(
     *,
     text: str = "example",
     given: dict[str, Any] | None = None,
-    stand_ins: frozenset[str] = frozenset(),
+    stand_ins: Collection[str] = (),
 ) -> dict[str, Any]:
     """Return the required fields of `schema` with example values (`given` ones as given).
 
