@@ -117,3 +117,11 @@ def make_user(admin: httpx.Client, login: Callable[[str, str], httpx.Client]):
     from tests.support.factories import UserFactory
 
     return UserFactory(admin, login)
+
+
+@pytest.fixture
+def callers(admin: httpx.Client, make_user: Any) -> Any:
+    """Make users holding exactly the permissions a test names (`Callers`)."""
+    from tests.support.callers import Callers
+
+    return Callers(admin, make_user)

@@ -158,7 +158,11 @@ class CRUDBase(Generic[ModelT]):
     async def clashes(
         self, *, session: AsyncSession, values: dict[str, Any], record: ModelT | None = None
     ) -> Sequence[str]:
-        """Return the fields whose new values another row already holds under a unique key."""
+        """Return the fields of each unique key whose new values another row already holds.
+
+        The whole key is named, whichever of its fields the write sent: the API and the
+        pages, which send different fields for the same change, name the same ones.
+        """
         found: list[str] = []
         for constraint in self.model.__table__.constraints:
             if not isinstance(constraint, UniqueConstraint):
@@ -171,7 +175,7 @@ class CRUDBase(Generic[ModelT]):
             if record is not None:
                 stmt = stmt.where(self.model.id != record.id)
             if await session.scalar(stmt.limit(1)) is not None:
-                found.extend(name for name in names if name in values)
+                found.extend(names)
         return found
 
     async def delete(self, *, session: AsyncSession, db_obj: ModelT) -> None:

@@ -5,9 +5,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.support.callers import Callers
 from tests.support.checks import guarded
-from tests.support.factories import UserFactory
 from tests.support.records import Records
 
 NO_SERVER_ERRORS = "no_server_errors"
@@ -27,11 +25,6 @@ def client_factory(
     if request.node.get_closest_marker(NO_SERVER_ERRORS) is None:
         return client_factory
     return guarded(client_factory)
-
-
-@pytest.fixture
-def callers(admin: httpx.Client, make_user: UserFactory) -> Callers:
-    return Callers(admin, make_user)
 
 
 @pytest.fixture

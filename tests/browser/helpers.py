@@ -9,6 +9,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from app.resources import RESOURCES
+
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 # The browser tests run on SQLite only: see the docstring of tests/browser/conftest.py.
@@ -27,20 +29,8 @@ USER_NAV = [
     "Time entries",
 ]
 
-# The navigation of the admin: every resource, in order.
-ALL_LABELS = [
-    "Users",
-    "Roles",
-    "Permissions",
-    "Sessions",
-    "Groups",
-    "Customers",
-    "Projects",
-    "Tasks",
-    "Tags",
-    "Comments",
-    "Time entries",
-]
+# The navigation of the admin: every registered resource, in the registry's order.
+ALL_LABELS = [res.label for res in RESOURCES]
 
 # Makes a fresh browser context (own cookies) on the live server: the `new_context` fixture.
 ContextFactory = Callable[..., BrowserContext]

@@ -2,13 +2,16 @@
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from app.resources import RESOURCES, Resource
+from app.schemas.examples import example_body, example_value, unwrap
 from tests.browser.helpers import (
-    ALL_LABELS,
     SQLITE_ONLY,
     accept_next_dialog,
     api_create,
@@ -19,23 +22,11 @@ from tests.browser.helpers import (
     sign_in,
     value_of,
 )
+from tests.support.records import OWNER_FIELDS, required_parents
 
 pytestmark = SQLITE_ONLY
 
-PATHS = [
-    "users",
-    "roles",
-    "permissions",
-    "sessions",
-    "groups",
-    "customers",
-    "projects",
-    "tasks",
-    "tags",
-    "comments",
-    "time_entries",
-]
-LABELS = dict(zip(PATHS, ALL_LABELS, strict=True))
+LABELS = {res.path: res.label for res in RESOURCES}
 
 # Records the forms refer to, made through the API: (resource path, title) -> id.
 Refs = dict[tuple[str, str], int]
@@ -203,6 +194,59 @@ CASES = [
         links=(("tasks", "Write specs"), ("users", "demo")),
         edit=("minutes", "120"),
     ),
+]
+
+# The record a derived case chooses for a required reference: made by `refs`, or seeded.
+CHOSEN = {
+    "customers": "Acme Corp",
+    "projects": "Apollo",
+    "tasks": "Write specs",
+    "tags": "urgent",
+    "users": "demo",
+    "groups": "demo-team",
+    "roles": "user",
+}
+
+
+def derived_case(res: Resource) -> Case:
+    """Return the case of a resource no case above covers, made from its create schema."""
+    schema = res.create_schema
+    assert schema is not None
+    parents = required_parents(res)
+    body = example_body(schema, text="Sample", given=dict.fromkeys(parents, 1))
+    inputs: dict[str, str] = {}
+    edit: tuple[str, str] | None = None
+    for name, info in schema.model_fields.items():
+        annotation, _, _ = unwrap(info.annotation)
+        plain = annotation in (str, int, Decimal, date, datetime)
+        if name in parents or name in res.references or name in OWNER_FIELDS or not plain:
+            continue
+        if name in body:
+            inputs[name] = str(body[name])[:16] if annotation is datetime else str(body[name])
+        if edit is None and name != res.title_field and annotation in (str, int, Decimal):
+            old = body.get(name, example_value(schema, name, "Sample"))
+            new = example_value(schema, name, "Changed")
+            if annotation is not str:
+                new = str(Decimal(str(old)) + 1) if annotation is Decimal else str(int(old) + 1)
+            inputs.setdefault(name, str(old))
+            edit = (name, new)
+    if edit is None or res.title_field not in inputs:
+        raise LookupError(f"{res.path}: no derived browser case; add a Case to {__name__}")
+    return Case(
+        res.path,
+        res.singular,
+        inputs[res.title_field],
+        inputs,
+        options={name: [CHOSEN[target]] for name, target in parents.items()},
+        links=tuple((target, CHOSEN[target]) for target in parents.values()),
+        edit=edit,
+    )
+
+
+CASES += [
+    derived_case(res)
+    for res in RESOURCES
+    if res.create_schema is not None and res.path not in {case.path for case in CASES}
 ]
 
 

@@ -7,6 +7,7 @@ so the run also shows that `init_db` gives `admin` the new permissions with no d
 migration. Then the copy serves the table: API routes behind the enforcer, pages, docs.
 """
 
+import ast
 import os
 import re
 import shutil
@@ -62,6 +63,54 @@ def apply_recipe(root: Path) -> list[str]:
     return steps
 
 
+def remove_recipe(root: Path) -> None:
+    """Take the recipe's table out of a copy of a project that has already followed it.
+
+    The test needs the project as it was before the table: the recipe's files and template
+    folder are deleted, and its registry entry and the imports of those files are taken out
+    of `app/resources.py` (wherever `make format` has sorted them).
+    """
+    entries = [text for kind, _, text in recipe_blocks() if kind == "insert"]
+    named = re.search(r'path="(\w+)"', "".join(entries))
+    assert named, "the registry entry of the recipe names no path"
+    created: set[str] = set()
+    for kind, path, _ in recipe_blocks():
+        if kind == "insert":
+            continue
+        target = root / path
+        if path.startswith("templates/"):
+            shutil.rmtree(target.parent, ignore_errors=True)
+        else:
+            target.unlink(missing_ok=True)
+            created.add(path.removesuffix(".py").replace("/", "."))
+    registry = root / "app" / "resources.py"
+    lines = registry.read_text().splitlines(keepends=True)
+    edits: list[tuple[int, int, str]] = []  # (first line, last line, replacement), 1-based
+    for node in ast.walk(ast.parse("".join(lines))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            kept = [
+                alias
+                for alias in node.names
+                if node.module not in created and f"{node.module}.{alias.name}" not in created
+            ]
+            if len(kept) < len(node.names):
+                again = ast.ImportFrom(node.module, kept, node.level) if kept else None
+                text = ast.unparse(again) + "\n" if again else ""
+                edits.append((node.lineno, node.end_lineno or node.lineno, text))
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", None) == "Resource"
+            and any(
+                word.arg == "path" and getattr(word.value, "value", None) == named.group(1)
+                for word in node.keywords
+            )
+        ):
+            edits.append((node.lineno, node.end_lineno or node.lineno, ""))
+    for first, last, text in sorted(edits, reverse=True):
+        lines[first - 1 : last] = [text]
+    registry.write_text("".join(lines))
+
+
 def copy_project(destination: Path) -> Path:
     """Copy the tracked files of the project (what a clone holds) to `destination`."""
     listed = subprocess.run(
@@ -103,6 +152,7 @@ def run(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProc
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
     """A copy of the project whose database was made before the recipe, then the recipe."""
     root = copy_project(tmp_path_factory.mktemp("copy"))
+    remove_recipe(root)
     env = environment(root, root / "var" / "app.db")
     before = run(root, env, "-m", "app.init_db")
     assert before.returncode == 0, before.stderr

@@ -25,18 +25,18 @@ def save_matrix(browser: Browser, role_id: int, grant: list[str]) -> httpx.Respo
 def test_saving_keeps_grants_of_models_the_grid_does_not_show(
     admin: httpx.Client, admin_browser: Browser
 ) -> None:
-    """A grant of a model outside the registry (invoice) survives a save; grid boxes follow."""
-    custom = {"model": "invoice", "action": "read", "scope": "own"}
-    invoice = admin.post("/permissions", json=custom)
-    assert invoice.status_code == 201, invoice.text
-    held = [invoice.json()["id"], permission_id(admin, "tag:read:all")]
+    """A grant of a model outside the registry (forecast) survives a save; grid boxes follow."""
+    custom = {"model": "forecast", "action": "read", "scope": "own"}
+    forecast = admin.post("/permissions", json=custom)
+    assert forecast.status_code == 201, forecast.text
+    held = [forecast.json()["id"], permission_id(admin, "tag:read:all")]
     role = admin.post("/roles", json={"name": "billing", "permission_ids": held}).json()
 
     response = save_matrix(admin_browser, role["id"], ["customer:read:all", "task:update:own"])
 
     assert location(response) == f"/roles/{role['id']}"
     saved = admin.get(f"/roles/{role['id']}").json()["permissions"]
-    assert sorted(saved) == ["customer:read:all", "invoice:read:own", "task:update:own"]
+    assert sorted(saved) == ["customer:read:all", "forecast:read:own", "task:update:own"]
 
 
 def test_granting_permissions_the_editor_cannot_read_is_refused_with_a_message(

@@ -35,7 +35,7 @@ def random_request(rng: random.Random, user_ids: list[int], group_ids: list[int]
     """Draw a request: known or unknown user, model and action; any kind of owner and group."""
     user_id = rng.choice([*user_ids, UNKNOWN_USER])
     sub = user_sub(user_id)
-    obj = rng.choice([*PERMISSION_MODELS, "invoice", ""])
+    obj = rng.choice([*PERMISSION_MODELS, "forecast", ""])
     act = rng.choice([*ACTIONS, "approve"])
     owner = rng.choice(
         [

@@ -6,12 +6,13 @@ values where a derived one would do but a particular one reads better. Every key
 registered resource (`tests/test_registry_coverage.py` checks it).
 """
 
+import typing
 from typing import Any
 
 import httpx
 
 from app.resources import REGISTRY, RESOURCES, Resource
-from app.schemas.examples import example_body, example_value
+from app.schemas.examples import example_body, example_value, unwrap
 from tests.support.factories import unique
 
 ALL = [res.path for res in RESOURCES]
@@ -55,10 +56,19 @@ CHANGES: dict[str, dict[str, Any]] = {
 
 
 def derived_change(res: Resource) -> dict[str, Any]:
-    """Return a partial update of `res` changing one plain optional field."""
+    """Return a partial update of `res` changing one plain optional field.
+
+    A text field gets "changed"; an enumeration its first value other than the default.
+    """
     assert res.create_schema is not None
     for name, info in res.create_schema.model_fields.items():
         if info.is_required() or name in res.references or name in OWNER_FIELDS:
+            continue
+        annotation, _, _ = unwrap(info.annotation)
+        if typing.get_origin(annotation) is typing.Literal:
+            others = [value for value in typing.get_args(annotation) if value != info.default]
+            if others:
+                return {name: others[0]}
             continue
         value = example_value(res.create_schema, name, "changed")
         if isinstance(value, str) and value != info.default:
