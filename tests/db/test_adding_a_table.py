@@ -16,12 +16,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.core.config import PROJECT_ROOT
+from tests.support.catalog import SERVER_URL, scratch_database
 
 RECIPE = PROJECT_ROOT / "docs" / "adding-a-table.md"
 BLOCK = re.compile(r"```\w+ (file|insert)=(\S+)\n(.*?)```", re.S)
@@ -124,7 +126,7 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
-def environment(root: Path, database: Path) -> dict[str, str]:
+def environment(root: Path, database_url: str) -> dict[str, str]:
     """Return the copy's environment: its own code first on the path, its own database."""
     env = {
         key: value
@@ -133,8 +135,7 @@ def environment(root: Path, database: Path) -> dict[str, str]:
     }
     return env | {
         "PYTHONPATH": str(root),
-        "DATABASE_URL": f"sqlite:///{database}",
-        "SQLITE_PATH": str(database),
+        "DATABASE_URL": database_url,
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST": "1024",
         "ENVIRONMENT": "development",
@@ -148,15 +149,23 @@ def run(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProc
     )
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"] if SERVER_URL else ["sqlite"])
+def project(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, dict[str, str]]]:
     """A copy of the project whose database was made before the recipe, then the recipe."""
     root = copy_project(tmp_path_factory.mktemp("copy"))
     remove_recipe(root)
-    env = environment(root, root / "var" / "app.db")
-    before = run(root, env, "-m", "app.init_db")
-    assert before.returncode == 0, before.stderr
-    yield root, env
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{root / 'var' / 'app.db'}"
+        else:
+            assert SERVER_URL is not None
+            url = stack.enter_context(scratch_database(SERVER_URL, "recipe"))
+        env = environment(root, url)
+        before = run(root, env, "-m", "app.init_db")
+        assert before.returncode == 0, before.stderr
+        yield root, env
 
 
 def test_the_recipe_touches_at_most_six_steps(project: tuple[Path, dict[str, str]]) -> None:
