@@ -145,7 +145,7 @@ async def _seed_accounts(
             username=spec.username,
             email=spec.email,
             full_name=spec.full_name,
-            hashed_password=passwords.hash(spec.password),
+            hashed_password=await passwords.hash(spec.password),
             roles=[roles[spec.role]],
             groups=[groups[g] for g in spec.groups],
         )

@@ -1,9 +1,12 @@
 """Cheap checks of the layering, the way a linter would."""
 
 import ast
+import inspect
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from fastapi.routing import APIRoute
 
@@ -161,3 +164,28 @@ def test_routes_reach_data_through_crud_only():
         in {"sqlalchemy.select", "sqlalchemy.text", "sqlalchemy.update", "sqlalchemy.delete"}
     ]
     assert offenders == []
+
+
+def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Yield every APIRoute, looking inside included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from api_routes(route.original_router.routes)
+
+
+def test_every_dependency_and_route_is_async():
+    """A plain `def` dependency or route runs in a worker thread: a hop per request."""
+    from app.main import create_app
+
+    routes = list(api_routes(create_app().routes))
+    assert len(routes) > 50
+    sync: set[str] = set()
+    for route in routes:
+        for call in dependency_calls(route):
+            if call is None or isinstance(call, type):
+                continue
+            if not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
+                sync.add(f"{call.__module__}.{call.__qualname__}")
+    assert not sync, sorted(sync)

@@ -14,7 +14,8 @@ from app.models import LoginSession, User
 SESSION_COOKIE = "session_id"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """Return the app's settings (async: a plain function would hop to a thread)."""
     return request.app.state.settings
 
 

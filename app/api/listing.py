@@ -18,7 +18,7 @@ def list_params(res: Resource) -> Any:
         for name in res.filter_columns
     }
 
-    def dependency(
+    async def dependency(
         request: Request,
         limit: int = 50,
         offset: int = 0,

@@ -23,7 +23,7 @@ async def authenticate(
     """Return the active user these credentials name; unknown names cost a hash too."""
     user = await crud.user.get_by_login(session=session, username=username)
     hashed = user.hashed_password if user else None
-    ok, new_hash = passwords_for(settings).verify(password, hashed)
+    ok, new_hash = await passwords_for(settings).verify(password, hashed)
     if user is None or not ok or not user.is_active:
         return None
     if new_hash:
@@ -82,7 +82,7 @@ async def register(
         return clashes[0]
     role = await REGISTRY["roles"].crud.get_by(session=session, name=DEFAULT_ROLE)
     values = dict(values)
-    hashed = passwords_for(settings).hash(values.pop("password"))
+    hashed = await passwords_for(settings).hash(values.pop("password"))
     return await crud.user.create(
         session=session,
         values=values | {"hashed_password": hashed, "role_ids": [role.id] if role else []},

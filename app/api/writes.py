@@ -71,13 +71,13 @@ async def check_write(
         raise clash(clashes)
 
 
-def _hashed(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
+async def _hashed(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
     values = dict(values)
     for field, column in HASHED_FIELDS.items():
         if field in values:
             secret = values.pop(field)
             if secret is not None:
-                values[column] = passwords_for(settings).hash(secret)
+                values[column] = await passwords_for(settings).hash(secret)
     return values
 
 
@@ -95,7 +95,7 @@ async def create_record(
     await check_write(
         res=res, action="create", access=access, session=session, values=values, whole=whole
     )
-    return await res.crud.create(session=session, values=_hashed(whole, settings))
+    return await res.crud.create(session=session, values=await _hashed(whole, settings))
 
 
 async def update_record(
@@ -118,4 +118,6 @@ async def update_record(
         whole=whole,
         record=record,
     )
-    return await res.crud.update(session=session, db_obj=record, values=_hashed(values, settings))
+    return await res.crud.update(
+        session=session, db_obj=record, values=await _hashed(values, settings)
+    )

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_cost: int = Field(default=65536, ge=8)
+    # Threads that hash and verify passwords (off the event loop); more logins at once
+    # queue behind them. On few cores, 1 keeps a login flood from starving other requests.
+    password_workers: int = Field(default=1, ge=1, le=64)
+    # Connections per worker process: enough for the requests one worker serves at once.
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    db_pool_overflow: int = Field(default=10, ge=0, le=500)
+    db_pool_recycle: int = Field(default=1800, ge=10)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -81,6 +81,13 @@ def create_app_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 5})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No ping on every checkout (a round trip per request): a connection the server has
+    # dropped fails once and the pool then replaces every connection it holds; none is kept
+    # longer than `db_pool_recycle` seconds.
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, connect_args={"connect_timeout": 5}
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        pool_recycle=settings.db_pool_recycle,
+        connect_args={"connect_timeout": 5},
     )

@@ -1,8 +1,16 @@
-"""Password hashing and session tokens."""
+"""Password hashing and session tokens.
 
+Hashing and verifying a password costs tens of milliseconds of CPU and 64 MiB by design,
+so the app never does it on the event loop: `Passwords.hash` and `verify` run in a small
+pool of worker threads of their own (`PASSWORD_WORKERS`, default 1). A flood of logins
+then queues behind that pool and slows logins only; every other request keeps the loop.
+"""
+
+import asyncio
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from pwdlib import PasswordHash
@@ -23,18 +31,27 @@ def password_hasher(time_cost: int, memory_cost: int) -> PasswordHash:
 
 
 class Passwords:
-    """Hash and verify passwords with the cost the settings name."""
+    """Hash and verify passwords with the cost the settings name, off the event loop."""
 
-    def __init__(self, *, time_cost: int, memory_cost: int) -> None:
+    def __init__(self, *, time_cost: int, memory_cost: int, workers: int = 1) -> None:
         self._hasher = password_hasher(time_cost, memory_cost)
         # Verified when the username is unknown, so both failures cost the same.
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="passwords")
 
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+    async def hash(self, password: str) -> str:
+        """Return a new hash of `password`, computed in the password threads."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._hasher.hash, password
+        )
 
-    def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+    async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
         """Return whether `password` matches, and a new hash when the old one is outdated."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._verify, password, hashed
+        )
+
+    def _verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
         if hashed is None:
             self._hasher.verify(password, self._dummy_hash)
             return False, None
@@ -56,9 +73,11 @@ def hash_session_token(token: str, secret_key: str) -> str:
 
 def passwords_for(settings: Settings) -> Passwords:
     """Return the password hasher with the cost these settings name (one per cost)."""
-    return _passwords(settings.argon2_time_cost, settings.argon2_memory_cost)
+    return _passwords(
+        settings.argon2_time_cost, settings.argon2_memory_cost, settings.password_workers
+    )
 
 
 @lru_cache
-def _passwords(time_cost: int, memory_cost: int) -> Passwords:
-    return Passwords(time_cost=time_cost, memory_cost=memory_cost)
+def _passwords(time_cost: int, memory_cost: int, workers: int) -> Passwords:
+    return Passwords(time_cost=time_cost, memory_cost=memory_cost, workers=workers)

@@ -1,5 +1,6 @@
 """`python -m app.init_db` creates, migrates and seeds a database, and is idempotent."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -217,8 +218,8 @@ def test_seeded_passwords_verify(initialised: Initialised) -> None:
     passwords = passwords_for(settings)
     for username, (password, _, _) in USERS.items():
         assert hashes[username] != password
-        assert passwords.verify(password, hashes[username])[0], username
-        assert not passwords.verify(password + "x", hashes[username])[0], username
+        assert asyncio.run(passwords.verify(password, hashes[username]))[0], username
+        assert not asyncio.run(passwords.verify(password + "x", hashes[username]))[0], username
 
 
 def test_unreachable_server_fails_with_one_line() -> None:
