@@ -56,7 +56,13 @@ format: install
 docs: install
 	$(BIN)/python scripts/gen_docs.py
 
+# The service under wrk against its baselines (scripts/bench.py; BENCH_ARGS=--quick for a
+# short run, --peer URL to compare with a running Flask-AppBuilder), then the policy engine.
+WRK := /usr/bin/wrk
 bench: install
+	test -x $(WRK) || \
+		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_policy.py
 
 lock:
