@@ -5,6 +5,7 @@ decides on a create or update as the record would be after it; `owner_defaults` 
 the owner fields a create leaves out.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from app.api.identity import get_current_user_required, get_policy
 from app.api.transaction import get_db
 from app.core.enforcer import PolicyEngine, Scopes
 from app.core.errors import FieldError, WriteError, invalid_reference
-from app.crud.base import ListParams, get_many
+from app.crud.base import ListParams, count_each, get_many
 from app.models import User
 from app.resources import REGISTRY, Resource
 from app.utils.permissions import scope_clause
@@ -54,6 +55,13 @@ class Access:
             params=params or ListParams(),
             search_columns=res.search_columns,
         )
+
+    async def readable_counts(
+        self, resources: Sequence[Resource], session: AsyncSession
+    ) -> list[int]:
+        """Return how many records of each resource this user may read, in one statement."""
+        queries = [(r.model, self.where(r.model, r.policy_model, "read")) for r in resources]
+        return await count_each(session=session, queries=queries)
 
 
 async def get_access(

@@ -198,3 +198,17 @@ async def get_many(
         have = {row.id for row in found}
         raise invalid_reference(field, [i for i in wanted if i not in have])
     return found
+
+
+async def count_each(
+    *, session: AsyncSession, queries: Sequence[tuple[type[Base], ColumnElement[bool] | None]]
+) -> list[int]:
+    """Return how many rows of each model match its filter (None: all), in one statement."""
+    if not queries:
+        return []
+    counts = []
+    for model, where in queries:
+        count = select(func.count()).select_from(model)
+        counts.append((count if where is None else count.where(where)).scalar_subquery())
+    row = (await session.execute(select(*counts))).one()
+    return [int(value) for value in row]

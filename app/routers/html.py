@@ -14,7 +14,6 @@ from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, S
 from app.api.writes import update_record
 from app.core import csrf
 from app.core.errors import WriteError
-from app.crud.base import ListParams
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
@@ -149,17 +148,16 @@ async def logout(
 async def dashboard(
     request: Request, page: PageDep, access: AccessDep, session: SessionDep
 ) -> Response:
-    cards = []
-    for res in page.nav:
-        _, total = await access.readable(res, session, ListParams(limit=1))
-        cards.append(
-            {
-                "res": res,
-                "total": total,
-                "can_create": res.create_schema is not None
-                and access.scopes(res.policy_model, "create").any,
-            }
-        )
+    totals = await access.readable_counts(page.nav, session)
+    cards = [
+        {
+            "res": res,
+            "total": total,
+            "can_create": res.create_schema is not None
+            and access.scopes(res.policy_model, "create").any,
+        }
+        for res, total in zip(page.nav, totals, strict=True)
+    ]
     return render(request, "dashboard.html", {"cards": cards}, page=page)
 
 
