@@ -56,6 +56,11 @@ class Access:
             search_columns=res.search_columns,
         )
 
+    async def readable_titles(self, res: Resource, session: AsyncSession, limit: int) -> list[Any]:
+        """Return up to `limit` records of `res` this user may read, to name them in a picker."""
+        where = self.where(res.model, res.policy_model, "read")
+        return await res.crud.titles(session=session, where=where, limit=limit)
+
     async def readable_counts(
         self, resources: Sequence[Resource], session: AsyncSession
     ) -> list[int]:

@@ -86,6 +86,14 @@ class CRUDBase(Generic[ModelT]):
         """Return the records with these ids, in id order; raise if any is missing."""
         return await get_many(session=session, model=self.model, ids=ids, field=field)
 
+    async def titles(
+        self, *, session: AsyncSession, where: ColumnElement[bool] | None, limit: int
+    ) -> list[ModelT]:
+        """Return up to `limit` records matching `where` in id order, for naming them in a
+        picker: no total, and no related records loaded."""
+        stmt = select(self.model) if where is None else select(self.model).where(where)
+        return list(await session.scalars(stmt.order_by(self.model.id).limit(limit)))
+
     async def list(
         self,
         *,
@@ -95,15 +103,22 @@ class CRUDBase(Generic[ModelT]):
         search_columns: Sequence[str] = (),
     ) -> tuple[list[ModelT], int]:
         """Return one page of records matching `where`, and how many match in all."""
+        stmt = self._matching(where, params, search_columns)
+        total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+        stmt = self._order(stmt, params.sort).limit(params.limit).offset(params.offset)
+        return list(await session.scalars(stmt.options(*self.options))), total or 0
+
+    def _matching(
+        self, where: ColumnElement[bool] | None, params: ListParams, search_columns: Sequence[str]
+    ) -> Select[Any]:
+        """Return the query of the records matching `where`, the search and the filters."""
         stmt = select(self.model)
         if where is not None:
             stmt = stmt.where(where)
         stmt = self._search(stmt, params, search_columns)
         for name, value in params.filters:
             stmt = stmt.where(getattr(self.model, name) == value)
-        total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-        stmt = self._order(stmt, params.sort).limit(params.limit).offset(params.offset)
-        return list(await session.scalars(stmt.options(*self.options))), total or 0
+        return stmt
 
     def _search(self, stmt: Select[Any], params: ListParams, columns: Sequence[str]) -> Select[Any]:
         if not params.q or not columns:

@@ -11,7 +11,6 @@ from starlette.datastructures import FormData
 
 from app.api.access import Access
 from app.core.errors import WriteError
-from app.crud.base import ListParams
 from app.resources import REGISTRY, Resource
 from app.schemas.examples import constraint, unwrap
 
@@ -91,7 +90,7 @@ async def with_choices(
         scopes = access.scopes(target.policy_model, "read")
         rows: list[Any] = []
         if scopes.any:
-            rows, _ = await access.readable(target, session, ListParams(limit=1000))
+            rows = await access.readable_titles(target, session, limit=1000)
         if item.name == "owner_group_id":
             mine = set(access.policy.group_ids(access.user.id))
             known = {row.id for row in rows}
