@@ -28,9 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import ROOT, app_environment, build
+
+from app.core.config import with_driver
 
 DEMO_TASK = 1000  # demo owns tasks 1..1000
 LIST = "/api/v1/tasks?limit=50"
@@ -82,7 +85,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(module: str, url: str, secret: str, workers: int = 1) -> Iterator[tuple[str, int]]:
+def serving(
+    module: str, url: str, secret: str, workers: int = 1, health: str = "/healthz"
+) -> Iterator[tuple[str, int]]:
     """Run uvicorn on `module` against database `url`; yield its base URL and pid."""
     port = free_port()
     env = app_environment(url) | {"SECRET_KEY": secret}
@@ -109,7 +114,7 @@ def serving(module: str, url: str, secret: str, workers: int = 1) -> Iterator[tu
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{base}/bare" if "floor" in module else f"{base}/healthz").is_success:
+            if httpx.get(base + health).is_success:
                 break
         except httpx.HTTPError:
             pass
@@ -145,30 +150,24 @@ def tree_cpu(pid: int) -> float:
     return sum(times.get(p, 0.0) for p in tree)
 
 
-def settle(pid: int, server_url: str) -> None:
+def settle(pid: int, database: Engine) -> None:
     """Wait until the app and PostgreSQL have finished what the last case left running.
 
     wrk stops sending at the end of its run, but requests already queued (and slow queries)
     go on; the next case must not pay for them.
     """
-    from sqlalchemy import create_engine, text
-
-    from app.core.config import with_driver
-
-    engine = create_engine(with_driver(server_url, asynchronous=False))
     busy = text(
         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
         " AND datname LIKE 'crud_bench%' AND pid <> pg_backend_pid()"
     )
     deadline = time.monotonic() + 60
-    with engine.connect() as connection:
+    with database.connect() as connection:
         while time.monotonic() < deadline:
             before = tree_cpu(pid) if pid else 0.0
             time.sleep(0.25)
             idle_app = not pid or tree_cpu(pid) - before < 0.02
             if idle_app and connection.execute(busy).scalar_one() == 0:
                 break
-    engine.dispose()
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -321,7 +320,7 @@ def main() -> None:
         serving("app.main:app", big, secret) as app,
         serving("app.main:app", small, secret) as app10k,
         serving("app.main:app", big, secret, workers=2) as app2,
-        serving("scripts.bench_floor:app", big, secret) as floor,
+        serving("scripts.bench_floor:app", big, secret, health="/bare") as floor,
     ):
         servers = {"app": app, "app10k": app10k, "app2": app2, "floor": floor}
         if args.peer:
@@ -336,6 +335,7 @@ def main() -> None:
             credentials["peer", "demo"] = peer_token(servers["peer"][0])
         shown = httpx.get(f"{app[0]}/dashboard", headers=credentials["app", "demo"]).text
         cards = shown.count('<li class="card">')
+        database = create_engine(with_driver(args.server, asynchronous=False))
         print(f"{len(found)} cases x {rounds} rounds x {seconds} s, wrk -t2 -c16")
         for number in range(1, rounds + 1):
             for case in found:
@@ -343,15 +343,16 @@ def main() -> None:
                 headers = dict(credentials.get((case.server, case.who), {}))
                 if case.html:
                     headers["Accept"] = "text/html"
-                settle(pid, args.server)
+                settle(pid, database)
                 before = tree_cpu(pid) if pid else 0.0
                 run = wrk(base + case.path, headers, seconds)
-                settle(pid, args.server)
+                settle(pid, database)
                 used = tree_cpu(pid) - before if pid else float("nan")
                 run["cpu"] = 1000 * used / max(run["requests"], 1)
                 run["load"] = os.getloadavg()[0]
                 case.runs.append(run)
                 print(f"  round {number}: {case.name:34} {run['rps']:8.1f} req/s", flush=True)
+        database.dispose()
     report(found, sql, cards)
 
 
