@@ -182,15 +182,15 @@ def ensure_database(settings: Settings) -> bool:
         admin.dispose()
 
 
-def migrate(settings: Settings) -> None:
-    """Run the Alembic migrations up to head."""
+def migrate(settings: Settings, target: str = "head") -> None:
+    """Run the Alembic migrations up to `target` (default: the newest)."""
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.attributes["configure_logger"] = False
     engine = create_sync_engine(settings)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, target)
     finally:
         engine.dispose()
 

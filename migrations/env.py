@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 from app import models  # noqa: F401  (fills Base.metadata)
 from app.core.config import get_settings
 from app.core.database import Base, create_sync_engine
+from app.models.base import on_dialect
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -22,6 +23,7 @@ def run_with(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        include_object=lambda obj, *_: on_dialect(obj, connection.dialect.name),
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

@@ -24,6 +24,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from pydantic.fields import FieldInfo
 
 from app.core.config import PROJECT_ROOT as ROOT
@@ -38,10 +39,13 @@ SPEC_DOC = ROOT / "docs/tech-spec.md"
 API_DOC = ROOT / "docs/api.md"
 ID_MAX = 2**31 - 1
 OWNER_COLUMNS = ("owner_user_id", "owner_group_id")
+EXTENSIONS = "extensions"  # the section of `CREATE EXTENSION` statements, run first
 
 
 def table_note(name: str) -> str:
     """Return what a table is for: its model's docstring (or a link table's `info["doc"]`)."""
+    if name == EXTENSIONS:
+        return "Not a table: the PostgreSQL extensions the migrations enable, run first."
     table = Base.metadata.tables.get(name)
     if table is None:
         raise ValueError(f"the migrations create table {name!r}, which no model maps")
@@ -87,13 +91,16 @@ def _statements(sql: str) -> list[str]:
 def tables_sql(sql: str) -> list[TableSql]:
     """Group statements by table, in the order the migrations create the tables.
 
-    An index goes with its table; any other statement (the foreign keys of a cycle, added
-    with ALTER TABLE) goes with the last table created before it, so running the sections
-    in order works.
+    Extensions come first, in a section of their own; an index goes with its table; any
+    other statement (the foreign keys of a cycle, added with ALTER TABLE) goes with the
+    last table created before it, so running the sections in order works.
     """
-    tables: dict[str, TableSql] = {}
+    tables: dict[str, TableSql] = {EXTENSIONS: TableSql(EXTENSIONS)}
     current: TableSql | None = None
     for statement in _statements(sql):
+        if statement.startswith("CREATE EXTENSION"):
+            tables[EXTENSIONS].statements.append(statement)
+            continue
         created = re.match(r"CREATE TABLE (\w+)", statement)
         indexed = re.match(r"CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)", statement)
         if created:
@@ -104,7 +111,27 @@ def tables_sql(sql: str) -> list[TableSql]:
             raise ValueError(f"statement before any table: {statement}")
         else:
             current.statements.append(statement)
-    return list(tables.values())
+    return [table for table in tables.values() if table.statements]
+
+
+def list_indexes_note() -> list[str]:
+    """Describe migration 0002's indexes: the only additions to business.sql."""
+    script = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
+    module = script.get_revision("0002").module
+    out = [
+        "Beyond business.sql, migration `0002_list_indexes` adds the indexes the app's own",
+        "list queries need, and nothing else (the schema comparison accepts exactly these):",
+        "an index on `(column, id)` for each sort column a list offers that business.sql does",
+        "not index (`id` breaks ties, so a sorted page and its keyset cursor read the index),",
+        "and, on PostgreSQL, one `pg_trgm` GIN index over the columns `q=` searches.",
+        "",
+        "| table | sort indexes `(column, id)` | trigram search index |",
+        "|---|---|---|",
+    ]
+    for table, columns in module.SORT_INDEXES.items():
+        search = ", ".join(f"`{c}`" for c in module.SEARCH_INDEXES.get(table, ()))
+        out.append(f"| `{table}` | {', '.join(f'`{c}`' for c in columns)} | {search or '-'} |")
+    return out
 
 
 def er_diagram() -> str:
@@ -141,6 +168,8 @@ def render_schema() -> str:
         "`owner_user_id` (to `users`) and `owner_group_id` (to `groups`), both",
         "`ON DELETE SET NULL` and indexed: the `own` and `group` permission scopes read them.",
         "The diagram leaves them out.",
+        "",
+        *list_indexes_note(),
         "",
         "```mermaid",
         er_diagram(),

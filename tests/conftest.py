@@ -18,8 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, insert, select
 
 from app.core.config import Settings
+from app.core.database import create_sync_engine
+from app.crud.base import COUNT_CAP
+from app.models import Tag, User
 from tests.support import database, server
 
 BACKENDS = ["sqlite", "postgresql"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
@@ -125,3 +129,21 @@ def callers(admin: httpx.Client, make_user: Any) -> Any:
     from tests.support.callers import Callers
 
     return Callers(admin, make_user)
+
+
+@pytest.fixture
+def many_tags(live: Backend) -> int:
+    """Insert COUNT_CAP + 20 tags owned by admin straight into the database; return how
+    many tags there are in all."""
+    engine = create_sync_engine(live.settings)
+    try:
+        with engine.begin() as connection:
+            admin_id = connection.scalar(select(User.id).where(User.username == "admin"))
+            rows = [
+                {"name": f"bulk-{n:05}", "color": "#123456", "owner_user_id": admin_id}
+                for n in range(COUNT_CAP + 20)
+            ]
+            connection.execute(insert(Tag), rows)
+            return connection.scalar(select(func.count()).select_from(Tag)) or 0
+    finally:
+        engine.dispose()

@@ -17,7 +17,7 @@ from app.api.identity import get_current_user_required, get_policy
 from app.api.transaction import get_db
 from app.core.enforcer import PolicyEngine, Scopes
 from app.core.errors import FieldError, WriteError, invalid_reference
-from app.crud.base import ListParams, count_each, get_many
+from app.crud.base import ListParams, PageResult, count_each, get_many
 from app.models import User
 from app.resources import REGISTRY, Resource
 from app.utils.permissions import scope_clause
@@ -47,7 +47,7 @@ class Access:
 
     async def readable(
         self, res: Resource, session: AsyncSession, params: ListParams | None = None
-    ) -> tuple[list[Any], int]:
+    ) -> PageResult:
         """Return one page of the records of `res` this user may read, and their total."""
         return await res.crud.list(
             session=session,

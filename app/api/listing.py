@@ -6,7 +6,7 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
-from app.crud.base import ListParams
+from app.crud.base import CursorError, ListParams, decode_cursor
 from app.resources import Resource
 from app.schemas.common import INT_MAX
 
@@ -24,6 +24,7 @@ def list_params(res: Resource) -> Any:
         offset: int = 0,
         sort: str | None = None,
         q: str | None = None,
+        cursor: str | None = None,
     ) -> ListParams:
         errors: list[dict[str, Any]] = []
 
@@ -38,6 +39,17 @@ def list_params(res: Resource) -> Any:
             fail("sort", f"sort must be one of {', '.join(res.sort_columns)} (- for descending)")
         if q is not None and ("\x00" in q or len(q) > 200):
             fail("q", "q must be at most 200 characters without NUL bytes")
+        after = None
+        if cursor and not any(error["loc"][1] == "sort" for error in errors):
+            if offset:
+                fail("cursor", "cursor and offset cannot be combined: a cursor names the page")
+            elif len(cursor) > 1000:
+                fail("cursor", "cursor is not one this list handed out")
+            else:
+                try:
+                    after = decode_cursor(cursor, sort, res.crud.sort_type(sort))
+                except CursorError as exc:
+                    fail("cursor", str(exc))
         filters: list[tuple[str, Any]] = []
         for name, adapter in filter_types.items():
             raw = request.query_params.get(name)
@@ -55,7 +67,12 @@ def list_params(res: Resource) -> Any:
         if errors:
             raise RequestValidationError(errors)
         return ListParams(
-            limit=limit, offset=offset, sort=sort, q=q or None, filters=tuple(filters)
+            limit=limit,
+            offset=offset,
+            sort=sort,
+            q=q or None,
+            filters=tuple(filters),
+            after=after,
         )
 
     return dependency

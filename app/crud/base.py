@@ -1,7 +1,12 @@
 """The generic data layer: get, list, create, update, delete. It flushes, never commits."""
 
+import base64
+import binascii
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -11,10 +16,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
     inspect,
+    literal,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -27,15 +35,87 @@ from app.schemas.common import INT_MAX
 ModelT = TypeVar("ModelT", bound=Base)
 
 
+# A list counts the rows it matches up to this many past its offset and no further: beyond
+# that, `total` is a lower bound and the page says so (`total_exact` false).
+COUNT_CAP = 1000
+
+
+class CursorError(ValueError):
+    """A cursor that this list did not hand out (or that no longer fits its sort)."""
+
+
 @dataclass(frozen=True)
 class ListParams:
-    """What a list request asks for, already validated against the resource."""
+    """What a list request asks for, already validated against the resource.
+
+    `after` is the decoded keyset cursor: the sort value and id of the last row of the
+    previous page (the value is None for a sort by id).
+    """
 
     limit: int = 50
     offset: int = 0
     sort: str | None = None
     q: str | None = None
     filters: tuple[tuple[str, Any], ...] = ()
+    after: tuple[Any, int] | None = None
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One page of a list: its rows, how many match (exactly or at least) and the cursor
+    of the page after it (None on the last page)."""
+
+    items: list[Any]
+    total: int
+    total_exact: bool
+    next_cursor: str | None
+
+
+def encode_cursor(sort: str | None, value: Any, id: int) -> str:
+    """Return the opaque cursor of the row after which the next page starts."""
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    elif isinstance(value, Decimal):
+        value = str(value)
+    raw = json.dumps([sort or "", value, id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str | None, python_type: type | None) -> tuple[Any, int]:
+    """Return the (sort value, id) a cursor names, checked against the list's sort."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        wanted_sort, value, id = json.loads(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise CursorError("cursor is not one this list handed out") from exc
+    if wanted_sort != (sort or ""):
+        raise CursorError("cursor belongs to another sort order")
+    if not isinstance(id, int) or isinstance(id, bool) or not 0 <= id <= INT_MAX:
+        raise CursorError("cursor is not one this list handed out")
+    if value is None:
+        return None, id
+    if python_type is None:  # a sort by id carries no value
+        raise CursorError("cursor is not one this list handed out")
+    return _cursor_value(value, python_type), id
+
+
+def _cursor_value(value: Any, python_type: type) -> Any:
+    try:
+        if python_type is bool and isinstance(value, bool):
+            return value
+        if python_type is int and type(value) is int and abs(value) <= INT_MAX:
+            return value
+        if python_type is str and isinstance(value, str) and "\x00" not in value:
+            return value
+        if python_type is Decimal and isinstance(value, str):
+            return Decimal(value)
+        if python_type is datetime and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        if python_type is date and isinstance(value, str):
+            return date.fromisoformat(value)
+    except (ValueError, InvalidOperation) as exc:
+        raise CursorError("cursor is not one this list handed out") from exc
+    raise CursorError("cursor is not one this list handed out")
 
 
 class CRUDBase(Generic[ModelT]):
@@ -94,6 +174,14 @@ class CRUDBase(Generic[ModelT]):
         stmt = select(self.model) if where is None else select(self.model).where(where)
         return list(await session.scalars(stmt.order_by(self.model.id).limit(limit)))
 
+    def sort_type(self, sort: str | None) -> type | None:
+        """Return the Python type of a sort column's values (None: the list sorts by id)."""
+        name = (sort or "id").removeprefix("-")
+        if name == "id":
+            return None
+        column_type = getattr(self.model, name).type
+        return getattr(column_type, "impl_instance", column_type).python_type
+
     async def list(
         self,
         *,
@@ -101,12 +189,53 @@ class CRUDBase(Generic[ModelT]):
         where: ColumnElement[bool] | None,
         params: ListParams,
         search_columns: Sequence[str] = (),
-    ) -> tuple[list[ModelT], int]:
-        """Return one page of records matching `where`, and how many match in all."""
-        stmt = self._matching(where, params, search_columns)
-        total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-        stmt = self._order(stmt, params.sort).limit(params.limit).offset(params.offset)
-        return list(await session.scalars(stmt.options(*self.options))), total or 0
+    ) -> PageResult:
+        """Return one page of records matching `where`, with how many match.
+
+        The page starts at `params.offset` rows, or after the row its cursor names. The
+        count stops `COUNT_CAP` rows past the page's start (no `count(*)` over a million
+        rows) and is skipped when the page itself shows where the list ends.
+        """
+        matching = self._matching(where, params, search_columns)
+        stmt = self._order(self._after(matching, params), params.sort)
+        stmt = stmt.limit(params.limit + 1).offset(params.offset)
+        rows = list(await session.scalars(stmt.options(*self.options)))
+        more = len(rows) > params.limit
+        items = rows[: params.limit]
+        next_cursor = None
+        if more:
+            last = items[-1]
+            name = (params.sort or "id").removeprefix("-")
+            value = None if name == "id" else getattr(last, name)
+            next_cursor = encode_cursor(params.sort, value, last.id)
+        if params.after is None and not more and (items or params.offset == 0):
+            return PageResult(items, params.offset + len(items), True, next_cursor)
+        cap = params.offset + COUNT_CAP
+        capped = matching.with_only_columns(self.model.id).limit(cap + 1).subquery()
+        total = await session.scalar(select(func.count()).select_from(capped)) or 0
+        return PageResult(items, min(total, cap), total <= cap, next_cursor)
+
+    def _after(self, stmt: Select[Any], params: ListParams) -> Select[Any]:
+        """Keep the rows after the cursor's, in the order `_order` gives."""
+        if params.after is None:
+            return stmt
+        value, id = params.after
+        descending = bool(params.sort and params.sort.startswith("-"))
+        name = (params.sort or "id").removeprefix("-")
+        key = self.model.id
+        if name == "id":
+            return stmt.where(key < id if descending else key > id)
+        column = getattr(self.model, name)
+        nullable = column.nullable
+        if value is None:  # the NULLs: last going up, first going down
+            if descending:
+                return stmt.where(or_(and_(column.is_(None), key < id), column.is_not(None)))
+            return stmt.where(column.is_(None), key > id)
+        bound = tuple_(literal(value, column.type), literal(id, key.type))
+        after = tuple_(column, key) < bound if descending else tuple_(column, key) > bound
+        if nullable and not descending:
+            after = or_(after, column.is_(None))
+        return stmt.where(after)
 
     def _matching(
         self, where: ColumnElement[bool] | None, params: ListParams, search_columns: Sequence[str]
@@ -134,11 +263,17 @@ class CRUDBase(Generic[ModelT]):
         return stmt.where(or_(*clauses))
 
     def _order(self, stmt: Select[Any], sort: str | None) -> Select[Any]:
-        if not sort:
-            return stmt.order_by(self.model.id)
-        column = getattr(self.model, sort.removeprefix("-"))
-        ordered = column.desc() if sort.startswith("-") else column.asc()
-        return stmt.order_by(ordered, self.model.id)
+        """Order by the sort column, then by id in the same direction, NULLs last going up
+        and first going down on both backends: the order of a `(column, id)` index."""
+        key = self.model.id
+        name = (sort or "id").removeprefix("-")
+        descending = bool(sort and sort.startswith("-"))
+        if name == "id":
+            return stmt.order_by(key.desc() if descending else key)
+        column = getattr(self.model, name)
+        if descending:
+            return stmt.order_by(column.desc().nulls_first(), key.desc())
+        return stmt.order_by(column.asc().nulls_last(), key)
 
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> ModelT:
         values = {field: [] for field in self.relations} | values
@@ -218,12 +353,14 @@ async def get_many(
 async def count_each(
     *, session: AsyncSession, queries: Sequence[tuple[type[Base], ColumnElement[bool] | None]]
 ) -> list[int]:
-    """Return how many rows of each model match its filter (None: all), in one statement."""
+    """Return how many rows of each model match its filter (None: all), in one statement,
+    counting no further than `COUNT_CAP + 1` (more than the cap means "over the cap")."""
     if not queries:
         return []
     counts = []
     for model, where in queries:
-        count = select(func.count()).select_from(model)
-        counts.append((count if where is None else count.where(where)).scalar_subquery())
+        rows = select(literal(1)).select_from(model)
+        rows = (rows if where is None else rows.where(where)).limit(COUNT_CAP + 1)
+        counts.append(select(func.count()).select_from(rows.subquery()).scalar_subquery())
     row = (await session.execute(select(*counts))).one()
     return [int(value) for value in row]

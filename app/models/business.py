@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base, UTCDateTime
-from app.models.base import OwnedMixin, TimestampMixin, choices
+from app.models.base import OwnedMixin, TimestampMixin, choices, search_index, sort_indexes
 
 PROJECT_STATUSES = ("planned", "active", "on_hold", "completed", "cancelled")
 TASK_STATUSES = ("todo", "in_progress", "blocked", "done")
@@ -42,6 +42,10 @@ class Customer(OwnedMixin, TimestampMixin, Base):
     """Business: the organisations work is done for."""
 
     __tablename__ = "customers"
+    __table_args__ = (
+        *sort_indexes("customers", "created_at", "updated_at", "email", "company", "is_active"),
+        search_index("customers", "name", "email", "phone", "company", "notes"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -60,6 +64,17 @@ class Project(OwnedMixin, TimestampMixin, Base):
         choices("status", PROJECT_STATUSES),
         CheckConstraint("budget >= 0", name="budget_non_negative"),
         CheckConstraint("due_date >= start_date", name="dates"),
+        *sort_indexes(
+            "projects",
+            "created_at",
+            "updated_at",
+            "name",
+            "status",
+            "budget",
+            "start_date",
+            "due_date",
+        ),
+        search_index("projects", "name", "description"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +100,8 @@ class Task(OwnedMixin, TimestampMixin, Base):
         choices("status", TASK_STATUSES),
         CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),
         CheckConstraint("estimate_hours >= 0", name="estimate_non_negative"),
+        *sort_indexes("tasks", "created_at", "updated_at", "title", "priority", "due_at"),
+        search_index("tasks", "title", "description"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -117,7 +134,11 @@ class Tag(OwnedMixin, TimestampMixin, Base):
     """Business: labels for tasks (names unique)."""
 
     __tablename__ = "tags"
-    __table_args__ = (UniqueConstraint("name"),)
+    __table_args__ = (
+        UniqueConstraint("name"),
+        *sort_indexes("tags", "created_at", "updated_at", "color"),
+        search_index("tags", "name"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
@@ -130,6 +151,10 @@ class Comment(OwnedMixin, TimestampMixin, Base):
     """Business: discussion on a task."""
 
     __tablename__ = "comments"
+    __table_args__ = (
+        *sort_indexes("comments", "created_at", "updated_at"),
+        search_index("comments", "body"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
@@ -140,7 +165,11 @@ class TimeEntry(OwnedMixin, TimestampMixin, Base):
     """Business: minutes spent on a task on a day."""
 
     __tablename__ = "time_entries"
-    __table_args__ = (CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes"),)
+    __table_args__ = (
+        CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes"),
+        *sort_indexes("time_entries", "created_at", "updated_at", "minutes"),
+        search_index("time_entries", "note"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)

@@ -14,6 +14,7 @@ from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, S
 from app.api.writes import update_record
 from app.core import csrf
 from app.core.errors import WriteError
+from app.crud.base import COUNT_CAP
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
@@ -158,7 +159,7 @@ async def dashboard(
         }
         for res, total in zip(page.nav, totals, strict=True)
     ]
-    return render(request, "dashboard.html", {"cards": cards}, page=page)
+    return render(request, "dashboard.html", {"cards": cards, "count_cap": COUNT_CAP}, page=page)
 
 
 ROLES = REGISTRY["roles"]

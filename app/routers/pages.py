@@ -11,7 +11,7 @@ from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.listing import list_params
 from app.api.writes import create_record, update_record
 from app.core.errors import WriteError
-from app.crud.base import ListParams
+from app.crud.base import COUNT_CAP, ListParams
 from app.resources import REGISTRY, Resource
 from app.routers.context import PageContext, PageDep
 from app.routers.forms import (
@@ -130,14 +130,17 @@ def build_pages(res: Resource) -> APIRouter:
         params: ListQuery,
         session: SessionDep,
     ) -> Response:
-        items, total = await access.readable(res, session, params)
+        result = await access.readable(res, session, params)
         return render(
             request,
             template(res, "list"),
             {
                 "res": res,
-                "items": items,
-                "total": total,
+                "items": result.items,
+                "total": result.total,
+                "total_exact": result.total_exact,
+                "next_cursor": result.next_cursor,
+                "count_cap": COUNT_CAP,
                 "params": params,
                 "can_create": res.create_schema is not None
                 and access.scopes(res.policy_model, "create").any,
@@ -207,10 +210,18 @@ def build_pages(res: Resource) -> APIRouter:
             child = REGISTRY[child_path]
             if not access.scopes(child.policy_model, "read").any:
                 continue
-            rows, total = await access.readable(
+            found = await access.readable(
                 child, session, ListParams(limit=50, filters=((foreign_key, record.id),))
             )
-            related.append({"res": child, "items": rows, "total": total, "fk": foreign_key})
+            related.append(
+                {
+                    "res": child,
+                    "items": found.items,
+                    "total": found.total,
+                    "total_exact": found.total_exact,
+                    "fk": foreign_key,
+                }
+            )
         return render(
             request,
             template(res, "detail"),

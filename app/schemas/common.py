@@ -99,9 +99,17 @@ class Page(BaseModel, Generic[T]):
     """The list envelope."""
 
     items: list[T]
-    total: int
+    total: int = Field(
+        description="How many records match: exact when `total_exact`, else a lower bound "
+        "(counting stops 1,000 rows past `offset`)."
+    )
     limit: int
     offset: int
+    total_exact: bool = Field(description="Whether `total` is the exact count.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the page after this one (keyset pagination: "
+        "stable and as fast at any depth); null on the last page."
+    )
 
 
 def partial(schema: type[BaseModel], name: str) -> type[BaseModel]:

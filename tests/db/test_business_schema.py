@@ -1,4 +1,5 @@
-"""The migrations reproduce `migrations/reference/business.sql` exactly, entry for entry.
+"""The migrations reproduce `migrations/reference/business.sql` exactly, entry for entry,
+plus exactly the list indexes of migration 0002 (the app's own additions).
 
 PostgreSQL only: the production schema is PostgreSQL DDL. Without `TEST_DATABASE_URL` the
 module is not collected; with it set but unreachable, every test fails.
@@ -7,10 +8,13 @@ module is not collected; with it set but unreachable, every test fails.
 from collections.abc import Iterator
 
 import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
-from app.core.config import with_driver
+from app.core.config import PROJECT_ROOT, with_driver
 from app.init_db import migrate
+from app.resources import REGISTRY
 from tests.support import database
 from tests.support.catalog import (
     BUSINESS_TABLES,
@@ -73,10 +77,43 @@ def reference() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def migrated() -> Iterator[dict[str, str]]:
-    """The catalog of a database built by the project's Alembic migrations."""
+    """The catalog of a database built by the project's first migration (the schema)."""
     with scratch_database(server_url(), "bizmig") as url:
+        migrate(database.test_settings(database_url=url), "0001")
+        yield snapshot(url)
+
+
+@pytest.fixture(scope="module")
+def migrated_head() -> Iterator[dict[str, str]]:
+    """The catalog of a database built by every migration."""
+    with scratch_database(server_url(), "bizhead") as url:
         migrate(database.test_settings(database_url=url))
         yield snapshot(url)
+
+
+def list_indexes() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Return migration 0002's sort and search indexes, read from the migration itself."""
+    script = ScriptDirectory.from_config(Config(str(PROJECT_ROOT / "alembic.ini")))
+    module = script.get_revision("0002").module
+    return module.SORT_INDEXES, module.SEARCH_INDEXES
+
+
+def expected_additions() -> dict[str, str]:
+    """Return the catalog entries migration 0002 adds, as PostgreSQL itself writes them."""
+    sort, search = list_indexes()
+    found = {}
+    for table, columns in sort.items():
+        for column in columns:
+            name = f"ix_{table}_{column}_id"
+            found[f"index {table}.{name}"] = (
+                f"CREATE INDEX {name} ON {table} USING btree ({column}, id)"
+            )
+    for table, columns in search.items():
+        ops = ", ".join(f"{column} gin_trgm_ops" for column in columns)
+        found[f"index {table}.ix_{table}_search"] = (
+            f"CREATE INDEX ix_{table}_search ON {table} USING gin ({ops})"
+        )
+    return found
 
 
 def test_reference_catalog_covers_every_business_table(reference: dict[str, str]) -> None:
@@ -103,6 +140,35 @@ def test_migrations_reproduce_business_sql(
     """Compare columns, constraints and indexes of business.sql and of the migrations."""
     diff = catalog_diff(reference, migrated)
     assert not diff, "migrations differ from business.sql:\n" + "\n".join(diff)
+
+
+def test_head_adds_exactly_the_list_indexes(
+    reference: dict[str, str], migrated_head: dict[str, str]
+) -> None:
+    """Check the migrations at head differ from business.sql only by 0002's indexes."""
+    additions = expected_additions()
+    assert len(additions) == 31
+    assert catalog_diff(reference | additions, migrated_head) == []
+
+
+def test_every_offered_sort_and_search_is_indexed(migrated_head: dict[str, str]) -> None:
+    """Check each sort column a business list offers leads an index, and `q` has its index."""
+    definitions = {key: value for key, value in migrated_head.items() if key.startswith("index ")}
+    for table in BUSINESS_TABLES:
+        res = REGISTRY.get(table)
+        if res is None:
+            continue  # task_tags: a link table, edited through tasks
+        leading = {
+            value.split("(", 1)[1].split(",")[0].split(")")[0].split()[0]
+            for key, value in definitions.items()
+            if key.startswith(f"index {table}.") and "USING btree" in value
+        }
+        missing = set(res.sort_columns) - leading
+        assert not missing, f"{table}: no index leads with {sorted(missing)}"
+        search = definitions[f"index {table}.ix_{table}_search"]
+        assert [c.split()[0] for c in search.split("(", 1)[1][:-1].split(", ")] == list(
+            res.search_columns
+        )
 
 
 def test_diff_names_every_kind_of_change(reference: dict[str, str]) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.schema import DefaultClause
 from app import models  # noqa: F401  (fills Base.metadata)
 from app.core.database import Base, create_sync_engine
 from app.init_db import migrate
+from app.models.base import on_dialect
 from tests.support import database
 from tests.support.catalog import SERVER_URL, alembic_config, scratch_database
 
@@ -56,7 +57,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 def differences(connection: Connection, metadata: MetaData = Base.metadata) -> list[Any]:
     """Return what autogenerate would change to turn the database into `metadata`."""
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_object": lambda obj, *_: on_dialect(obj, connection.dialect.name),
+        },
     )
     return compare_metadata(context, metadata)
 

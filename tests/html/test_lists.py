@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from app.crud.base import COUNT_CAP
 from tests.html.conftest import Browser
 from tests.html.dom import Page
 from tests.html.site import page
@@ -62,6 +63,28 @@ def test_pages_walk_through_every_record_once(
     back = link(shown, "Previous")
     assert back is not None
     assert rows(page(admin_browser, back)) == seen[3:6]
+
+
+def test_pages_past_the_count_cap_follow_a_cursor(
+    admin_browser: Browser, admin: httpx.Client, many_tags: int
+) -> None:
+    """Next by offset while rows are counted, then by keyset cursor: every tag once."""
+    shown = page(admin_browser, "/tags?limit=200")
+    assert f"{COUNT_CAP}+ records" in shown.root.text()
+    seen = rows(shown)
+    targets = []
+    while (target := link(shown, "Next")) is not None:
+        targets.append(parse_qs(urlsplit(target).query))
+        shown = page(admin_browser, target)
+        seen += rows(shown)
+    assert len(seen) == len(set(seen)) == many_tags
+    assert "cursor" not in targets[0] and "offset" in targets[0]
+    assert "cursor" in targets[-1] and "offset" not in targets[-1]
+    assert link(shown, "Previous") is None
+    first = link(shown, "First page")
+    assert first is not None and rows(page(admin_browser, first)) == seen[:200]
+    dashboard = page(admin_browser, "/dashboard").root.text()
+    assert f"{COUNT_CAP}+ visible" in " ".join(dashboard.split())
 
 
 def test_column_headers_sort_both_ways(

@@ -25,8 +25,15 @@ def build_router(res: Resource) -> APIRouter:
         params: ListQuery,
         session: SessionDep,
     ) -> Any:
-        items, total = await access.readable(res, session, params)
-        return {"items": items, "total": total, "limit": params.limit, "offset": params.offset}
+        page = await access.readable(res, session, params)
+        return {
+            "items": page.items,
+            "total": page.total,
+            "limit": params.limit,
+            "offset": params.offset,
+            "total_exact": page.total_exact,
+            "next_cursor": page.next_cursor,
+        }
 
     @router.get("/{id}", response_model=Read, name=f"read_{res.path}")
     async def read_record(record: Annotated[Any, AuthorizedRecord(res, "read")]) -> Any:
