@@ -9,6 +9,8 @@ from urllib.parse import quote, urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from jinja2.filters import do_truncate
+from markupsafe import Markup
 
 from app.core.config import PROJECT_ROOT
 from app.crud.base import ListParams
@@ -63,7 +65,65 @@ def form_value(value: Any, widget: str) -> str:
     return str(value)
 
 
-templates.env.globals.update(filter_choices=filter_choices, query=query, form_value=form_value)
+def show(prefix: str, res: Any, record: Any, column: str) -> Markup:
+    """Return one field of a record as HTML: references linked, times and flags in words.
+
+    Python rather than a template macro: a list page shows hundreds of cells, and a macro
+    call per cell cost more than the rest of the page.
+    """
+    value = record[column] if isinstance(record, dict) else getattr(record, column, None)
+    if value is None or value == "":
+        return Markup('<span class="muted">—</span>')
+    if value is True:
+        return Markup("Yes")
+    if value is False:
+        return Markup("No")
+    target = res.references.get(column) if column in res.references else None
+    if target:
+        return Markup('<a href="{}/{}/{}">#{}</a>').format(prefix, target, value, value)
+    linked = {"owner_user_id": ("users", "user"), "user_id": ("users", "user")}
+    linked["owner_group_id"] = ("groups", "group")
+    if column in linked:
+        path, noun = linked[column]
+        return Markup('<a href="{}/{}/{}">{} #{}</a>').format(prefix, path, value, noun, value)
+    if isinstance(value, datetime):
+        return Markup('<time datetime="{}">{} UTC</time>').format(
+            value.isoformat(), value.strftime("%Y-%m-%d %H:%M")
+        )
+    if column == "color":
+        return Markup('<span class="swatch" style="background: {}"></span> {}').format(value, value)
+    return Markup.escape(do_truncate(templates.env, str(value), 80))
+
+
+def table_rows(prefix: str, res: Any, items: list[Any], columns: list[str]) -> list[Markup]:
+    """Return the cells of a list page's rows: the id, the title linked, then each column.
+
+    Built in Python for the same reason as `show`: fifty rows of cells in template code
+    cost more than the page's query and the rest of the page together.
+    """
+    rows = []
+    noun = res.singular.lower()
+    for item in items:
+        href = f"{prefix}/{res.path}/{item.id}"
+        title = res.title_of(item)
+        cells = [
+            Markup('<td><a href="{}" aria-label="Open {} {}">{}</a></td>').format(
+                href, noun, title, item.id
+            ),
+            Markup('<td><a href="{}">{}</a></td>').format(href, title),
+        ]
+        cells += [Markup("<td>{}</td>").format(show(prefix, res, item, c)) for c in columns[1:]]
+        rows.append(Markup("").join(cells))
+    return rows
+
+
+templates.env.globals.update(
+    filter_choices=filter_choices,
+    query=query,
+    form_value=form_value,
+    show=show,
+    table_rows=table_rows,
+)
 
 
 def url(request: Request, path: str) -> str:
