@@ -67,7 +67,7 @@ async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     async with data.transaction(settings) as session:
-        policy = await load_policy(settings, session)
+        policy = await load_policy(settings)
         decision = await data.check(session, policy, args.user, args.permission, args.record)
     if args.json:
         emit_json(decision.as_dict())
@@ -87,7 +87,7 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_who_can(args: argparse.Namespace, settings: Settings) -> int:
     async with data.transaction(settings) as session:
-        policy = await load_policy(settings, session)
+        policy = await load_policy(settings)
         rows = await data.who_can(session, policy, args.permission)
     if args.json:
         emit_json({"permission": args.permission, "users": rows})
@@ -100,7 +100,7 @@ async def cmd_who_can(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     async with data.transaction(settings) as session:
-        policy = await load_policy(settings, session)
+        policy = await load_policy(settings)
         info = await data.show(session, policy, args.user)
     if args.json:
         emit_json(info)

@@ -1,5 +1,7 @@
 """Application factory: `uvicorn app.main:app` serves the default settings."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,7 +37,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await app.state.policy.get(session)
     except SQLAlchemyError as exc:  # served anyway: /readyz reports it, requests retry
         log.warning("policy not loaded at startup: %s", exc.__class__.__name__)
+    watch = asyncio.create_task(
+        app.state.policy.watch(app.state.settings, app.state.read_sessionmaker)
+    )
     yield
+    watch.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watch
     await app.state.engine.dispose()
     app.state.sync_engine.dispose()
 
@@ -52,6 +60,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = create_app_engine(settings)
     app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    app.state.read_sessionmaker = create_sessionmaker(
+        app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+    )
     app.state.sync_engine = create_sync_engine(settings)
     app.state.policy = PolicyStore(app.state.sync_engine)
 
@@ -77,13 +88,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/readyz", tags=["Operations"])
     async def readyz(request: Request) -> JSONResponse:
-        """Answer 200 only when the database answers."""
+        """Answer 200 only when the database answers, with the policy revision this worker
+        enforces (null before its first load): after a change, every worker's moves on."""
         try:
             async with request.app.state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except (SQLAlchemyError, OSError):
             return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        current = request.app.state.policy.current
+        revision = None if current is None else current.revision
+        return JSONResponse({"status": "ready", "policy_revision": revision})
 
     return app
 

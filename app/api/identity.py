@@ -19,11 +19,21 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# session.info key: the policy revision read with the caller's login session.
+REVISION = "policy_revision"
+
+
 async def get_policy(
     request: Request, session: Annotated[AsyncSession, Depends(get_db, scope="function")]
 ) -> PolicyEngine:
-    """Return the enforcer for this request, rebuilt if the stored policy moved."""
-    return await request.app.state.policy.get(session)
+    """Return an enforcer at least as new as the stored policy (read-your-writes).
+
+    The revision comes with the login session when there is one, so no extra round trip.
+    """
+    revision = session.info.get(REVISION)
+    if revision is None:
+        return await request.app.state.policy.get(session)
+    return await request.app.state.policy.at_least(revision)
 
 
 async def get_current_session(
@@ -34,9 +44,11 @@ async def get_current_session(
     """Return the live login session named by the cookie, if any."""
     if not session_id or len(session_id) > 256 or "\x00" in session_id:
         return None
-    login, wrote = await crud.login_session.resolve(
+    login, wrote, revision = await crud.login_session.resolve(
         session=session, token=session_id, settings=settings
     )
+    if revision >= 0:
+        session.info[REVISION] = revision
     if wrote:
         # Keep the removal of an expired row (or the touch of a live one) even when the
         # request then fails: the 401 that follows would otherwise roll it back.

@@ -5,7 +5,10 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crud.policy import POLICY_DIRTY, sync_policy
+from app.crud.policy import POLICY_DIRTY, POLICY_WRITTEN, sync_policy
+
+# Methods that write nothing but the session's own bookkeeping: served without a transaction.
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
@@ -13,15 +16,23 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
 
     Commits when the route succeeds (syncing the Casbin policy first when the request
     changed roles, permissions or memberships) and rolls back when it fails. Declared
-    with function scope, so the commit happens before the response is sent.
+    with function scope, so the commit happens before the response is sent. A GET or HEAD
+    runs in autocommit mode: no BEGIN and COMMIT round trips around what only reads (the
+    touch or removal of a login session commits on its own).
     """
-    async with request.app.state.sessionmaker() as session:
+    state = request.app.state
+    reading = request.method in READ_METHODS
+    async with (state.read_sessionmaker if reading else state.sessionmaker)() as session:
         try:
             yield session
             await commit(session)
         except BaseException:
             await session.rollback()
             raise
+    if session.info.get(POLICY_WRITTEN):
+        # Build the new policy now, off this request's path: the next request (from any
+        # client) finds it ready, or waits for this one build rather than starting its own.
+        state.policy.refresh()
 
 
 async def commit(session: AsyncSession) -> None:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=500)
     db_pool_overflow: int = Field(default=10, ge=0, le=500)
     db_pool_recycle: int = Field(default=1800, ge=10)
+    # How often each worker checks the stored policy revision besides PostgreSQL's
+    # LISTEN/NOTIFY (on SQLite, the only way a worker learns of another's change early).
+    policy_poll_seconds: float = Field(default=1.0, gt=0, le=3600)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -6,16 +6,22 @@ ever called on the event loop (pycasbin is not thread-safe on this Python).
 """
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 import casbin
-from sqlalchemy import Engine, select
-from sqlalchemy.ext.asyncio import AsyncSession
+import psycopg
+from sqlalchemy import Engine, make_url, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy_adapter import Adapter
 
-from app.core.config import PROJECT_ROOT, Settings
+from app.core.config import PROJECT_ROOT, Settings, with_driver
 from app.core.database import create_sync_engine
 from app.models import CasbinRule, PolicyState
+
+log = logging.getLogger(__name__)
+# The channel a policy sync announces its new revision on (PostgreSQL `NOTIFY`).
+POLICY_CHANNEL = "policy_changed"
 
 MODEL_PATH = PROJECT_ROOT / "policy" / "model.conf"
 CACHE_LIMIT = 200_000
@@ -128,12 +134,19 @@ class PolicyEngine:
 
 
 class PolicyStore:
-    """Holds the current `PolicyEngine` and swaps in a new one when the revision moves."""
+    """Holds the current `PolicyEngine`; builds the next one off the request path.
+
+    A request asks for an engine at least as new as the revision it read from the database
+    (read-your-writes). When the store holds an older one, one build runs (in a worker
+    thread) however many requests wait for it, and the new engine is swapped in whole.
+    Writers that change the policy and `watch` (PostgreSQL `LISTEN`, else polling) start
+    that build as soon as the revision moves, so requests rarely wait at all.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._current: PolicyEngine | None = None
-        self._lock = asyncio.Lock()
+        self._building: asyncio.Task[PolicyEngine] | None = None
 
     @property
     def current(self) -> PolicyEngine | None:
@@ -141,34 +154,87 @@ class PolicyStore:
 
     async def get(self, session: AsyncSession) -> PolicyEngine:
         """Return an engine at least as new as the revision the database holds now."""
-        revision = await current_revision(session)
-        engine = self._current
-        if engine is not None and engine.revision == revision:
-            return engine
-        async with self._lock:
-            engine = self._current
-            if engine is None or engine.revision != revision:
-                engine = await self.load(revision)
-        return engine
+        return await self.at_least(await current_revision(session))
 
-    async def load(self, revision: int) -> PolicyEngine:
-        """Load the stored policy and swap it in."""
-        self._current = await build_engine(self._engine, revision)
+    async def at_least(self, revision: int) -> PolicyEngine:
+        """Return an engine of `revision` or newer, waiting for (or starting) a build."""
+        while True:
+            engine = self._current
+            if engine is not None and engine.revision >= revision:
+                return engine
+            await asyncio.shield(self.refresh())
+
+    def refresh(self) -> asyncio.Task[PolicyEngine]:
+        """Start a build of the stored policy unless one is running; return its task."""
+        task = self._building
+        if task is None or task.done():
+            task = self._building = asyncio.get_running_loop().create_task(self._build())
+        return task
+
+    async def _build(self) -> PolicyEngine:
+        engine = await build_engine(self._engine)
+        if self._current is None or engine.revision >= self._current.revision:
+            self._current = engine
         return self._current
 
+    async def watch(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Keep the engine current without waiting for a request: on PostgreSQL, `LISTEN`
+        for the revision a sync announces; on both backends, check the stored revision every
+        `policy_poll_seconds` as well. Runs until cancelled; errors are logged and retried."""
+        while True:
+            try:
+                if settings.is_sqlite:
+                    await self._poll(settings, sessions)
+                else:
+                    await self._listen(settings, sessions)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database went away: requests still check
+                log.warning("policy watch: %s: %s", exc.__class__.__name__, exc)
+                await asyncio.sleep(settings.policy_poll_seconds)
 
-async def build_engine(engine: Engine, revision: int) -> PolicyEngine:
+    async def _poll(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        while True:
+            async with sessions() as session:
+                revision = await current_revision(session)
+            if self._current is None or self._current.revision < revision:
+                await self.at_least(revision)
+            await asyncio.sleep(settings.policy_poll_seconds)
+
+    async def _listen(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        url = with_driver(settings.sync_database_url, asynchronous=False)
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
+            await connection.execute(f"LISTEN {POLICY_CHANNEL}")
+            while True:
+                # Announced revisions as they come; on a quiet channel, a check of the
+                # stored one (a notification lost with a dropped connection, say).
+                async for notice in connection.notifies(timeout=settings.policy_poll_seconds):
+                    if notice.payload.isdigit():
+                        await self.at_least(int(notice.payload))
+                async with sessions() as session:
+                    revision = await current_revision(session)
+                await self.at_least(revision)
+
+
+async def build_engine(engine: Engine) -> PolicyEngine:
     """Load the stored policy into a new `PolicyEngine`, in a worker thread."""
     # Loading only reads the database; enforce() is never called off the event loop.
-    return PolicyEngine(await asyncio.to_thread(load_enforcer, engine), revision)
+    return PolicyEngine(*await asyncio.to_thread(load_stored, engine))
 
 
-async def load_policy(settings: Settings, session: AsyncSession) -> PolicyEngine:
+def load_stored(engine: Engine) -> tuple[casbin.Enforcer, int]:
+    """Read the revision, then the rules: the rules are at least as new as the revision."""
+    with engine.connect() as connection:
+        revision = connection.scalar(select(PolicyState.revision).where(PolicyState.id == 1))
+    return load_enforcer(engine), revision or 0
+
+
+async def load_policy(settings: Settings) -> PolicyEngine:
     """Load the stored policy at the stored revision, for scripts and tools (no store)."""
-    revision = await current_revision(session)
     engine = create_sync_engine(settings)
     try:
-        return await build_engine(engine, revision)
+        return await build_engine(engine)
     finally:
         engine.dispose()
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.database import Base
@@ -143,11 +143,18 @@ class CRUDBase(Generic[ModelT]):
             selectinload(getattr(self.model, attribute)) for attribute, _ in self.relations.values()
         )
 
+    @cached_property
+    def one_options(self) -> tuple[ExecutableOption, ...]:
+        """Load what one record shows in the statement that reads it (a join per relation)."""
+        return tuple(
+            joinedload(getattr(self.model, attribute)) for attribute, _ in self.relations.values()
+        )
+
     async def get(self, *, session: AsyncSession, id: int) -> ModelT | None:
         """Return the record with this id (None when missing or out of range)."""
         if not 1 <= id <= INT_MAX:
             return None
-        obj = await session.get(self.model, id, options=self.options)
+        obj = await session.get(self.model, id, options=self.one_options)
         if obj is not None:
             # Already in the identity map (the signed-in user, say): `get` skipped the options.
             unloaded = inspect(obj).unloaded

@@ -10,7 +10,7 @@ from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.security import hash_session_token, new_session_token
 from app.crud.base import CRUDBase
-from app.models import LoginSession, User
+from app.models import LoginSession, PolicyState, User
 
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -43,28 +43,34 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
 
     async def resolve(
         self, *, session: AsyncSession, token: str, settings: Settings
-    ) -> tuple[LoginSession | None, bool]:
+    ) -> tuple[LoginSession | None, bool, int]:
         """Return the live session for a cookie token (None when expired, then deleted).
 
-        Also return whether the row was written (deleted, or touched at most once a minute).
+        Also return whether the row was written (deleted, or touched at most once a minute)
+        and the stored policy revision, read in the same statement as the session and its
+        user: one round trip says who is asking and which policy decides.
         """
-        row = await session.scalar(
-            select(LoginSession)
-            .where(LoginSession.token_hash == hash_session_token(token, settings.secret_key))
-            .options(joinedload(LoginSession.user))
-        )
-        if row is None:
-            return None, False
+        revision = select(PolicyState.revision).where(PolicyState.id == 1).scalar_subquery()
+        found = (
+            await session.execute(
+                select(LoginSession, revision)
+                .where(LoginSession.token_hash == hash_session_token(token, settings.secret_key))
+                .options(joinedload(LoginSession.user))
+            )
+        ).first()
+        if found is None:
+            return None, False, -1
+        row, stored = found
         now = utcnow()
         if self.expired(row, now, settings):
             await session.delete(row)
             await session.flush()
-            return None, True
+            return None, True, stored or 0
         if now - row.last_seen_at < TOUCH_EVERY:
-            return row, False
+            return row, False, stored or 0
         row.last_seen_at = now
         await session.flush()
-        return row, True
+        return row, True, stored or 0
 
     @staticmethod
     def expired(row: LoginSession, now: datetime, settings: Settings) -> bool:

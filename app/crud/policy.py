@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, inspect, select, update
+from sqlalchemy import String, cast, delete, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as OrmSession
 
-from app.core.enforcer import group_sub, role_sub, user_sub
+from app.core.enforcer import POLICY_CHANNEL, group_sub, role_sub, user_sub
 from app.models import (
     CasbinRule,
     Group,
@@ -83,7 +83,15 @@ async def sync_policy(session: AsyncSession, *, dry_run: bool = False) -> Policy
     for rule in diff.added:
         values = dict(zip(("v0", "v1", "v2", "v3", "v4", "v5"), rule[1:], strict=False))
         session.add(CasbinRule(ptype=rule[0], **values))
-    await session.execute(update(PolicyState).values(revision=PolicyState.revision + 1))
+    revision = await session.scalar(
+        update(PolicyState)
+        .values(revision=PolicyState.revision + 1)
+        .returning(PolicyState.revision)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit, to every worker and instance listening (none if rolled back).
+        await session.execute(select(func.pg_notify(POLICY_CHANNEL, cast(revision, String))))
+    session.info[POLICY_WRITTEN] = revision
     await session.flush()
     return diff
 
@@ -123,3 +131,5 @@ def mark_policy_dirty(session: OrmSession, _context: object, _instances: object)
 
 
 POLICY_DIRTY = "policy_dirty"
+# session.info key: the policy revision this session's sync wrote (built once committed).
+POLICY_WRITTEN = "policy_written"

@@ -64,7 +64,9 @@ def test_healthz(root: httpx.Client) -> None:
 def test_readyz(root: httpx.Client) -> None:
     response = root.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready"}
+    body = response.json()
+    assert body["status"] == "ready" and set(body) == {"status", "policy_revision"}
+    assert isinstance(body["policy_revision"], int) and body["policy_revision"] >= 1
 
 
 def test_probes_need_no_login_and_ignore_cookies(root: httpx.Client) -> None:

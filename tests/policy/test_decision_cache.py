@@ -60,7 +60,7 @@ def test_cached_decisions_equal_raw_enforce(live: Backend) -> None:
             async with sessions() as session, session.begin():
                 population = await populate(session, rng, users=12, records=1)
             async with sessions() as session:
-                policy = await load_policy(live.settings, session)
+                policy = await load_policy(live.settings)
         answers: dict[Request, bool] = {}
 
         def raw(*request: str) -> bool:
@@ -122,7 +122,7 @@ def test_scopes_equal_raw_enforce(live: Backend) -> None:
             async with sessions() as session, session.begin():
                 population = await populate(session, rng, users=10, records=1)
             async with sessions() as session:
-                policy = await load_policy(live.settings, session)
+                policy = await load_policy(live.settings)
                 members = {
                     (user_id, group_id)
                     for user_id, group_id in await session.execute(select(user_groups))
@@ -188,7 +188,7 @@ def test_policy_change_builds_a_new_engine(live: Backend) -> None:
             assert demo is not None and team is not None
             requests = demo_requests(demo, team, other.id)
             async with sessions() as session:
-                old = await load_policy(live.settings, session)
+                old = await load_policy(live.settings)
             before = await probe(old, requests)
             old_scopes = old.scopes(demo, "customer", "update")
             sub = user_sub(demo)
@@ -220,7 +220,7 @@ def test_policy_change_builds_a_new_engine(live: Backend) -> None:
                 diff = await sync_policy(session)
             assert len(diff.added) == 2 and len(diff.removed) == 2, diff
             async with sessions() as session:
-                new = await load_policy(live.settings, session)
+                new = await load_policy(live.settings)
 
         assert new.revision == old.revision + 1
         assert new is not old and new.enforcer is not old.enforcer

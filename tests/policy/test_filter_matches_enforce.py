@@ -58,7 +58,7 @@ async def check_population(backend: Backend, seed: int) -> Counter[str]:
         async with sessions() as session, session.begin():
             population = await populate(session, rng, records=15)
         async with sessions() as session:
-            policy = await load_policy(backend.settings, session)
+            policy = await load_policy(backend.settings)
             raw = RawDecisions(policy)
             for res in RESOURCES:
                 records = await owner_fields(session, res)
