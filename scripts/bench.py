@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine, create_engine, text
@@ -222,12 +223,20 @@ async def statements(url: str, secret: str, found: list[Case]) -> dict[str, floa
     app = create_app(Settings())
     count = 0
 
-    def seen(*_: object) -> None:
+    def seen(connection: Any, *_: object) -> None:
         nonlocal count
         count += 1
 
-    for name in ("before_cursor_execute", "begin", "commit", "rollback"):
-        event.listen(app.state.engine.sync_engine, name, seen)
+    def transaction(connection: Any, *_: object) -> None:
+        # In autocommit mode (reads) SQLAlchemy still reports BEGIN and COMMIT, but the
+        # driver sends neither.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            seen(connection)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine, name, transaction)
     counts: dict[str, float] = {}
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -281,20 +290,33 @@ def propagation(writer: str, observers: list[str], changes: int) -> dict[str, fl
     extra = [p["id"] for p in found["items"] if p["scope"] == "all"]
     delays, ratios = [], []
     read = f"/api/v1/tasks/{DEMO_TASK}"
+    # A new connection per probe, so that a server's workers all get asked in turn.
+    probes = [
+        httpx.Client(base_url=base, limits=httpx.Limits(max_keepalive_connections=0))
+        for base in observers
+    ]
     for change in range(changes):
         warm = statistics.median(timed_get(reader, read) for _ in range(15))
-        before = httpx.get(f"{observers[0]}/readyz").json()["policy_revision"]
+        before = probes[0].get("/readyz").json()["policy_revision"]
         ids = grants + extra if change % 2 == 0 else grants
         started = time.monotonic()
         admin.put(f"/roles/{role['id']}", json={"permission_ids": ids}).raise_for_status()
-        for base in observers:
+        seen = []
+        for probe in probes:
             streak = 0
             while streak < 10:
-                revision = httpx.get(f"{base}/readyz").json()["policy_revision"]
-                streak = streak + 1 if revision > before else 0
+                revision = probe.get("/readyz").json()["policy_revision"]
+                if revision <= before:
+                    streak = 0
+                    continue
+                if streak == 0:
+                    seen.append(time.monotonic() - started)
+                streak += 1
                 if time.monotonic() - started > 10:
-                    raise SystemExit(f"policy change never reached {base}")
-        delays.append(time.monotonic() - started)
+                    raise SystemExit(f"policy change never reached {probe.base_url}")
+        # The last moment an observer's answers turned from the old revision to the new one
+        # for good (ten new answers in a row: every worker behind its port has it).
+        delays.append(max(seen))
         ratios.append(timed_get(reader, read) / warm)
     admin.put(f"/roles/{role['id']}", json={"permission_ids": grants}).raise_for_status()
     return {"p99 s": percentile(delays, 0.99), "first/warm": percentile(ratios, 0.99)}
