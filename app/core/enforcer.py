@@ -7,6 +7,7 @@ ever called on the event loop (pycasbin is not thread-safe on this Python).
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 import casbin
@@ -172,9 +173,12 @@ class PolicyStore:
         return task
 
     async def _build(self) -> PolicyEngine:
+        started = time.perf_counter()
         engine = await build_engine(self._engine)
         if self._current is None or engine.revision >= self._current.revision:
             self._current = engine
+        elapsed = 1000 * (time.perf_counter() - started)
+        log.info("policy revision %d loaded in %.0f ms", engine.revision, elapsed)
         return self._current
 
     async def watch(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -211,6 +215,7 @@ class PolicyStore:
                 # stored one (a notification lost with a dropped connection, say).
                 async for notice in connection.notifies(timeout=settings.policy_poll_seconds):
                     if notice.payload.isdigit():
+                        log.info("policy revision %s announced", notice.payload)
                         await self.at_least(int(notice.payload))
                 async with sessions() as session:
                     revision = await current_revision(session)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
     inspect,
     literal,
@@ -150,11 +151,19 @@ class CRUDBase(Generic[ModelT]):
             joinedload(getattr(self.model, attribute)) for attribute, _ in self.relations.values()
         )
 
+    @cached_property
+    def _by_id(self) -> Select[tuple[ModelT]]:
+        """The statement reading one record by id, built once: building a statement and its
+        cache key on every request cost more than executing it."""
+        stmt = select(self.model).where(self.model.id == bindparam("id"))
+        return stmt.options(*self.one_options)
+
     async def get(self, *, session: AsyncSession, id: int) -> ModelT | None:
         """Return the record with this id (None when missing or out of range)."""
         if not 1 <= id <= INT_MAX:
             return None
-        obj = await session.get(self.model, id, options=self.one_options)
+        found = await session.execute(self._by_id, {"id": id})
+        obj = found.unique().scalar_one_or_none()
         if obj is not None:
             # Already in the identity map (the signed-in user, say): `get` skipped the options.
             unloaded = inspect(obj).unloaded

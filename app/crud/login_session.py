@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -13,6 +13,16 @@ from app.crud.base import CRUDBase
 from app.models import LoginSession, PolicyState, User
 
 TOUCH_EVERY = timedelta(seconds=60)
+
+# Who is asking and which policy decides, in one statement built once (see `resolve`).
+RESOLVE = (
+    select(
+        LoginSession,
+        select(PolicyState.revision).where(PolicyState.id == 1).scalar_subquery(),
+    )
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+    .options(joinedload(LoginSession.user))
+)
 
 
 class CRUDLoginSession(CRUDBase[LoginSession]):
@@ -50,14 +60,8 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         and the stored policy revision, read in the same statement as the session and its
         user: one round trip says who is asking and which policy decides.
         """
-        revision = select(PolicyState.revision).where(PolicyState.id == 1).scalar_subquery()
-        found = (
-            await session.execute(
-                select(LoginSession, revision)
-                .where(LoginSession.token_hash == hash_session_token(token, settings.secret_key))
-                .options(joinedload(LoginSession.user))
-            )
-        ).first()
+        token_hash = hash_session_token(token, settings.secret_key)
+        found = (await session.execute(RESOLVE, {"token_hash": token_hash})).first()
         if found is None:
             return None, False, -1
         row, stored = found

@@ -14,6 +14,7 @@ from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, S
 from app.api.writes import update_record
 from app.core import csrf
 from app.core.errors import WriteError
+from app.core.routing import PathGuard
 from app.crud.base import COUNT_CAP
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
@@ -216,7 +217,7 @@ def linked(res: Any, record: Any, field: str) -> list[tuple[str, str]]:
 
 templates.env.globals.update(permission_matrix=matrix, linked=linked)
 for resource in RESOURCES:
-    router.include_router(build_pages(resource))
+    router.include_router(PathGuard(f"/{resource.path}", build_pages(resource)))
 
 
 def install(app: FastAPI) -> None:

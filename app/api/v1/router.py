@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from app.api.v1.endpoints import auth
 from app.api.v1.resource_router import build_router
+from app.core.routing import PathGuard
 from app.resources import RESOURCES, Resource
 
 
@@ -23,7 +24,9 @@ def resource_router(res: Resource) -> APIRouter:
 
 
 ROUTERS: tuple[APIRouter, ...] = (auth.router, *(resource_router(res) for res in RESOURCES))
+PREFIX = "/api/v1"
 
 api_router = APIRouter()
-for router in ROUTERS:
-    api_router.include_router(router)
+api_router.include_router(auth.router)
+for res, router in zip(RESOURCES, ROUTERS[1:], strict=True):
+    api_router.include_router(PathGuard(f"{PREFIX}/{res.path}", router))

@@ -1,0 +1,112 @@
+"""The request path's round trips: what an authorized read sends to the database, and that
+a policy change is built off the request path. The real app, in-process over ASGI, on the
+test database of each backend, with SQLAlchemy's events counting what reaches the driver.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.conftest import Backend
+from tests.support.records import Records
+
+
+class Wire:
+    """What the app's engine sends: statements, and BEGIN/COMMIT outside autocommit."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def statement(self, _conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        self.sent.append(sql.split(None, 1)[0].upper())
+
+    def transaction(self, name: str) -> Callable[..., None]:
+        def seen(connection: Any, *_: Any) -> None:
+            if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+                self.sent.append(name)
+
+        return seen
+
+
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Wire, Any]]:
+    app = create_app(settings)
+    wire = Wire()
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", wire.statement)
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine, name, wire.transaction(name.upper()))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, wire, app
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(scenario())
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> None:
+    body = {"username": username, "password": password}
+    response = await client.post("/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+
+
+def test_an_authorized_read_is_two_statements_and_no_transaction(
+    live: Backend, records: Records
+) -> None:
+    """Session, user and policy revision in one statement; the task and its tags in one
+    more; no BEGIN or COMMIT around them. A write still runs in a transaction."""
+    task = records.create("tasks", tag_ids=[records.create("tags")["id"]])
+
+    async def scenario() -> None:
+        async with app_client(live.settings) as (client, wire, _):
+            await sign_in(client, "admin", "admin123")
+            assert (await client.get(f"/api/v1/tasks/{task['id']}")).status_code == 200
+            wire.sent.clear()
+            response = await client.get(f"/api/v1/tasks/{task['id']}")
+            assert response.status_code == 200 and response.json()["tag_ids"] == task["tag_ids"]
+            assert wire.sent == ["SELECT", "SELECT"]
+
+            wire.sent.clear()
+            response = await client.put(f"/api/v1/tasks/{task['id']}", json={"priority": 2})
+            assert response.status_code == 200, response.text
+            assert wire.sent[0] == "BEGIN" and wire.sent[-1] == "COMMIT"
+            assert "UPDATE" in wire.sent
+
+    run(scenario)
+
+
+def test_a_policy_change_is_built_before_the_next_request_needs_it(live: Backend) -> None:
+    """After a change, the new enforcer is built with no request asking for it (the writer
+    starts the build after its commit; the periodic check is a minute away here), and the
+    next request enforces it."""
+    settings = live.settings.model_copy(update={"policy_poll_seconds": 60})
+
+    async def scenario() -> None:
+        async with app_client(settings) as (client, _, app):
+            await sign_in(client, "admin", "admin123")
+            store = app.state.policy
+            before = store.current
+            assert before is not None
+            roles = (await client.get("/api/v1/roles", params={"q": "user"})).json()["items"]
+            role = next(r for r in roles if r["name"] == "user")
+            kept = {"permission_ids": role["permission_ids"][1:]}
+            response = await client.put(f"/api/v1/roles/{role['id']}", json=kept)
+            assert response.status_code == 200, response.text
+            for _ in range(500):
+                if store.current.revision > before.revision:
+                    break
+                await asyncio.sleep(0.01)
+            after = store.current
+            assert after.revision == before.revision + 1
+            me = await client.get("/api/v1/auth/me")
+            assert me.status_code == 200 and store.current is after
+
+    run(scenario)
