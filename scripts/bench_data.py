@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 USERS = 1_000
 CHUNK = 100_000
-VERSION = "crud bench v2"  # v2: migration 0002 (list indexes)
+VERSION = "crud bench v3"  # v3: migration 0002 (list indexes, tasks.status)
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima"
 
 

@@ -212,9 +212,7 @@ class CRUDBase(Generic[ModelT]):
         count stops `COUNT_CAP` rows past the page's start (no `count(*)` over a million
         rows) and is skipped when the page itself shows where the list ends.
         """
-        matching = self._matching(where, params, search_columns)
-        stmt = self._order(self._after(matching, params), params.sort)
-        stmt = stmt.limit(params.limit + 1).offset(params.offset)
+        stmt = self.page_statement(where, params, search_columns)
         rows = list(await session.scalars(stmt.options(*self.options)))
         more = len(rows) > params.limit
         items = rows[: params.limit]
@@ -227,9 +225,26 @@ class CRUDBase(Generic[ModelT]):
         if params.after is None and not more and (items or params.offset == 0):
             return PageResult(items, params.offset + len(items), True, next_cursor)
         cap = params.offset + COUNT_CAP
-        capped = matching.with_only_columns(self.model.id).limit(cap + 1).subquery()
-        total = await session.scalar(select(func.count()).select_from(capped)) or 0
+        counted = self.count_statement(where, params, search_columns)
+        total = await session.scalar(counted) or 0
         return PageResult(items, min(total, cap), total <= cap, next_cursor)
+
+    def page_statement(
+        self, where: ColumnElement[bool] | None, params: ListParams, search_columns: Sequence[str]
+    ) -> Select[Any]:
+        """Return the statement of one page, with one row more to tell whether more follow."""
+        matching = self._matching(where, params, search_columns)
+        stmt = self._order(self._after(matching, params), params.sort)
+        return stmt.limit(params.limit + 1).offset(params.offset)
+
+    def count_statement(
+        self, where: ColumnElement[bool] | None, params: ListParams, search_columns: Sequence[str]
+    ) -> Select[Any]:
+        """Return the statement counting the matching rows, no further than `COUNT_CAP`
+        past the page's offset (one more tells that the cap was reached)."""
+        matching = self._matching(where, params, search_columns)
+        capped = matching.with_only_columns(self.model.id).limit(params.offset + COUNT_CAP + 1)
+        return select(func.count()).select_from(capped.subquery())
 
     def _after(self, stmt: Select[Any], params: ListParams) -> Select[Any]:
         """Keep the rows after the cursor's, in the order `_order` gives."""

@@ -100,7 +100,7 @@ class Task(OwnedMixin, TimestampMixin, Base):
         choices("status", TASK_STATUSES),
         CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),
         CheckConstraint("estimate_hours >= 0", name="estimate_non_negative"),
-        *sort_indexes("tasks", "created_at", "updated_at", "title", "priority", "due_at"),
+        *sort_indexes("tasks", "created_at", "updated_at", "title", "status", "priority", "due_at"),
         search_index("tasks", "title", "description"),
     )
 

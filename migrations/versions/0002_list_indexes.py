@@ -16,8 +16,8 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# table -> the sort columns no index of business.sql leads; each gets an index on
-# (column, id), `id` being the tiebreaker of every sorted list.
+# table -> the sort columns no index of business.sql serves in list order; each gets an
+# index on (column, id), `id` being the tiebreaker of every sorted list.
 SORT_INDEXES: dict[str, tuple[str, ...]] = {
     "customers": ("created_at", "updated_at", "email", "company", "is_active"),
     "projects": (
@@ -29,7 +29,8 @@ SORT_INDEXES: dict[str, tuple[str, ...]] = {
         "start_date",
         "due_date",
     ),
-    "tasks": ("created_at", "updated_at", "title", "priority", "due_at"),
+    # status has business.sql's own index, but four values: the order needs (status, id).
+    "tasks": ("created_at", "updated_at", "title", "status", "priority", "due_at"),
     "tags": ("created_at", "updated_at", "color"),
     "comments": ("created_at", "updated_at"),
     "time_entries": ("created_at", "updated_at", "minutes"),
