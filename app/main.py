@@ -24,6 +24,7 @@ from app.core.prefix import UrlPrefix
 from app.db import create_sessionmaker
 from app.routers import html
 from app.routers.errors import oversized
+from app.routers.templating import templates
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -85,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revision = None if current is None else current.revision
         return JSONResponse({"status": "ready", "policy_revision": revision})
 
+    # Templates are compiled once; only in development does a render check their files
+    # for changes (a stat per template per page otherwise).
+    templates.env.auto_reload = settings.environment == "development"
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

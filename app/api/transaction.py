@@ -25,7 +25,10 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     async with (state.read_sessionmaker if reading else state.sessionmaker)() as session:
         try:
             yield session
-            await commit(session)
+            # A read with nothing left to flush has nothing to commit: in autocommit mode
+            # each of its statements (a session's touch, say) is already committed.
+            if not reading or session.new or session.dirty or session.deleted:
+                await commit(session)
         except BaseException:
             await session.rollback()
             raise
