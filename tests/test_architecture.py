@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from app.api.identity import get_current_user_required, get_policy
+from app.api.access import get_access
+from app.api.identity import get_current_user_required
 from app.api.transaction import get_db
 from app.api.v1.router import ROUTERS
 from app.resources import RESOURCES
@@ -73,10 +74,11 @@ def test_every_api_route_requires_a_user_and_a_transaction():
     for route in routes:
         calls = dependency_calls(route)
         assert get_db in calls, route.path
+        # `get_access` resolves the signed-in user (401 without one) and the enforcer at once.
         if route.path not in PUBLIC_API:
-            assert get_current_user_required in calls, f"{route.methods} {route.path}"
+            assert calls & {get_current_user_required, get_access}, f"{route.methods} {route.path}"
         if not route.path.startswith("/auth/"):
-            assert get_policy in calls, f"{route.methods} {route.path} skips the enforcer"
+            assert get_access in calls, f"{route.methods} {route.path} skips the enforcer"
 
 
 ROOT = APP.parent

@@ -19,8 +19,10 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-# session.info key: the policy revision read with the caller's login session.
+# session.info keys: the policy revision read with the caller's login session, and that
+# login session itself (None: nobody signed in), resolved once per request.
 REVISION = "policy_revision"
+LOGIN = "login_session"
 
 
 async def get_policy(
@@ -37,23 +39,44 @@ async def get_policy(
 
 
 async def get_current_session(
+    request: Request,
     session: Annotated[AsyncSession, Depends(get_db, scope="function")],
-    settings: Annotated[Settings, Depends(get_settings)],
     session_id: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
 ) -> LoginSession | None:
     """Return the live login session named by the cookie, if any."""
-    if not session_id or len(session_id) > 256 or "\x00" in session_id:
-        return None
-    login, wrote, revision = await crud.login_session.resolve(
-        session=session, token=session_id, settings=settings
-    )
-    if revision >= 0:
-        session.info[REVISION] = revision
-    if wrote:
-        # Keep the removal of an expired row (or the touch of a live one) even when the
-        # request then fails: the 401 that follows would otherwise roll it back.
-        await commit(session)
+    return await current_login(request, session, session_id)
+
+
+async def current_login(
+    request: Request, session: AsyncSession, session_id: str | None
+) -> LoginSession | None:
+    """Resolve the cookie's login session once per request (later callers get the same)."""
+    if LOGIN in session.info:
+        return session.info[LOGIN]
+    login = None
+    if session_id and len(session_id) <= 256 and "\x00" not in session_id:
+        login, wrote, revision = await crud.login_session.resolve(
+            session=session, token=session_id, settings=request.app.state.settings
+        )
+        if revision >= 0:
+            session.info[REVISION] = revision
+        if wrote:
+            # Keep the removal of an expired row (or the touch of a live one) even when the
+            # request then fails: the 401 that follows would otherwise roll it back.
+            await commit(session)
+    session.info[LOGIN] = login
     return login
+
+
+def signed_in_user(login: LoginSession | None) -> User:
+    """Return the login's user if signed in and active; answer 401 otherwise."""
+    if login is None or not login.user.is_active:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "Not authenticated",
+            headers={"WWW-Authenticate": "Cookie"},
+        )
+    return login.user
 
 
 async def get_current_user(

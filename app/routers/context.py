@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.csrf import get_csrf_token
-from app.api.identity import SESSION_COOKIE, get_current_session, get_current_user, get_policy
+from app.api.identity import SESSION_COOKIE, current_login, get_current_user, get_policy
 from app.core.enforcer import PolicyEngine
 from app.models import User
 from app.resources import RESOURCES, Resource
@@ -68,9 +68,7 @@ async def page_for_error(request: Request) -> PageContext:
     settings = request.app.state.settings
     try:
         async with request.app.state.sessionmaker() as session:
-            login = await get_current_session(
-                session, settings, request.cookies.get(SESSION_COOKIE)
-            )
+            login = await current_login(request, session, request.cookies.get(SESSION_COOKIE))
             csrf_token = await get_csrf_token(request, login, settings)
             policy = await get_policy(request, session)
             return page_context(await get_current_user(login), policy, csrf_token)

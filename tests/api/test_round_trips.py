@@ -22,9 +22,11 @@ class Wire:
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.sql: list[str] = []
 
     def statement(self, _conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
         self.sent.append(sql.split(None, 1)[0].upper())
+        self.sql.append(sql)
 
     def transaction(self, name: str) -> Callable[..., None]:
         def seen(connection: Any, *_: Any) -> None:
@@ -73,6 +75,12 @@ def test_an_authorized_read_is_two_statements_and_no_transaction(
             response = await client.get(f"/api/v1/tasks/{task['id']}")
             assert response.status_code == 200 and response.json()["tag_ids"] == task["tag_ids"]
             assert wire.sent == ["SELECT", "SELECT"]
+
+            # A page asks for the user, the session and the enforcer: one lookup serves all.
+            wire.sql.clear()
+            response = await client.get("/tasks", headers={"Accept": "text/html"})
+            assert response.status_code == 200
+            assert sum("token_hash" in sql for sql in wire.sql) == 1
 
             wire.sent.clear()
             response = await client.put(f"/api/v1/tasks/{task['id']}", json={"priority": 2})
