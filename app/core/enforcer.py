@@ -174,9 +174,10 @@ class PolicyStore:
 
     async def _build(self) -> PolicyEngine:
         started = time.perf_counter()
-        engine = await build_engine(self._engine)
-        if self._current is None or engine.revision >= self._current.revision:
-            self._current = engine
+        # Builds run one at a time (see `refresh`), each reading what is stored when it
+        # starts: the newest build is the newest policy, even when the revision went down
+        # (a database restored from a backup).
+        engine = self._current = await build_engine(self._engine)
         elapsed = 1000 * (time.perf_counter() - started)
         log.info("policy revision %d loaded in %.0f ms", engine.revision, elapsed)
         return self._current
@@ -199,11 +200,15 @@ class PolicyStore:
 
     async def _poll(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         while True:
-            async with sessions() as session:
-                revision = await current_revision(session)
-            if self._current is None or self._current.revision < revision:
-                await self.at_least(revision)
+            await self._check(sessions)
             await asyncio.sleep(settings.policy_poll_seconds)
+
+    async def _check(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Rebuild when the stored revision differs from the engine's, either way."""
+        async with sessions() as session:
+            revision = await current_revision(session)
+        if self._current is None or self._current.revision != revision:
+            await asyncio.shield(self.refresh())
 
     async def _listen(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         url = with_driver(settings.sync_database_url, asynchronous=False)
@@ -217,9 +222,7 @@ class PolicyStore:
                     if notice.payload.isdigit():
                         log.info("policy revision %s announced", notice.payload)
                         await self.at_least(int(notice.payload))
-                async with sessions() as session:
-                    revision = await current_revision(session)
-                await self.at_least(revision)
+                await self._check(sessions)
 
 
 async def build_engine(engine: Engine) -> PolicyEngine:

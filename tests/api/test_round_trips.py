@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from app.core.config import Settings
+from app.core.database import create_sync_engine
 from app.main import create_app
+from app.models import PolicyState
 from tests.conftest import Backend
 from tests.support.records import Records
 
@@ -118,3 +120,33 @@ def test_a_policy_change_is_built_before_the_next_request_needs_it(live: Backend
             assert me.status_code == 200 and store.current is after
 
     run(scenario)
+
+
+def test_a_revision_that_goes_down_is_followed(live: Backend) -> None:
+    """A database restored from a backup holds an older revision: the watcher's periodic
+    check rebuilds from what is stored rather than keeping a newer-numbered engine."""
+    settings = live.settings.model_copy(update={"policy_poll_seconds": 0.05})
+    engine = create_sync_engine(live.settings)
+
+    def set_revision(value: int) -> None:
+        with engine.begin() as connection:
+            connection.execute(update(PolicyState).values(revision=value))
+
+    async def scenario() -> None:
+        async with app_client(settings) as (_, _, app):
+            store = app.state.policy
+            original = store.current.revision
+            try:
+                set_revision(original - 1)
+                for _ in range(200):
+                    if store.current.revision == original - 1:
+                        break
+                    await asyncio.sleep(0.01)
+                assert store.current.revision == original - 1
+            finally:
+                set_revision(original)
+
+    try:
+        run(scenario)
+    finally:
+        engine.dispose()
