@@ -33,10 +33,12 @@ from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_data import ROOT, app_environment, build
+from bench_goals import login_flood, propagation, rss_mb, sign_in
 
 from app.core.config import with_driver
 
 DEMO_TASK = 1000  # demo owns tasks 1..1000
+READ = f"/api/v1/tasks/{DEMO_TASK}"  # an authorized read, as demo
 LIST = "/api/v1/tasks?limit=50"
 
 
@@ -55,10 +57,10 @@ class Case:
 
 def cases(peer: bool) -> list[Case]:
     found = [
-        Case("read as owner", "app", f"/api/v1/tasks/{DEMO_TASK}"),
+        Case("read as owner", "app", READ),
         Case("read, no auth (floor)", "floor", f"/tasks/{DEMO_TASK}", who=""),
         Case("bare JSON route", "floor", "/bare", who=""),
-        Case("read as owner, 2 workers", "app2", f"/api/v1/tasks/{DEMO_TASK}"),
+        Case("read as owner, 2 workers", "app2", READ),
         Case("list demo 1M", "app", "/api/v1/tasks?limit=50"),
         Case("list demo 10k", "app10k", "/api/v1/tasks?limit=50"),
         Case("list admin 1M", "app", "/api/v1/tasks?limit=50", who="admin"),
@@ -197,14 +199,6 @@ def wrk(url: str, headers: dict[str, str], seconds: int) -> dict[str, float]:
     }
 
 
-def sign_in(base: str, username: str, password: str) -> dict[str, str]:
-    response = httpx.post(
-        f"{base}/api/v1/auth/login", json={"username": username, "password": password}
-    )
-    response.raise_for_status()
-    return {"Cookie": f"session_id={response.cookies['session_id']}"}
-
-
 def peer_token(base: str) -> dict[str, str]:
     body = {"username": "reader", "password": "readerpass", "provider": "db"}
     response = httpx.post(f"{base}/api/v1/security/login", json=body)
@@ -257,115 +251,6 @@ async def statements(url: str, secret: str, found: list[Case]) -> dict[str, floa
                     await client.get(case.path)
                 counts[case.name] = count / 3
     return counts
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
-
-
-def timed_get(client: httpx.Client, path: str) -> float:
-    """Return the milliseconds one GET took, after checking it succeeded."""
-    started = time.perf_counter()
-    response = client.get(path)
-    elapsed = 1000 * (time.perf_counter() - started)
-    response.raise_for_status()
-    return elapsed
-
-
-def propagation(writer: str, observers: list[str], changes: int) -> dict[str, float]:
-    """Goal 6: toggle a permission of role `user` through `writer` `changes` times.
-
-    Each time, measure how long until every observer's `/readyz` names the new revision
-    (with 2 workers behind one port, until 10 answers in a row do), then the first
-    authorized read on the first observer against the median of warm reads before it.
-    """
-    admin = httpx.Client(base_url=f"{writer}/api/v1", headers=sign_in(writer, "admin", "admin123"))
-    reader = httpx.Client(base_url=observers[0], headers=sign_in(observers[0], "demo", "demo123"))
-    role = next(
-        r for r in admin.get("/roles", params={"q": "user"}).json()["items"] if r["name"] == "user"
-    )
-    grants = role["permission_ids"]
-    found = admin.get("/permissions", params={"model": "comment", "action": "delete"}).json()
-    extra = [p["id"] for p in found["items"] if p["scope"] == "all"]
-    delays, ratios = [], []
-    read = f"/api/v1/tasks/{DEMO_TASK}"
-    # A new connection per probe, so that a server's workers all get asked in turn.
-    probes = [
-        httpx.Client(base_url=base, limits=httpx.Limits(max_keepalive_connections=0))
-        for base in observers
-    ]
-    for change in range(changes):
-        warm = statistics.median(timed_get(reader, read) for _ in range(15))
-        before = probes[0].get("/readyz").json()["policy_revision"]
-        ids = grants + extra if change % 2 == 0 else grants
-        started = time.monotonic()
-        admin.put(f"/roles/{role['id']}", json={"permission_ids": ids}).raise_for_status()
-        seen = []
-        for probe in probes:
-            streak = 0
-            while streak < 10:
-                revision = probe.get("/readyz").json()["policy_revision"]
-                if revision <= before:
-                    streak = 0
-                    continue
-                if streak == 0:
-                    seen.append(time.monotonic() - started)
-                streak += 1
-                if time.monotonic() - started > 10:
-                    raise SystemExit(f"policy change never reached {probe.base_url}")
-        # The last moment an observer's answers turned from the old revision to the new one
-        # for good (ten new answers in a row: every worker behind its port has it).
-        delays.append(max(seen))
-        ratios.append(timed_get(reader, read) / warm)
-    admin.put(f"/roles/{role['id']}", json={"permission_ids": grants}).raise_for_status()
-    return {"p99 s": percentile(delays, 0.99), "first/warm": percentile(ratios, 0.99)}
-
-
-FLOOD = """wrk.method = "POST"
-wrk.body = '{"username": "demo", "password": "not-the-password"}'
-wrk.headers["Content-Type"] = "application/json"
-"""
-
-
-def login_flood(base: str, seconds: int) -> dict[str, float]:
-    """Goal 7: p50 of /healthz and of an authorized read, idle and under wrong-password
-    logins from 8 connections (wrk), as ratios."""
-    reader = httpx.Client(base_url=base, headers=sign_in(base, "demo", "demo123"))
-    paths = {"/healthz": "healthz", f"/api/v1/tasks/{DEMO_TASK}": "read"}
-
-    def probe(until: float) -> dict[str, float]:
-        found: dict[str, list[float]] = {path: [] for path in paths}
-        while time.monotonic() < until:
-            for path in paths:
-                found[path].append(timed_get(reader, path))
-            time.sleep(0.02)
-        return {paths[path]: statistics.median(times) for path, times in found.items()}
-
-    idle = probe(time.monotonic() + seconds)
-    script = Path(f"/tmp/bench-flood-{os.getpid()}.lua")
-    script.write_text(FLOOD)
-    flood = subprocess.Popen(
-        ["wrk", "-t2", "-c8", f"-d{seconds + 2}s", "-s", str(script), f"{base}/api/v1/auth/login"],
-        stdout=subprocess.DEVNULL,
-    )
-    time.sleep(1)
-    loaded = probe(time.monotonic() + seconds)
-    flood.wait()
-    script.unlink()
-    return {
-        **{f"idle {k} ms": v for k, v in idle.items()},
-        **{f"flood {k} ms": v for k, v in loaded.items()},
-        **{f"{k} ratio": loaded[k] / idle[k] for k in idle},
-    }
-
-
-def rss_mb(pid: int) -> float:
-    """Return the resident memory of process `pid` in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 GOALS = [
@@ -498,9 +383,9 @@ def main() -> None:
         database.dispose()
         with serving("app.main:app", big, secret) as (other, _):
             print("policy changes: 20 through one instance, watched on two others", flush=True)
-            policy = propagation(app[0], [other, app2[0]], 20)
+            policy = propagation(app[0], [other, app2[0]], 20, READ)
         print("login flood: 8 connections of wrong passwords", flush=True)
-        flood = login_flood(app[0], seconds)
+        flood = login_flood(app[0], seconds, READ)
         # The logins still queued behind the hashing thread hold 64 MiB each: measure the
         # worker once it is idle again.
         database = create_engine(with_driver(args.server, asynchronous=False))

@@ -72,6 +72,13 @@ class PageResult:
     next_cursor: str | None
 
 
+def sort_key(sort: str | None) -> tuple[str, bool]:
+    """Split a list's `sort` (`-created_at`) into its column and direction; id by default."""
+    if not sort:
+        return "id", False
+    return sort.removeprefix("-"), sort.startswith("-")
+
+
 def encode_cursor(sort: str | None, value: Any, id: int) -> str:
     """Return the opaque cursor of the row after which the next page starts."""
     if isinstance(value, datetime | date):
@@ -192,7 +199,7 @@ class CRUDBase(Generic[ModelT]):
 
     def sort_type(self, sort: str | None) -> type | None:
         """Return the Python type of a sort column's values (None: the list sorts by id)."""
-        name = (sort or "id").removeprefix("-")
+        name, _ = sort_key(sort)
         if name == "id":
             return None
         column_type = getattr(self.model, name).type
@@ -219,7 +226,7 @@ class CRUDBase(Generic[ModelT]):
         next_cursor = None
         if more:
             last = items[-1]
-            name = (params.sort or "id").removeprefix("-")
+            name, _ = sort_key(params.sort)
             value = None if name == "id" else getattr(last, name)
             next_cursor = encode_cursor(params.sort, value, last.id)
         if params.after is None and not more and (items or params.offset == 0):
@@ -251,8 +258,7 @@ class CRUDBase(Generic[ModelT]):
         if params.after is None:
             return stmt
         value, id = params.after
-        descending = bool(params.sort and params.sort.startswith("-"))
-        name = (params.sort or "id").removeprefix("-")
+        name, descending = sort_key(params.sort)
         key = self.model.id
         if name == "id":
             return stmt.where(key < id if descending else key > id)
@@ -297,8 +303,7 @@ class CRUDBase(Generic[ModelT]):
         """Order by the sort column, then by id in the same direction, NULLs last going up
         and first going down on both backends: the order of a `(column, id)` index."""
         key = self.model.id
-        name = (sort or "id").removeprefix("-")
-        descending = bool(sort and sort.startswith("-"))
+        name, descending = sort_key(sort)
         if name == "id":
             return stmt.order_by(key.desc() if descending else key)
         column = getattr(self.model, name)

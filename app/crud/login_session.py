@@ -65,16 +65,17 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         if found is None:
             return None, False, -1
         row, stored = found
+        revision = stored or 0
         now = utcnow()
         if self.expired(row, now, settings):
             await session.delete(row)
             await session.flush()
-            return None, True, stored or 0
+            return None, True, revision
         if now - row.last_seen_at < TOUCH_EVERY:
-            return row, False, stored or 0
+            return row, False, revision
         row.last_seen_at = now
         await session.flush()
-        return row, True, stored or 0
+        return row, True, revision
 
     @staticmethod
     def expired(row: LoginSession, now: datetime, settings: Settings) -> bool:
