@@ -67,6 +67,9 @@ class Resource:
     label: str = DERIVED  # "Time entries"
     singular: str = DERIVED  # "Time entry"
     crud: CRUDBase[Any] = DERIVED  # default: CRUDBase(model)
+    # Reads (lists, a record by id) as plain rows rather than ORM objects: derived as true
+    # when the read schema shows related records only by id (`tag_ids`), which a row carries
+    plain_reads: bool = DERIVED
 
     def __post_init__(self) -> None:
         name = snake_case(self.model.__name__)
@@ -83,6 +86,10 @@ class Resource:
                 object.__setattr__(self, key, value)
         if self.references is DERIVED:
             object.__setattr__(self, "references", self._derived_references())
+        if self.plain_reads is DERIVED:
+            shown = self.read_schema.model_fields
+            plain = not any(name in shown for name, _ in self.crud.relations.values())
+            object.__setattr__(self, "plain_reads", plain)
         if not self.sort_columns:
             object.__setattr__(self, "sort_columns", (*OWNER_SORT, *self.list_columns))
 

@@ -18,6 +18,7 @@ from app.api.transaction import get_db
 from app.core.enforcer import PolicyEngine, Scopes
 from app.core.errors import FieldError, WriteError, invalid_reference
 from app.crud.base import ListParams, PageResult, count_each, get_many
+from app.crud.login_session import Caller
 from app.models import User
 from app.resources import REGISTRY, Resource
 from app.utils.permissions import scope_clause
@@ -27,7 +28,7 @@ from app.utils.permissions import scope_clause
 class Access:
     """The signed-in user together with the policy that decides for them."""
 
-    user: User
+    user: Caller
     policy: PolicyEngine
 
     def scopes(self, policy_model: str, action: str) -> Scopes:
@@ -54,6 +55,7 @@ class Access:
             where=self.where(res.model, res.policy_model, "read"),
             params=params or ListParams(),
             search_columns=res.search_columns,
+            plain=res.plain_reads,
         )
 
     async def readable_titles(self, res: Resource, session: AsyncSession, limit: int) -> list[Any]:
@@ -102,16 +104,26 @@ def Authorize(res: Resource, action: str) -> Any:
     return Depends(dependency)
 
 
-def AuthorizedRecord(res: Resource, action: str, *, unreadable: int = 404) -> Any:
+def AuthorizedRecord(
+    res: Resource, action: str, *, unreadable: int = 404, plain: bool = False
+) -> Any:
     """Depend on the record named by `{id}`: 404 if missing, `unreadable` if not readable
-    (the API answers 404, as if missing; pages answer 403), 403 unless `action` is allowed."""
+    (the API answers 404, as if missing; pages answer 403), 403 unless `action` is allowed.
+
+    `plain`: a route that only shows the record as its read schema does gets a plain row
+    where the resource allows it (`Resource.plain_reads`), else the ORM object.
+    """
+    plain = plain and res.plain_reads
 
     async def dependency(
         id: int,
         access: Annotated[Access, Depends(get_access)],
         session: Annotated[AsyncSession, Depends(get_db, scope="function")],
     ) -> Any:
-        record = await res.crud.get(session=session, id=id)
+        if plain:
+            record = await res.crud.read(session=session, id=id)
+        else:
+            record = await res.crud.get(session=session, id=id)
         if record is None:
             raise not_found(res.singular)
         if not access.can_record(res.policy_model, "read", record):

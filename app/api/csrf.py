@@ -7,12 +7,12 @@ from fastapi import Depends, HTTPException, Request, status
 from app.api.identity import get_current_session, get_settings
 from app.core import csrf as tokens
 from app.core.config import Settings
-from app.models import LoginSession
+from app.crud.login_session import Login
 
 
 async def get_csrf_token(
     request: Request,
-    login: Annotated[LoginSession | None, Depends(get_current_session)],
+    login: Annotated[Login | None, Depends(get_current_session)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> str | None:
     """Return the CSRF token this visitor's forms carry (bound to their session)."""

@@ -17,14 +17,14 @@ from app.api.identity import (
 from app.api.transaction import get_db
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
-from app.models import LoginSession, User
+from app.crud.login_session import Caller, Login
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
 PolicyDep = Annotated[PolicyEngine, Depends(get_policy)]
-CurrentSession = Annotated[LoginSession | None, Depends(get_current_session)]
-OptionalUser = Annotated[User | None, Depends(get_current_user)]
-CurrentUser = Annotated[User, Depends(get_current_user_required)]
+CurrentSession = Annotated[Login | None, Depends(get_current_session)]
+OptionalUser = Annotated[Caller | None, Depends(get_current_user)]
+CurrentUser = Annotated[Caller, Depends(get_current_user_required)]
 AccessDep = Annotated[Access, Depends(get_access)]
 CsrfToken = Annotated[str | None, Depends(get_csrf_token)]
 CsrfProtected = Depends(require_csrf)

@@ -9,7 +9,7 @@ from app import crud
 from app.api.transaction import commit, get_db
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
-from app.models import LoginSession, User
+from app.crud.login_session import Caller, Login
 
 SESSION_COOKIE = "session_id"
 
@@ -42,14 +42,14 @@ async def get_current_session(
     request: Request,
     session: Annotated[AsyncSession, Depends(get_db, scope="function")],
     session_id: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
-) -> LoginSession | None:
+) -> Login | None:
     """Return the live login session named by the cookie, if any."""
     return await current_login(request, session, session_id)
 
 
 async def current_login(
     request: Request, session: AsyncSession, session_id: str | None
-) -> LoginSession | None:
+) -> Login | None:
     """Resolve the cookie's login session once per request (later callers get the same)."""
     if LOGIN in session.info:
         return session.info[LOGIN]
@@ -68,7 +68,7 @@ async def current_login(
     return login
 
 
-def signed_in_user(login: LoginSession | None) -> User:
+def signed_in_user(login: Login | None) -> Caller:
     """Return the login's user if signed in and active; answer 401 otherwise."""
     if login is None or not login.user.is_active:
         raise HTTPException(
@@ -80,8 +80,8 @@ def signed_in_user(login: LoginSession | None) -> User:
 
 
 async def get_current_user(
-    login: Annotated[LoginSession | None, Depends(get_current_session)],
-) -> User | None:
+    login: Annotated[Login | None, Depends(get_current_session)],
+) -> Caller | None:
     """Return the signed-in, active user, or None."""
     if login is None or not login.user.is_active:
         return None
@@ -89,8 +89,8 @@ async def get_current_user(
 
 
 async def get_current_user_required(
-    user: Annotated[User | None, Depends(get_current_user)],
-) -> User:
+    user: Annotated[Caller | None, Depends(get_current_user)],
+) -> Caller:
     """Return the signed-in user or answer 401."""
     if user is None:
         raise HTTPException(

@@ -11,7 +11,8 @@ from app.core import csrf
 from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.security import passwords_for
-from app.models import LoginSession, User
+from app.crud.login_session import Login
+from app.models import User
 from app.resources import REGISTRY
 
 DEFAULT_ROLE = "user"
@@ -64,10 +65,10 @@ async def sign_in(
 
 
 async def sign_out(
-    *, session: AsyncSession, response: Response, settings: Settings, login: LoginSession
+    *, session: AsyncSession, response: Response, settings: Settings, login: Login
 ) -> None:
     """Delete the session row, so the cookie stops working, and drop the cookie."""
-    await crud.login_session.delete(session=session, db_obj=login)
+    await crud.login_session.end(session=session, login=login)
     response.delete_cookie(SESSION_COOKIE, path=settings.cookie_path)
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.database import Base
 from app.core.errors import invalid_reference
+from app.crud.rows import as_rows, row_columns
 from app.schemas.common import INT_MAX
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -159,6 +160,24 @@ class CRUDBase(Generic[ModelT]):
         )
 
     @cached_property
+    def row_columns(self) -> list[ColumnElement[Any]]:
+        """The columns of a plain-row read: the table's, then the ids of each relation."""
+        return row_columns(
+            self.model, {field: attribute for field, (attribute, _) in self.relations.items()}
+        )
+
+    @cached_property
+    def _row_by_id(self) -> Select[Any]:
+        return select(*self.row_columns).where(self.model.__table__.c.id == bindparam("id"))
+
+    async def read(self, *, session: AsyncSession, id: int) -> Any:
+        """Return the record with this id as a plain row (None when missing)."""
+        if not 1 <= id <= INT_MAX:
+            return None
+        connection = await session.connection()
+        return (await connection.execute(self._row_by_id, {"id": id})).first()
+
+    @cached_property
     def _by_id(self) -> Select[tuple[ModelT]]:
         """The statement reading one record by id, built once: building a statement and its
         cache key on every request cost more than executing it."""
@@ -212,6 +231,7 @@ class CRUDBase(Generic[ModelT]):
         where: ColumnElement[bool] | None,
         params: ListParams,
         search_columns: Sequence[str] = (),
+        plain: bool = False,
     ) -> PageResult:
         """Return one page of records matching `where`, with how many match.
 
@@ -220,7 +240,11 @@ class CRUDBase(Generic[ModelT]):
         rows) and is skipped when the page itself shows where the list ends.
         """
         stmt = self.page_statement(where, params, search_columns)
-        rows = list(await session.scalars(stmt.options(*self.options)))
+        if plain:
+            connection = await session.connection()
+            rows = list(await connection.execute(as_rows(stmt, self.row_columns)))
+        else:
+            rows = list(await session.scalars(stmt.options(*self.options)))
         more = len(rows) > params.limit
         items = rows[: params.limit]
         next_cursor = None

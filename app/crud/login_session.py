@@ -1,10 +1,10 @@
 """Login sessions: created at login, touched while used, removed at logout or expiry."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, delete, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from app.core.config import Settings
 from app.core.database import utcnow
@@ -14,15 +14,52 @@ from app.models import LoginSession, PolicyState, User
 
 TOUCH_EVERY = timedelta(seconds=60)
 
-# Who is asking and which policy decides, in one statement built once (see `resolve`).
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The signed-in user as a request sees them: a plain copy, never in the ORM session."""
+
+    id: int
+    username: str
+    full_name: str | None
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A live login session named by a cookie: a plain copy, written to by its id."""
+
+    id: int
+    token_hash: str
+    user: Caller
+
+
+# Who is asking and which policy decides, in one Core statement built once (see `resolve`):
+# plain rows, no ORM objects, since the request only reads them.
+_SESSIONS = LoginSession.__table__
+_USERS = User.__table__
 RESOLVE = (
     select(
-        LoginSession,
-        select(PolicyState.revision).where(PolicyState.id == 1).scalar_subquery(),
+        _SESSIONS.c.id,
+        _SESSIONS.c.expires_at,
+        _SESSIONS.c.last_seen_at,
+        _USERS.c.id,
+        _USERS.c.username,
+        _USERS.c.full_name,
+        _USERS.c.is_active,
+        select(PolicyState.__table__.c.revision)
+        .where(PolicyState.__table__.c.id == 1)
+        .scalar_subquery(),
     )
-    .where(LoginSession.token_hash == bindparam("token_hash"))
-    .options(joinedload(LoginSession.user))
+    .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 )
+TOUCH = (
+    update(_SESSIONS)
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+    .values(last_seen_at=bindparam("now"))
+)
+END = delete(_SESSIONS).where(_SESSIONS.c.id == bindparam("session_id"))
 
 
 class CRUDLoginSession(CRUDBase[LoginSession]):
@@ -53,7 +90,7 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
 
     async def resolve(
         self, *, session: AsyncSession, token: str, settings: Settings
-    ) -> tuple[LoginSession | None, bool, int]:
+    ) -> tuple[Login | None, bool, int]:
         """Return the live session for a cookie token (None when expired, then deleted).
 
         Also return whether the row was written (deleted, or touched at most once a minute)
@@ -61,26 +98,32 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         user: one round trip says who is asking and which policy decides.
         """
         token_hash = hash_session_token(token, settings.secret_key)
-        found = (await session.execute(RESOLVE, {"token_hash": token_hash})).first()
+        connection = await session.connection()
+        found = (await connection.execute(RESOLVE, {"token_hash": token_hash})).first()
         if found is None:
             return None, False, -1
-        row, stored = found
+        id, expires_at, last_seen_at, *user, stored = found
         revision = stored or 0
         now = utcnow()
-        if self.expired(row, now, settings):
-            await session.delete(row)
-            await session.flush()
+        if self.expired(expires_at, last_seen_at, now, settings):
+            await connection.execute(END, {"session_id": id})
             return None, True, revision
-        if now - row.last_seen_at < TOUCH_EVERY:
-            return row, False, revision
-        row.last_seen_at = now
-        await session.flush()
-        return row, True, revision
+        login = Login(id, token_hash, Caller(*user))
+        if now - last_seen_at < TOUCH_EVERY:
+            return login, False, revision
+        await connection.execute(TOUCH, {"session_id": id, "now": now})
+        return login, True, revision
+
+    async def end(self, *, session: AsyncSession, login: Login) -> None:
+        """Delete the row of `login`: its cookie stops working."""
+        await session.execute(END, {"session_id": login.id})
 
     @staticmethod
-    def expired(row: LoginSession, now: datetime, settings: Settings) -> bool:
+    def expired(
+        expires_at: datetime, last_seen_at: datetime, now: datetime, settings: Settings
+    ) -> bool:
         idle = timedelta(minutes=settings.session_idle_minutes)
-        return row.expires_at <= now or row.last_seen_at + idle <= now
+        return expires_at <= now or last_seen_at + idle <= now
 
     async def purge_expired(self, *, session: AsyncSession, settings: Settings) -> int:
         """Delete every expired session row; return how many went."""

@@ -13,22 +13,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.api.csrf import get_csrf_token
 from app.api.identity import SESSION_COOKIE, current_login, get_current_user, get_policy
 from app.core.enforcer import PolicyEngine
-from app.models import User
+from app.crud.login_session import Caller
 from app.resources import RESOURCES, Resource
 
 
 @dataclass(frozen=True)
-class ShownUser:
-    """A plain copy of the signed-in user: pages may render after the transaction ended."""
-
-    id: int
-    username: str
-    full_name: str | None
-
-
-@dataclass(frozen=True)
 class PageContext:
-    user: ShownUser | None = None
+    user: Caller | None = None  # a plain copy: pages may render after the transaction
     csrf_token: str | None = None
     nav: list[Resource] = field(default_factory=list)
 
@@ -36,19 +27,19 @@ class PageContext:
         return {"user": self.user, "csrf_token": self.csrf_token, "nav": self.nav}
 
 
-def page_context(user: User | None, policy: PolicyEngine, csrf_token: str | None) -> PageContext:
+def page_context(user: Caller | None, policy: PolicyEngine, csrf_token: str | None) -> PageContext:
     """Return the page context of `user` (None: an anonymous visitor)."""
     if user is None:
         return PageContext(csrf_token=csrf_token)
     return PageContext(
-        user=ShownUser(user.id, user.username, user.full_name),
+        user=user,
         csrf_token=csrf_token,
         nav=[res for res in RESOURCES if policy.scopes(user.id, res.policy_model, "read").any],
     )
 
 
 async def get_page(
-    user: Annotated[User | None, Depends(get_current_user)],
+    user: Annotated[Caller | None, Depends(get_current_user)],
     policy: Annotated[PolicyEngine, Depends(get_policy)],
     csrf_token: Annotated[str | None, Depends(get_csrf_token)],
 ) -> PageContext:

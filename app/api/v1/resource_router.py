@@ -36,7 +36,9 @@ def build_router(res: Resource) -> APIRouter:
         }
 
     @router.get("/{id}", response_model=Read, name=f"read_{res.path}")
-    async def read_record(record: Annotated[Any, AuthorizedRecord(res, "read")]) -> Any:
+    async def read_record(
+        record: Annotated[Any, AuthorizedRecord(res, "read", plain=True)],
+    ) -> Any:
         return record
 
     if res.create_schema is not None:

@@ -60,9 +60,11 @@ async def logout(login: CurrentSession, session: SessionDep, settings: SettingsD
 
 
 @router.get("/me", response_model=Me)
-async def me(user: CurrentUser, policy: PolicyDep, session: SessionDep) -> dict[str, object]:
+async def me(caller: CurrentUser, policy: PolicyDep, session: SessionDep) -> dict[str, object]:
     """Return the signed-in user with roles, groups and effective permissions."""
-    user = await crud.user.get(session=session, id=user.id) or user
+    user = await crud.user.get(session=session, id=caller.id)
+    if user is None:  # deleted since this request resolved its session
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
     rules = policy.enforcer.get_implicit_permissions_for_user(user_sub(user.id))
     permissions = sorted({f"{obj}:{act}:{scope}" for _, obj, act, scope in rules})
     return UserRead.model_validate(user).model_dump() | {"permissions": permissions}
