@@ -21,7 +21,7 @@ from app.crud.base import ListParams, PageResult, count_each, get_many
 from app.crud.login_session import Caller
 from app.models import User
 from app.resources import REGISTRY, Resource
-from app.utils.permissions import scope_clause
+from app.utils.permissions import RowScope, scope_clause
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Access:
         """Return one page of the records of `res` this user may read, and their total."""
         return await res.crud.list(
             session=session,
-            where=self.where(res.model, res.policy_model, "read"),
+            scope=RowScope.of(self.scopes(res.policy_model, "read")),
             params=params or ListParams(),
             search_columns=res.search_columns,
             plain=res.plain_reads,

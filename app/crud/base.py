@@ -33,6 +33,7 @@ from app.core.database import Base
 from app.core.errors import invalid_reference
 from app.crud.rows import as_rows, row_columns
 from app.schemas.common import INT_MAX
+from app.utils.permissions import RowScope
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -40,6 +41,8 @@ ModelT = TypeVar("ModelT", bound=Base)
 # A list counts the rows it matches up to this many past its offset and no further: beyond
 # that, `total` is a lower bound and the page says so (`total_exact` false).
 COUNT_CAP = 1000
+# How many list statements a crud object keeps built (one per shape of list request).
+STATEMENTS_KEPT = 512
 
 
 class CursorError(ValueError):
@@ -132,6 +135,7 @@ class CRUDBase(Generic[ModelT]):
 
     def __init__(self, model: type[ModelT]) -> None:
         self.model = model
+        self._statements: dict[tuple[Any, ...], Select[Any]] = {}
 
     @cached_property
     def relations(self) -> dict[str, tuple[str, type[Base]]]:
@@ -228,23 +232,24 @@ class CRUDBase(Generic[ModelT]):
         self,
         *,
         session: AsyncSession,
-        where: ColumnElement[bool] | None,
+        scope: RowScope,
         params: ListParams,
         search_columns: Sequence[str] = (),
         plain: bool = False,
     ) -> PageResult:
-        """Return one page of records matching `where`, with how many match.
+        """Return one page of the records `scope` allows, with how many match.
 
         The page starts at `params.offset` rows, or after the row its cursor names. The
         count stops `COUNT_CAP` rows past the page's start (no `count(*)` over a million
-        rows) and is skipped when the page itself shows where the list ends.
+        rows) and is skipped when the page itself shows where the list ends. `plain`: the
+        rows as plain rows (`app/crud/rows.py`) rather than ORM objects.
         """
-        stmt = self.page_statement(where, params, search_columns)
+        stmt, values = self.page_statement(scope, params, search_columns, plain=plain)
         if plain:
             connection = await session.connection()
-            rows = list(await connection.execute(as_rows(stmt, self.row_columns)))
+            rows = list(await connection.execute(stmt, values))
         else:
-            rows = list(await session.scalars(stmt.options(*self.options)))
+            rows = list(await session.scalars(stmt, values))
         more = len(rows) > params.limit
         items = rows[: params.limit]
         next_cursor = None
@@ -256,72 +261,120 @@ class CRUDBase(Generic[ModelT]):
         if params.after is None and not more and (items or params.offset == 0):
             return PageResult(items, params.offset + len(items), True, next_cursor)
         cap = params.offset + COUNT_CAP
-        counted = self.count_statement(where, params, search_columns)
-        total = await session.scalar(counted) or 0
+        counted, values = self.count_statement(scope, params, search_columns)
+        total = await session.scalar(counted, values) or 0
         return PageResult(items, min(total, cap), total <= cap, next_cursor)
 
+    # Statements are built once per shape (scope, search, filters, sort, cursor) and cached:
+    # building one and its cache key on every request cost more than running it. What
+    # varies between requests of one shape goes in as parameter values.
     def page_statement(
-        self, where: ColumnElement[bool] | None, params: ListParams, search_columns: Sequence[str]
-    ) -> Select[Any]:
-        """Return the statement of one page, with one row more to tell whether more follow."""
-        matching = self._matching(where, params, search_columns)
-        stmt = self._order(self._after(matching, params), params.sort)
-        return stmt.limit(params.limit + 1).offset(params.offset)
+        self,
+        scope: RowScope,
+        params: ListParams,
+        search_columns: Sequence[str],
+        *,
+        plain: bool = False,
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """Return the statement of one page, with one row more to tell whether more follow,
+        and its parameter values."""
+        searched = self._searched(params, search_columns)
+        after = None if params.after is None else params.after[0] is None
+        filters = tuple(name for name, _ in params.filters)
+        key = ("page", scope.shape, searched, filters, params.sort, after, plain)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            matching = self._matching(scope, searched, filters)
+            stmt = self._order(self._after(matching, params), params.sort)
+            stmt = stmt.limit(bindparam("limit")).offset(bindparam("offset"))
+            stmt = as_rows(stmt, self.row_columns) if plain else stmt.options(*self.options)
+            self._remember(key, stmt)
+        values = self._values(scope, params, searched)
+        values |= {"limit": params.limit + 1, "offset": params.offset}
+        if params.after is not None:
+            value, id = params.after
+            values |= {"after_id": id} if value is None else {"after_value": value, "after_id": id}
+        return stmt, values
 
     def count_statement(
-        self, where: ColumnElement[bool] | None, params: ListParams, search_columns: Sequence[str]
-    ) -> Select[Any]:
+        self, scope: RowScope, params: ListParams, search_columns: Sequence[str]
+    ) -> tuple[Select[Any], dict[str, Any]]:
         """Return the statement counting the matching rows, no further than `COUNT_CAP`
-        past the page's offset (one more tells that the cap was reached)."""
-        matching = self._matching(where, params, search_columns)
-        capped = matching.with_only_columns(self.model.id).limit(params.offset + COUNT_CAP + 1)
-        return select(func.count()).select_from(capped.subquery())
+        past the page's offset (one more tells that the cap was reached), and its values."""
+        searched = self._searched(params, search_columns)
+        filters = tuple(name for name, _ in params.filters)
+        key = ("count", scope.shape, searched, filters)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            matching = self._matching(scope, searched, filters)
+            capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))
+            stmt = select(func.count()).select_from(capped.subquery())
+            self._remember(key, stmt)
+        values = self._values(scope, params, searched)
+        return stmt, values | {"count_limit": params.offset + COUNT_CAP + 1}
+
+    def _remember(self, key: tuple[Any, ...], stmt: Select[Any]) -> None:
+        if len(self._statements) >= STATEMENTS_KEPT:  # shapes are few; this is a backstop
+            self._statements.clear()
+        self._statements[key] = stmt
+
+    @staticmethod
+    def _searched(params: ListParams, search_columns: Sequence[str]) -> tuple[str, ...]:
+        """Return the columns a list's `q` searches (none without `q`)."""
+        return tuple(search_columns) if params.q else ()
+
+    @staticmethod
+    def _values(scope: RowScope, params: ListParams, searched: tuple[str, ...]) -> dict[str, Any]:
+        """Return the values of the parameters scope, search and filters leave in a statement."""
+        values = dict(scope.values)
+        if searched:
+            q = params.q or ""
+            escaped = q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            values["q"] = f"%{escaped}%"
+        for name, value in params.filters:
+            values[f"filter_{name}"] = value
+        return values
 
     def _after(self, stmt: Select[Any], params: ListParams) -> Select[Any]:
-        """Keep the rows after the cursor's, in the order `_order` gives."""
+        """Keep the rows after the cursor's (`after_value`, `after_id`), in `_order`'s order."""
         if params.after is None:
             return stmt
-        value, id = params.after
+        value, _ = params.after
         name, descending = sort_key(params.sort)
         key = self.model.id
+        after_id = bindparam("after_id", type_=key.type)
         if name == "id":
-            return stmt.where(key < id if descending else key > id)
+            return stmt.where(key < after_id if descending else key > after_id)
         column = getattr(self.model, name)
-        nullable = column.nullable
         if value is None:  # the NULLs: last going up, first going down
             if descending:
-                return stmt.where(or_(and_(column.is_(None), key < id), column.is_not(None)))
-            return stmt.where(column.is_(None), key > id)
-        bound = tuple_(literal(value, column.type), literal(id, key.type))
+                return stmt.where(or_(and_(column.is_(None), key < after_id), column.is_not(None)))
+            return stmt.where(column.is_(None), key > after_id)
+        bound = tuple_(bindparam("after_value", type_=column.type), after_id)
         after = tuple_(column, key) < bound if descending else tuple_(column, key) > bound
-        if nullable and not descending:
+        if column.nullable and not descending:
             after = or_(after, column.is_(None))
         return stmt.where(after)
 
     def _matching(
-        self, where: ColumnElement[bool] | None, params: ListParams, search_columns: Sequence[str]
+        self, scope: RowScope, searched: tuple[str, ...], filters: tuple[str, ...]
     ) -> Select[Any]:
-        """Return the query of the records matching `where`, the search and the filters."""
+        """Return the query of the records the scope allows that match search and filters."""
         stmt = select(self.model)
+        where = scope.clause(self.model)
         if where is not None:
             stmt = stmt.where(where)
-        stmt = self._search(stmt, params, search_columns)
-        for name, value in params.filters:
-            stmt = stmt.where(getattr(self.model, name) == value)
+        if searched:
+            clauses = []
+            for name in searched:
+                column = getattr(self.model, name)
+                if not isinstance(column.type, String | Text):
+                    column = func.cast(column, String)
+                clauses.append(column.ilike(bindparam("q", type_=String), escape="\\"))
+            stmt = stmt.where(or_(*clauses))
+        for name in filters:
+            stmt = stmt.where(getattr(self.model, name) == bindparam(f"filter_{name}"))
         return stmt
-
-    def _search(self, stmt: Select[Any], params: ListParams, columns: Sequence[str]) -> Select[Any]:
-        if not params.q or not columns:
-            return stmt
-        pattern = "%" + params.q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
-        pattern += "%"
-        clauses = []
-        for name in columns:
-            column = getattr(self.model, name)
-            if not isinstance(column.type, String | Text):
-                column = func.cast(column, String)
-            clauses.append(column.ilike(pattern, escape="\\"))
-        return stmt.where(or_(*clauses))
 
     def _order(self, stmt: Select[Any], sort: str | None) -> Select[Any]:
         """Order by the sort column, then by id in the same direction, NULLs last going up

@@ -1,8 +1,9 @@
 """Permission strings and the SQL filter that mirrors the enforcer's scopes."""
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_
+from sqlalchemy import ColumnElement, bindparam, false, or_
 
 from app.core.enforcer import Scopes
 from app.models import ACTIONS, SCOPES
@@ -22,13 +23,48 @@ def parse_permission(text: str) -> tuple[str, str, str | None]:
     return model, action, scope
 
 
+@dataclass(frozen=True)
+class RowScope:
+    """The rows some scopes allow, as SQL kept in two parts: the clause's shape, which
+    statements built once can be cached by, and the values its parameters take."""
+
+    shape: tuple[str, ...]  # ("all",), ("none",), or "own" and/or "group"
+    values: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, scopes: Scopes) -> "RowScope":
+        if scopes.all:
+            return cls(("all",))
+        shape: list[str] = []
+        values: list[tuple[str, Any]] = []
+        if scopes.own:
+            shape.append("own")
+            values.append(("scope_user", scopes.user_id))
+        if scopes.group_ids:
+            shape.append("group")
+            values.append(("scope_groups", sorted(scopes.group_ids)))
+        return cls(tuple(shape) or ("none",), tuple(values))
+
+    def clause(self, model: Any, *, bound: bool = False) -> ColumnElement[bool] | None:
+        """Return the WHERE clause of this shape (None: all rows): its values left as required
+        parameters, for a statement built once and run with `values`; or `bound` in."""
+        if self.shape == ("all",):
+            return None
+        values = dict(self.values)
+
+        def parameter(name: str, expanding: bool = False) -> Any:
+            if bound:
+                return bindparam(name, values[name], expanding=expanding)
+            return bindparam(name, required=True, expanding=expanding)
+
+        clauses: list[ColumnElement[bool]] = []
+        if "own" in self.shape:
+            clauses.append(model.owner_user_id == parameter("scope_user"))
+        if "group" in self.shape:
+            clauses.append(model.owner_group_id.in_(parameter("scope_groups", expanding=True)))
+        return or_(*clauses) if clauses else false()
+
+
 def scope_clause(model: Any, scopes: Scopes) -> ColumnElement[bool] | None:
     """Return the WHERE clause selecting exactly the rows these scopes allow (None: all)."""
-    if scopes.all:
-        return None
-    clauses: list[ColumnElement[bool]] = []
-    if scopes.own:
-        clauses.append(model.owner_user_id == scopes.user_id)
-    if scopes.group_ids:
-        clauses.append(model.owner_group_id.in_(sorted(scopes.group_ids)))
-    return or_(*clauses) if clauses else false()
+    return RowScope.of(scopes).clause(model, bound=True)

@@ -20,7 +20,7 @@ from app.core.enforcer import Scopes
 from app.crud.base import ListParams
 from app.init_db import migrate
 from app.resources import REGISTRY, Resource
-from app.utils.permissions import scope_clause
+from app.utils.permissions import RowScope
 from tests.support import database
 from tests.support.catalog import SERVER_URL, scratch_database
 
@@ -91,6 +91,10 @@ def connection() -> Iterator[Connection]:
             engine.dispose()
 
 
+# A list statement as the app sends it: the statement and the values of its parameters.
+Statement = tuple[Select[Any], dict[str, Any]]
+
+
 def whole_table_scans(plan: dict[str, Any], table: str, parents: tuple[str, ...] = ()) -> int:
     """Count the sequential scans of `table` that read it whole: all of them except one
     right under a `Limit` (which stops it after a page's rows)."""
@@ -103,14 +107,17 @@ def whole_table_scans(plan: dict[str, Any], table: str, parents: tuple[str, ...]
     return found
 
 
-def plan_of(connection: Connection, stmt: Select[Any], *, generic: bool) -> dict[str, Any]:
-    """Return the plan PostgreSQL makes for `stmt` prepared, generic or custom."""
-    compiled = stmt.compile(dialect=DIALECT, compile_kwargs={"render_postcompile": True})
-    values = tuple(compiled.params[name] for name in compiled.positiontup or ())
+def plan_of(connection: Connection, statement: Statement, *, generic: bool) -> dict[str, Any]:
+    """Return the plan PostgreSQL makes for a statement and its values prepared, generic or
+    custom."""
+    stmt, parameters = statement
+    # IN lists expanded to one parameter per value, as they are sent.
+    compiled = stmt.compile(dialect=DIALECT).construct_expanded_state(parameters)
+    values = tuple(compiled.parameters[name] for name in compiled.positiontup or ())
     mode = "force_generic_plan" if generic else "force_custom_plan"
     connection.execute(text(f"SET plan_cache_mode = {mode}"))
     # Without parameters psycopg sends the PREPARE as a simple query: its $n stay its own.
-    connection.connection.driver_connection.execute(f"PREPARE listed AS {compiled}")
+    connection.connection.driver_connection.execute(f"PREPARE listed AS {compiled.statement}")
     try:
         # EXPLAIN takes no parameters of its own: the values are written out as literals.
         raw = connection.connection.driver_connection
@@ -126,18 +133,19 @@ def plan_of(connection: Connection, stmt: Select[Any], *, generic: bool) -> dict
     return document[0]["Plan"]
 
 
-def statements(res: Resource) -> Iterator[tuple[str, Select[Any]]]:
+def statements(res: Resource) -> Iterator[tuple[str, Statement]]:
     """Yield every list statement the app sends for `res`: each scope, sort and search,
     the page and the capped count."""
     sorts = [None, *(f"{p}{c}" for c in res.sort_columns for p in ("", "-"))]
     for scope_name, scopes in SCOPES.items():
-        where = scope_clause(res.model, scopes)
+        scope = RowScope.of(scopes)
         for sort in sorts:
             params = ListParams(sort=sort)
-            yield f"{scope_name} sort={sort}", res.crud.page_statement(where, params, ())
+            yield f"{scope_name} sort={sort}", res.crud.page_statement(scope, params, ())
         searched = ListParams(q="kilo")
-        yield f"{scope_name} q", res.crud.page_statement(where, searched, res.search_columns)
-        yield f"{scope_name} count", res.crud.count_statement(where, ListParams(), ())
+        page = res.crud.page_statement(scope, searched, res.search_columns)
+        yield f"{scope_name} q", page
+        yield f"{scope_name} count", res.crud.count_statement(scope, ListParams(), ())
 
 
 @pytest.mark.parametrize("generic", [False, True], ids=["custom", "generic"])
@@ -158,5 +166,5 @@ def test_the_check_sees_a_whole_table_scan(connection: Connection) -> None:
     """An unindexed filter on the big table is caught, so a pass above means something."""
     res = REGISTRY["tasks"]
     unindexed = ListParams(sort="estimate_hours")  # not a sort the list offers
-    stmt = res.crud.page_statement(None, unindexed, ())
+    stmt = res.crud.page_statement(RowScope(("all",)), unindexed, ())
     assert whole_table_scans(plan_of(connection, stmt, generic=False), "tasks") == 1

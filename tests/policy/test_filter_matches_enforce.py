@@ -16,7 +16,7 @@ from collections import Counter
 from app.core.enforcer import PolicyEngine, group_sub, load_policy, user_sub
 from app.crud.base import ListParams
 from app.resources import RESOURCES
-from app.utils.permissions import scope_clause
+from app.utils.permissions import RowScope
 from tests.conftest import Backend
 from tests.policy.population import open_db, owner_fields, populate, run
 
@@ -64,10 +64,8 @@ async def check_population(backend: Backend, seed: int) -> Counter[str]:
                 records = await owner_fields(session, res)
                 assert len(records) >= 15, f"{res.policy_model}: too few records generated"
                 for user_id in population.user_ids:
-                    where = scope_clause(
-                        res.model, policy.scopes(user_id, res.policy_model, "read")
-                    )
-                    page = await res.crud.list(session=session, where=where, params=UNLIMITED)
+                    scope = RowScope.of(policy.scopes(user_id, res.policy_model, "read"))
+                    page = await res.crud.list(session=session, scope=scope, params=UNLIMITED)
                     listed = {row.id for row in page.items}
                     allowed = {
                         record_id
