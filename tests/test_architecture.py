@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from app.api.access import get_access
+from app.api.access import AuthorizedRecord, get_access
 from app.api.identity import get_current_user_required
 from app.api.transaction import get_db
 from app.api.v1.router import ROUTERS
@@ -74,11 +74,17 @@ def test_every_api_route_requires_a_user_and_a_transaction():
     for route in routes:
         calls = dependency_calls(route)
         assert get_db in calls, route.path
-        # `get_access` resolves the signed-in user (401 without one) and the enforcer at once.
+        # `get_access` resolves the signed-in user (401 without one) and the enforcer at once;
+        # `AuthorizedRecord` does the same through `resolve_access`, with the record.
+        access = {call for call in calls if call is get_access or authorized_record(call)}
         if route.path not in PUBLIC_API:
-            assert calls & {get_current_user_required, get_access}, f"{route.methods} {route.path}"
+            assert calls & {get_current_user_required} or access, f"{route.methods} {route.path}"
         if not route.path.startswith("/auth/"):
-            assert get_access in calls, f"{route.methods} {route.path} skips the enforcer"
+            assert access, f"{route.methods} {route.path} skips the enforcer"
+
+
+def authorized_record(call: object) -> bool:
+    return getattr(call, "__qualname__", "").startswith(f"{AuthorizedRecord.__name__}.")
 
 
 ROOT = APP.parent

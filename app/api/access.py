@@ -13,14 +13,21 @@ from fastapi import Cookie, Depends, HTTPException, Request, status
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.identity import SESSION_COOKIE, current_login, get_policy, signed_in_user
+from app.api.identity import (
+    RECORD,
+    SESSION_COOKIE,
+    current_login,
+    get_policy,
+    signed_in_user,
+)
 from app.api.transaction import get_db
 from app.core.enforcer import PolicyEngine, Scopes
 from app.core.errors import FieldError, WriteError, invalid_reference
-from app.crud.base import ListParams, PageResult, count_each, get_many
+from app.crud.base import CRUDBase, ListParams, PageResult, count_each, get_many
 from app.crud.login_session import Caller
 from app.models import User
 from app.resources import REGISTRY, Resource
+from app.schemas.common import INT_MAX
 from app.utils.permissions import RowScope, scope_clause
 
 
@@ -81,7 +88,17 @@ async def get_access(
     One dependency rather than a chain of them (session, user, required user, policy):
     FastAPI's solving of each cost more than the decision itself.
     """
-    user = signed_in_user(await current_login(request, session, session_id))
+    return await resolve_access(request, session, session_id)
+
+
+async def resolve_access(
+    request: Request,
+    session: AsyncSession,
+    session_id: str | None,
+    record_of: tuple[CRUDBase[Any], int] | None = None,
+) -> Access:
+    """`get_access`, and (`record_of`) a record's plain row read in the same statement."""
+    user = signed_in_user(await current_login(request, session, session_id, record_of))
     return Access(user=user, policy=await get_policy(request, session))
 
 
@@ -117,13 +134,19 @@ def AuthorizedRecord(
 
     async def dependency(
         id: int,
-        access: Annotated[Access, Depends(get_access)],
+        request: Request,
         session: Annotated[AsyncSession, Depends(get_db, scope="function")],
+        session_id: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
     ) -> Any:
-        if plain:
-            record = await res.crud.read(session=session, id=id)
-        else:
+        # A plain row comes in the statement that resolves the caller: one round trip.
+        record_of = (res.crud, id) if plain and 1 <= id <= INT_MAX else None
+        access = await resolve_access(request, session, session_id, record_of)
+        if not plain:
             record = await res.crud.get(session=session, id=id)
+        elif RECORD in session.info:
+            record = session.info[RECORD]
+        else:  # out of range, or the caller was resolved earlier in this request
+            record = await res.crud.read(session=session, id=id)
         if record is None:
             raise not_found(res.singular)
         if not access.can_record(res.policy_model, "read", record):

@@ -1,6 +1,6 @@
 """Who is calling: the settings, the policy, and the login session named by the cookie."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Cookie, Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +9,7 @@ from app import crud
 from app.api.transaction import commit, get_db
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
+from app.crud.base import CRUDBase
 from app.crud.login_session import Caller, Login
 
 SESSION_COOKIE = "session_id"
@@ -23,6 +24,7 @@ async def get_settings(request: Request) -> Settings:
 # login session itself (None: nobody signed in), resolved once per request.
 REVISION = "policy_revision"
 LOGIN = "login_session"
+RECORD = "record_with_login"
 
 
 async def get_policy(
@@ -48,19 +50,33 @@ async def get_current_session(
 
 
 async def current_login(
-    request: Request, session: AsyncSession, session_id: str | None
+    request: Request,
+    session: AsyncSession,
+    session_id: str | None,
+    record_of: tuple[CRUDBase[Any], int] | None = None,
 ) -> Login | None:
-    """Resolve the cookie's login session once per request (later callers get the same)."""
+    """Resolve the cookie's login session once per request (later callers get the same).
+
+    `record_of` (crud, id): read that record's plain row in the same statement, kept in
+    `session.info[RECORD]` (None when missing) for the caller that asked; unset when the
+    login was resolved earlier in the request.
+    """
     if LOGIN in session.info:
         return session.info[LOGIN]
     login = None
     if session_id and len(session_id) <= 256 and "\x00" not in session_id:
-        login, wrote, revision = await crud.login_session.resolve(
-            session=session, token=session_id, settings=request.app.state.settings
+        resolved = await crud.login_session.resolve(
+            session=session,
+            token=session_id,
+            settings=request.app.state.settings,
+            record_of=record_of,
         )
-        if revision >= 0:
-            session.info[REVISION] = revision
-        if wrote:
+        login = resolved.login
+        if record_of is not None:
+            session.info[RECORD] = resolved.record
+        if resolved.revision >= 0:
+            session.info[REVISION] = resolved.revision
+        if resolved.wrote:
             # Keep the removal of an expired row (or the touch of a live one) even when the
             # request then fails: the 401 that follows would otherwise roll it back.
             await commit(session)

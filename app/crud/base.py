@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -171,15 +172,22 @@ class CRUDBase(Generic[ModelT]):
         )
 
     @cached_property
-    def _row_by_id(self) -> Select[Any]:
+    def row_by_id(self) -> Select[Any]:
+        """The statement reading one plain row by `:id`."""
         return select(*self.row_columns).where(self.model.__table__.c.id == bindparam("id"))
+
+    @cached_property
+    def row_type(self) -> type[tuple[Any, ...]]:
+        """A plain row's type where it comes apart from a result row: a named tuple."""
+        names = [column.key for column in self.row_columns]
+        return namedtuple(f"{self.model.__name__}Row", names)  # type: ignore[return-value]
 
     async def read(self, *, session: AsyncSession, id: int) -> Any:
         """Return the record with this id as a plain row (None when missing)."""
         if not 1 <= id <= INT_MAX:
             return None
         connection = await session.connection()
-        return (await connection.execute(self._row_by_id, {"id": id})).first()
+        return (await connection.execute(self.row_by_id, {"id": id})).first()
 
     @cached_property
     def _by_id(self) -> Select[tuple[ModelT]]:

@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -54,6 +55,30 @@ RESOLVE = (
     .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
     .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 )
+RESOLVED = len(RESOLVE.selected_columns)  # a record asked for with it comes after these
+_WITH_RECORD: dict[int, Select[Any]] = {}
+
+
+def with_record(crud: CRUDBase[Any]) -> Select[Any]:
+    """Return RESOLVE followed by the columns of one plain row of `crud` (by `:id`), NULL
+    when there is no such record: built once per crud object."""
+    stmt = _WITH_RECORD.get(id(crud))
+    if stmt is None:
+        record = crud.row_by_id.subquery("record")
+        stmt = _WITH_RECORD[id(crud)] = RESOLVE.add_columns(*record.c).outerjoin(record, true())
+    return stmt
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a cookie token resolved to (see `CRUDLoginSession.resolve`)."""
+
+    login: Login | None
+    wrote: bool  # the session row was touched or deleted
+    revision: int  # the stored policy revision; -1 when no session row was found
+    record: Any = None  # the plain row asked for with it, if any and found
+
+
 TOUCH = (
     update(_SESSIONS)
     .where(_SESSIONS.c.id == bindparam("session_id"))
@@ -89,30 +114,44 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         return row, token
 
     async def resolve(
-        self, *, session: AsyncSession, token: str, settings: Settings
-    ) -> tuple[Login | None, bool, int]:
-        """Return the live session for a cookie token (None when expired, then deleted).
+        self,
+        *,
+        session: AsyncSession,
+        token: str,
+        settings: Settings,
+        record_of: tuple[CRUDBase[Any], int] | None = None,
+    ) -> Resolved:
+        """Resolve a cookie token: its live session (None when expired, then deleted).
 
-        Also return whether the row was written (deleted, or touched at most once a minute)
+        Also say whether the row was written (deleted, or touched at most once a minute)
         and the stored policy revision, read in the same statement as the session and its
-        user: one round trip says who is asking and which policy decides.
+        user: one round trip says who is asking and which policy decides. `record_of`
+        (crud, id): the plain row of that record comes in the same statement too.
         """
         token_hash = hash_session_token(token, settings.secret_key)
+        values: dict[str, Any] = {"token_hash": token_hash}
+        stmt = RESOLVE
+        if record_of is not None:
+            crud, values["id"] = record_of
+            stmt = with_record(crud)
         connection = await session.connection()
-        found = (await connection.execute(RESOLVE, {"token_hash": token_hash})).first()
+        found = (await connection.execute(stmt, values)).first()
         if found is None:
-            return None, False, -1
-        id, expires_at, last_seen_at, *user, stored = found
+            return Resolved(None, False, -1)
+        id, expires_at, last_seen_at, *user, stored = found[:RESOLVED]
+        record = None
+        if record_of is not None and found[RESOLVED] is not None:
+            record = record_of[0].row_type._make(found[RESOLVED:])
         revision = stored or 0
         now = utcnow()
         if self.expired(expires_at, last_seen_at, now, settings):
             await connection.execute(END, {"session_id": id})
-            return None, True, revision
+            return Resolved(None, True, revision)
         login = Login(id, token_hash, Caller(*user))
         if now - last_seen_at < TOUCH_EVERY:
-            return login, False, revision
+            return Resolved(login, False, revision, record)
         await connection.execute(TOUCH, {"session_id": id, "now": now})
-        return login, True, revision
+        return Resolved(login, True, revision, record)
 
     async def end(self, *, session: AsyncSession, login: Login) -> None:
         """Delete the row of `login`: its cookie stops working."""
