@@ -178,7 +178,8 @@ class CRUDBase(Generic[ModelT]):
 
     @cached_property
     def row_type(self) -> type[tuple[Any, ...]]:
-        """A plain row's type where it comes apart from a result row: a named tuple."""
+        """The type of a plain row: a named tuple of `row_columns` (its fields read faster than
+        a result row's, and it comes apart from a longer result row)."""
         names = [column.key for column in self.row_columns]
         return namedtuple(f"{self.model.__name__}Row", names)  # type: ignore[return-value]
 
@@ -187,7 +188,8 @@ class CRUDBase(Generic[ModelT]):
         if not 1 <= id <= INT_MAX:
             return None
         connection = await session.connection()
-        return (await connection.execute(self.row_by_id, {"id": id})).first()
+        row = (await connection.execute(self.row_by_id, {"id": id})).first()
+        return None if row is None else self.row_type._make(row)  # type: ignore[attr-defined]
 
     @cached_property
     def _by_id(self) -> Select[tuple[ModelT]]:
@@ -255,11 +257,16 @@ class CRUDBase(Generic[ModelT]):
         stmt, values = self.page_statement(scope, params, search_columns, plain=plain)
         if plain:
             connection = await session.connection()
-            rows = list(await connection.execute(stmt, values))
+            rows: list[Any] = list(await connection.execute(stmt, values))
         else:
-            rows = list(await session.scalars(stmt, values))
+            rows = list(await session.execute(stmt, values))
         more = len(rows) > params.limit
-        items = rows[: params.limit]
+        page = rows[: params.limit]
+        if plain:  # named tuples: cheaper to read attributes from than result rows
+            make = self.row_type._make  # type: ignore[attr-defined]
+            items = [make(row[:-1]) for row in page]
+        else:
+            items = [row[0] for row in page]
         next_cursor = None
         if more:
             last = items[-1]
@@ -269,8 +276,11 @@ class CRUDBase(Generic[ModelT]):
         if params.after is None and not more and (items or params.offset == 0):
             return PageResult(items, params.offset + len(items), True, next_cursor)
         cap = params.offset + COUNT_CAP
-        counted, values = self.count_statement(scope, params, search_columns)
-        total = await session.scalar(counted, values) or 0
+        if rows:  # every row carries the capped count, computed once by the same statement
+            total = rows[0][-1]
+        else:  # past the end: no row to carry it
+            counted, values = self.count_statement(scope, params, search_columns)
+            total = await session.scalar(counted, values) or 0
         return PageResult(items, min(total, cap), total <= cap, next_cursor)
 
     # Statements are built once per shape (scope, search, filters, sort, cursor) and cached:
@@ -284,8 +294,8 @@ class CRUDBase(Generic[ModelT]):
         *,
         plain: bool = False,
     ) -> tuple[Select[Any], dict[str, Any]]:
-        """Return the statement of one page, with one row more to tell whether more follow,
-        and its parameter values."""
+        """Return the statement of one page, with one row more to tell whether more follow
+        and the capped count (`count_statement`) as each row's last column, and its values."""
         searched = self._searched(params, search_columns)
         after = None if params.after is None else params.after[0] is None
         filters = tuple(name for name, _ in params.filters)
@@ -296,9 +306,16 @@ class CRUDBase(Generic[ModelT]):
             stmt = self._order(self._after(matching, params), params.sort)
             stmt = stmt.limit(bindparam("limit")).offset(bindparam("offset"))
             stmt = as_rows(stmt, self.row_columns) if plain else stmt.options(*self.options)
+            # The capped count rides along as the last column: one round trip per page.
+            counted = self._counted(matching).scalar_subquery().label("list_total")
+            stmt = stmt.add_columns(counted)
             self._remember(key, stmt)
         values = self._values(scope, params, searched)
-        values |= {"limit": params.limit + 1, "offset": params.offset}
+        values |= {
+            "limit": params.limit + 1,
+            "offset": params.offset,
+            "count_limit": params.offset + COUNT_CAP + 1,
+        }
         if params.after is not None:
             value, id = params.after
             values |= {"after_id": id} if value is None else {"after_value": value, "after_id": id}
@@ -314,12 +331,14 @@ class CRUDBase(Generic[ModelT]):
         key = ("count", scope.shape, searched, filters)
         stmt = self._statements.get(key)
         if stmt is None:
-            matching = self._matching(scope, searched, filters)
-            capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))
-            stmt = select(func.count()).select_from(capped.subquery())
+            stmt = self._counted(self._matching(scope, searched, filters))
             self._remember(key, stmt)
         values = self._values(scope, params, searched)
         return stmt, values | {"count_limit": params.offset + COUNT_CAP + 1}
+
+    def _counted(self, matching: Select[Any]) -> Select[Any]:
+        capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))
+        return select(func.count()).select_from(capped.subquery())
 
     def _remember(self, key: tuple[Any, ...], stmt: Select[Any]) -> None:
         if len(self._statements) >= STATEMENTS_KEPT:  # shapes are few; this is a backstop

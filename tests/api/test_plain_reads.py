@@ -24,8 +24,14 @@ def test_which_resources_read_plain_rows() -> None:
 @pytest.mark.parametrize("path", [res.path for res in RESOURCES if res.plain_reads])
 def test_no_column_hides_behind_a_row_attribute(path: str) -> None:
     """A row's own attributes (`count`, `index`, ...) would shadow a column of that name."""
+    crud = REGISTRY[path].crud
     columns = set(REGISTRY[path].model.__table__.columns.keys())
     assert not columns & {name for name in dir(Row) if not name.startswith("__")}
+    assert crud.row_type._fields == (*columns_in_order(path), *crud.relations)
+
+
+def columns_in_order(path: str) -> list[str]:
+    return [column.key for column in REGISTRY[path].model.__table__.columns]
 
 
 @pytest.mark.parametrize("path", PLAIN)
