@@ -295,25 +295,21 @@ class CRUDBase(Generic[ModelT]):
         plain: bool = False,
     ) -> tuple[Select[Any], dict[str, Any]]:
         """Return the statement of one page, with one row more to tell whether more follow
-        and the capped count (`count_statement`) as each row's last column, and its values."""
+        and the capped count (as `count_statement` counts) as each row's last column, and
+        its parameter values."""
         searched = self._searched(params, search_columns)
         after = None if params.after is None else params.after[0] is None
         filters = tuple(name for name, _ in params.filters)
         key = ("page", scope.shape, searched, filters, params.sort, after, plain)
         stmt = self._statements.get(key)
         if stmt is None:
-            matching = self._matching(scope, searched, filters)
-            stmt = self._order(self._after(matching, params), params.sort)
-            stmt = stmt.limit(bindparam("limit")).offset(bindparam("offset"))
-            stmt = as_rows(stmt, self.row_columns) if plain else stmt.options(*self.options)
-            # The capped count rides along as the last column: one round trip per page.
-            counted = self._counted(matching).scalar_subquery().label("list_total")
-            stmt = stmt.add_columns(counted)
+            stmt = self._page(scope, searched, filters, params, plain)
             self._remember(key, stmt)
         values = self._values(scope, params, searched)
         values |= {
             "limit": params.limit + 1,
             "offset": params.offset,
+            "window": max(params.limit, COUNT_CAP) + 1,
             "count_limit": params.offset + COUNT_CAP + 1,
         }
         if params.after is not None:
@@ -335,6 +331,50 @@ class CRUDBase(Generic[ModelT]):
             self._remember(key, stmt)
         values = self._values(scope, params, searched)
         return stmt, values | {"count_limit": params.offset + COUNT_CAP + 1}
+
+    def _page(
+        self,
+        scope: RowScope,
+        searched: tuple[str, ...],
+        filters: tuple[str, ...],
+        params: ListParams,
+        plain: bool,
+    ) -> Select[Any]:
+        """Build the statement of one page and the capped count, from one index walk.
+
+        `listed` holds the ids (and sort values) of up to `window` matching rows from the
+        page's start, read from an index alone; the page is its first `limit` rows, read by
+        id, and the count is the offset plus how many it holds. A deep offset is skipped
+        once, in the index, rather than once for the page (reading every row it skips) and
+        again for the count.
+        """
+        model = self.model
+        name, _ = sort_key(params.sort)
+        keys = [model.id] if name == "id" else [model.id, getattr(model, name)]
+        matching = self._after(self._matching(scope, searched, filters), params)
+        listed = (
+            matching.with_only_columns(*keys)
+            .order_by(*self._order(params.sort, model))
+            .limit(bindparam("window"))
+            .offset(bindparam("offset"))
+            .cte("listed")
+        )
+        page = (
+            select(listed.c.id)
+            .order_by(*self._order(params.sort, listed.c))
+            .limit(bindparam("limit"))
+        )
+        stmt = select(model).where(model.id.in_(page.scalar_subquery()))
+        stmt = stmt.order_by(*self._order(params.sort, model))
+        stmt = as_rows(stmt, self.row_columns) if plain else stmt.options(*self.options)
+        # How many rows the list holds, counted from its start to `COUNT_CAP` rows past the
+        # page's, rides along as the last column: one round trip per page.
+        if params.after is None:
+            listed_rows = select(func.count()).select_from(listed).scalar_subquery()
+            total = listed_rows + bindparam("offset")
+        else:  # a keyset page counts from the list's start too, as its first page did
+            total = self._counted(self._matching(scope, searched, filters)).scalar_subquery()
+        return stmt.add_columns(total.label("list_total"))
 
     def _counted(self, matching: Select[Any]) -> Select[Any]:
         capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))
@@ -403,17 +443,18 @@ class CRUDBase(Generic[ModelT]):
             stmt = stmt.where(getattr(self.model, name) == bindparam(f"filter_{name}"))
         return stmt
 
-    def _order(self, stmt: Select[Any], sort: str | None) -> Select[Any]:
-        """Order by the sort column, then by id in the same direction, NULLs last going up
-        and first going down on both backends: the order of a `(column, id)` index."""
-        key = self.model.id
+    def _order(self, sort: str | None, columns: Any) -> tuple[ColumnElement[Any], ...]:
+        """Return the ORDER BY of a sort over `columns` (the model's, or a subquery's): the
+        sort column, then id in the same direction, NULLs last going up and first going
+        down on both backends: the order of a `(column, id)` index."""
+        key = columns.id
         name, descending = sort_key(sort)
         if name == "id":
-            return stmt.order_by(key.desc() if descending else key)
-        column = getattr(self.model, name)
+            return (key.desc() if descending else key,)
+        column = getattr(columns, name)
         if descending:
-            return stmt.order_by(column.desc().nulls_first(), key.desc())
-        return stmt.order_by(column.asc().nulls_last(), key)
+            return column.desc().nulls_first(), key.desc()
+        return column.asc().nulls_last(), key
 
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> ModelT:
         values = {field: [] for field in self.relations} | values
