@@ -5,7 +5,14 @@ import random
 from sqlalchemy import delete, insert, select
 
 from app.core.database import create_sync_engine
-from app.core.enforcer import PolicyEngine, PolicyStore, group_sub, load_policy, user_sub
+from app.core.enforcer import (
+    WARM_MOST,
+    PolicyEngine,
+    PolicyStore,
+    group_sub,
+    load_policy,
+    user_sub,
+)
 from app.crud.policy import sync_policy
 from app.models import (
     ACTIONS,
@@ -241,6 +248,19 @@ def test_policy_change_builds_a_new_engine(live: Backend) -> None:
         for request, answer in before.items():
             assert old.enforcer.enforce(*request) is answer, request
         assert sum(before[r] != after[r] for r in requests) >= 20
+
+        # A new engine warmed from the old one caches what the old one was asked last,
+        # answered by the new policy: the first requests after a change find it ready.
+        warmed = await load_policy(live.settings)
+        count = await warmed.warm(old, seconds=60)
+        newest = list(reversed(old._decisions))[:WARM_MOST]
+        assert count >= len(newest) > 20 and set(newest) <= set(warmed._decisions)
+        for (sub_, obj, act, is_owner, group), answer in warmed._decisions.items():
+            owner = sub_ if is_owner else ""
+            assert answer is new.enforcer.enforce(sub_, obj, act, owner, group)
+        assert (demo, "customer", "update") in warmed._scopes
+        assert warmed.scopes(demo, "customer", "update") == new.scopes(demo, "customer", "update")
+        assert warmed.scopes(demo, "customer", "update") != old_scopes
 
     run(scenario())
 
