@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 USERS = 1_000
 CHUNK = 100_000
-VERSION = "crud bench v3"  # v3: migration 0002 (list indexes, tasks.status)
+VERSION = "crud bench v4"  # v4: migration 0003 (search indexes over lower())
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima"
 
 
@@ -69,8 +69,8 @@ def build(server_url: str, name: str, tasks: int, secret_key: str) -> str:
     if fresh:
         started = time.monotonic()
         print(f"building {name}: {tasks:,} tasks")
-        # Like a restore: rows first, then the list indexes of migration 0002 built over
-        # them in one pass each (maintaining trigram indexes row by row is far slower).
+        # Like a restore: rows first, then the list indexes (migrations 0002, 0003) built
+        # over them in one pass each (maintaining trigram indexes row by row is far slower).
         alembic = [sys.executable, "-m", "alembic"]
         subprocess.run([*alembic, "downgrade", "0001"], cwd=ROOT, env=env, check=True)
         engine = create_engine(url.set(drivername="postgresql+psycopg"))

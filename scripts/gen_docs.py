@@ -91,15 +91,23 @@ def _statements(sql: str) -> list[str]:
 def tables_sql(sql: str) -> list[TableSql]:
     """Group statements by table, in the order the migrations create the tables.
 
-    Extensions come first, in a section of their own; an index goes with its table; any
-    other statement (the foreign keys of a cycle, added with ALTER TABLE) goes with the
-    last table created before it, so running the sections in order works.
+    Extensions come first, in a section of their own; an index goes with its table (and
+    goes away when a later migration drops it); any other statement (the foreign keys of a
+    cycle, added with ALTER TABLE) goes with the last table created before it, so running
+    the sections in order works.
     """
     tables: dict[str, TableSql] = {EXTENSIONS: TableSql(EXTENSIONS)}
     current: TableSql | None = None
     for statement in _statements(sql):
         if statement.startswith("CREATE EXTENSION"):
             tables[EXTENSIONS].statements.append(statement)
+            continue
+        dropped = re.match(r"DROP INDEX (\w+)", statement)
+        if dropped:  # a later migration replaced it: the schema shows head
+            for table in tables.values():
+                table.statements = [
+                    s for s in table.statements if not s.startswith(f"CREATE INDEX {dropped[1]} ")
+                ]
             continue
         created = re.match(r"CREATE TABLE (\w+)", statement)
         indexed = re.match(r"CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)", statement)
@@ -115,22 +123,24 @@ def tables_sql(sql: str) -> list[TableSql]:
 
 
 def list_indexes_note() -> list[str]:
-    """Describe migration 0002's indexes: the only additions to business.sql."""
+    """Describe migrations 0002 and 0003's indexes: the only additions to business.sql."""
     script = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
-    module = script.get_revision("0002").module
+    sort = script.get_revision("0002").module.SORT_INDEXES
+    search = script.get_revision("0003").module.SEARCH_INDEXES
     out = [
-        "Beyond business.sql, migration `0002_list_indexes` adds the indexes the app's own",
-        "list queries need, and nothing else (the schema comparison accepts exactly these):",
-        "an index on `(column, id)` for each sort column a list offers that business.sql does",
-        "not index (`id` breaks ties, so a sorted page and its keyset cursor read the index),",
-        "and, on PostgreSQL, one `pg_trgm` GIN index over the columns `q=` searches.",
+        "Beyond business.sql, migrations `0002_list_indexes` and `0003_search_lower` add the",
+        "indexes the app's own list queries need, and nothing else (the schema comparison",
+        "accepts exactly these): an index on `(column, id)` for each sort column a list offers",
+        "that business.sql does not index (`id` breaks ties, so a sorted page and its keyset",
+        "cursor read the index), and, on PostgreSQL, one `pg_trgm` GIN index over `lower()` of",
+        "the columns `q=` searches (a search is `lower(column) LIKE '%q%'`).",
         "",
         "| table | sort indexes `(column, id)` | trigram search index |",
         "|---|---|---|",
     ]
-    for table, columns in module.SORT_INDEXES.items():
-        search = ", ".join(f"`{c}`" for c in module.SEARCH_INDEXES.get(table, ()))
-        out.append(f"| `{table}` | {', '.join(f'`{c}`' for c in columns)} | {search or '-'} |")
+    for table, columns in sort.items():
+        searched = ", ".join(f"`{c}`" for c in search.get(table, ()))
+        out.append(f"| `{table}` | {', '.join(f'`{c}`' for c in columns)} | {searched or '-'} |")
     return out
 
 

@@ -395,7 +395,8 @@ class CRUDBase(Generic[ModelT]):
         """Return the values of the parameters scope, search and filters leave in a statement."""
         values = dict(scope.values)
         if searched:
-            q = params.q or ""
+            # Lowered here, once, to match `lower(column)` (see `_matching`).
+            q = (params.q or "").lower()
             escaped = q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
             values["q"] = f"%{escaped}%"
         for name, value in params.filters:
@@ -437,7 +438,9 @@ class CRUDBase(Generic[ModelT]):
                 column = getattr(self.model, name)
                 if not isinstance(column.type, String | Text):
                     column = func.cast(column, String)
-                clauses.append(column.ilike(bindparam("q", type_=String), escape="\\"))
+                # Not ILIKE: PostgreSQL's lowers the pattern again for every row it tests.
+                lowered = func.lower(column)
+                clauses.append(lowered.like(bindparam("q", type_=String), escape="\\"))
             stmt = stmt.where(or_(*clauses))
         for name in filters:
             stmt = stmt.where(getattr(self.model, name) == bindparam(f"filter_{name}"))

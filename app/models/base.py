@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, func
+from sqlalchemy import column as column_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import UTCDateTime, utcnow
@@ -55,23 +56,24 @@ def sort_indexes(table: str, *columns: str) -> tuple[Index, ...]:
 
 
 def search_index(table: str, *columns: str) -> Index:
-    """One trigram index over the columns `q=` searches (`ILIKE '%...%'`), PostgreSQL only.
+    """One trigram index over `lower()` of the columns `q=` searches (`lower(column) LIKE
+    '%...%'`), PostgreSQL only.
 
     A multicolumn GIN index serves a condition on any of its columns, so the search's
-    `OR` of one `ILIKE` per column is answered from it. SQLite has no such index and scans.
+    `OR` of one `LIKE` per column is answered from it. SQLite has no such index and scans.
     """
     index = Index(
         f"ix_{table}_search",
-        *columns,
+        *(func.lower(column_(name)).label(f"lower_{name}") for name in columns),
         postgresql_using="gin",
-        postgresql_ops=dict.fromkeys(columns, "gin_trgm_ops"),
+        postgresql_ops={f"lower_{name}": "gin_trgm_ops" for name in columns},
     )
     return index.ddl_if(dialect="postgresql")
 
 
 def on_dialect(obj: object, dialect: str) -> bool:
-    """Return whether a schema object exists on `dialect`: an index with PostgreSQL
-    operator classes (see `search_index`) exists only there. For Alembic's comparisons."""
-    if isinstance(obj, Index) and obj.dialect_options["postgresql"]["ops"]:
+    """Return whether a schema object exists on `dialect`: a GIN index (see `search_index`)
+    exists only on PostgreSQL. For Alembic's comparisons."""
+    if isinstance(obj, Index) and obj.dialect_options["postgresql"]["using"] == "gin":
         return dialect == "postgresql"
     return True

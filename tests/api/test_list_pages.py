@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.crud.base import COUNT_CAP
+from tests.support.factories import unique
 from tests.support.records import Records
 
 
@@ -138,3 +139,13 @@ def test_short_lists_are_exact(admin: httpx.Client, many_tags: int) -> None:
     body = admin.get("/tags", params={"q": "bulk-0001"}).json()
     assert (body["total"], body["total_exact"], body["next_cursor"]) == (10, True, None)
     assert len(body["items"]) == 10
+
+
+@pytest.mark.parametrize("q", ["école", "ÉCOLE", "ÉcOlE ÜN", "ünï"])
+def test_search_ignores_case_beyond_ascii(admin: httpx.Client, records: Records, q: str) -> None:
+    """`q` matches `lower(column)` with the pattern lowered alike on both backends (SQLite's
+    own lower() knows ASCII only)."""
+    tag = records.create("tags", name=unique("École Ünïcode "))
+    found = admin.get("/tags", params={"q": q, "limit": 200}).json()["items"]
+    assert tag["id"] in [item["id"] for item in found]
+    assert admin.get("/tags", params={"q": "ecole ünïcode"}).json()["items"] == []

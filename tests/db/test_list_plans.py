@@ -74,7 +74,7 @@ def connection() -> Iterator[Connection]:
     assert SERVER_URL
     with scratch_database(SERVER_URL, "plans") as url:
         settings = database.test_settings(database_url=url)
-        # As a restore would: the rows first, then migration 0002's indexes over them.
+        # As a restore would: the rows first, then the list indexes (0002, 0003) over them.
         migrate(settings, "0001")
         engine = create_engine(with_driver(url, asynchronous=False))
         try:
