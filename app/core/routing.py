@@ -16,9 +16,10 @@ class PathGuard(APIRouter):
     """
 
     def __init__(self, path: str, router: APIRouter) -> None:
-        super().__init__()
+        # The router's routes themselves (their paths already carry its prefix), not the
+        # router included: each level of inclusion is matched again on every request.
+        super().__init__(routes=router.routes)
         self.path = path
-        self.include_router(router)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = get_route_path(scope)
