@@ -42,6 +42,9 @@ ModelT = TypeVar("ModelT", bound=Base)
 # A list counts the rows it matches up to this many past its offset and no further: beyond
 # that, `total` is a lower bound and the page says so (`total_exact` false).
 COUNT_CAP = 1000
+# A search tests every row it passes (about twelve per match for a common word at a million
+# rows), so its count stops sooner.
+SEARCH_COUNT_CAP = 250
 # How many list statements a crud object keeps built (one per shape of list request).
 STATEMENTS_KEPT = 512
 
@@ -250,8 +253,9 @@ class CRUDBase(Generic[ModelT]):
         """Return one page of the records `scope` allows, with how many match.
 
         The page starts at `params.offset` rows, or after the row its cursor names. The
-        count stops `COUNT_CAP` rows past the page's start (no `count(*)` over a million
-        rows) and is skipped when the page itself shows where the list ends. `plain`: the
+        count stops `COUNT_CAP` rows past the page's start (`SEARCH_COUNT_CAP` with a
+        search; no `count(*)` over a million rows) and is skipped when the page itself
+        shows where the list ends. `plain`: the
         rows as plain rows (`app/crud/rows.py`) rather than ORM objects.
         """
         stmt, values = self.page_statement(scope, params, search_columns, plain=plain)
@@ -275,7 +279,7 @@ class CRUDBase(Generic[ModelT]):
             next_cursor = encode_cursor(params.sort, value, last.id)
         if params.after is None and not more and (items or params.offset == 0):
             return PageResult(items, params.offset + len(items), True, next_cursor)
-        cap = params.offset + COUNT_CAP
+        cap = params.offset + self._cap(self._searched(params, search_columns))
         if rows:  # every row carries the capped count, computed once by the same statement
             total = rows[0][-1]
         else:  # past the end: no row to carry it
@@ -309,8 +313,8 @@ class CRUDBase(Generic[ModelT]):
         values |= {
             "limit": params.limit + 1,
             "offset": params.offset,
-            "window": max(params.limit, COUNT_CAP) + 1,
-            "count_limit": params.offset + COUNT_CAP + 1,
+            "window": max(params.limit, self._cap(searched)) + 1,
+            "count_limit": params.offset + self._cap(searched) + 1,
         }
         if params.after is not None:
             value, id = params.after
@@ -320,7 +324,7 @@ class CRUDBase(Generic[ModelT]):
     def count_statement(
         self, scope: RowScope, params: ListParams, search_columns: Sequence[str]
     ) -> tuple[Select[Any], dict[str, Any]]:
-        """Return the statement counting the matching rows, no further than `COUNT_CAP`
+        """Return the statement counting the matching rows, no further than `_cap` rows
         past the page's offset (one more tells that the cap was reached), and its values."""
         searched = self._searched(params, search_columns)
         filters = tuple(name for name, _ in params.filters)
@@ -330,7 +334,7 @@ class CRUDBase(Generic[ModelT]):
             stmt = self._counted(self._matching(scope, searched, filters))
             self._remember(key, stmt)
         values = self._values(scope, params, searched)
-        return stmt, values | {"count_limit": params.offset + COUNT_CAP + 1}
+        return stmt, values | {"count_limit": params.offset + self._cap(searched) + 1}
 
     def _page(
         self,
@@ -367,7 +371,7 @@ class CRUDBase(Generic[ModelT]):
         stmt = select(model).where(model.id.in_(page.scalar_subquery()))
         stmt = stmt.order_by(*self._order(params.sort, model))
         stmt = as_rows(stmt, self.row_columns) if plain else stmt.options(*self.options)
-        # How many rows the list holds, counted from its start to `COUNT_CAP` rows past the
+        # How many rows the list holds, counted from its start to `_cap` rows past the
         # page's, rides along as the last column: one round trip per page.
         if params.after is None:
             listed_rows = select(func.count()).select_from(listed).scalar_subquery()
@@ -384,6 +388,11 @@ class CRUDBase(Generic[ModelT]):
         if len(self._statements) >= STATEMENTS_KEPT:  # shapes are few; this is a backstop
             self._statements.clear()
         self._statements[key] = stmt
+
+    @staticmethod
+    def _cap(searched: tuple[str, ...]) -> int:
+        """Return how far past its offset a list counts: less far when it searches."""
+        return SEARCH_COUNT_CAP if searched else COUNT_CAP
 
     @staticmethod
     def _searched(params: ListParams, search_columns: Sequence[str]) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.crud.base import COUNT_CAP
+from app.crud.base import COUNT_CAP, SEARCH_COUNT_CAP
 from tests.support.factories import unique
 from tests.support.records import Records
 
@@ -132,6 +132,20 @@ def test_totals_stop_counting_past_the_cap(admin: httpx.Client, many_tags: int) 
 
     seen = [item["id"] for body in walk(admin, "tags", limit=200) for item in body["items"]]
     assert len(seen) == len(set(seen)) == total
+
+
+def test_a_search_stops_counting_sooner(admin: httpx.Client, many_tags: int) -> None:
+    """A search tests every row it passes: its total is exact to SEARCH_COUNT_CAP rows."""
+    assert many_tags > COUNT_CAP > SEARCH_COUNT_CAP
+    common = admin.get("/tags", params={"q": "BULK", "limit": 5}).json()
+    assert (common["total"], common["total_exact"]) == (SEARCH_COUNT_CAP, False)
+    deep = admin.get("/tags", params={"q": "bulk", "limit": 5, "offset": 600}).json()
+    assert (deep["total"], deep["total_exact"]) == (600 + SEARCH_COUNT_CAP, False)
+    assert [tag["name"] for tag in deep["items"]][:1] == ["bulk-00600"]
+    rare = admin.get("/tags", params={"q": "bulk-0001", "limit": 5}).json()
+    assert (rare["total"], rare["total_exact"]) == (10, True)
+    end = admin.get("/tags", params={"q": "bulk-010", "limit": 5, "offset": 18}).json()
+    assert (end["total"], end["total_exact"], len(end["items"])) == (20, True, 2)
 
 
 def test_short_lists_are_exact(admin: httpx.Client, many_tags: int) -> None:
