@@ -29,28 +29,24 @@ SEARCH_INDEXES: dict[str, tuple[str, ...]] = {
 
 
 def upgrade() -> None:
-    if op.get_context().dialect.name != "postgresql":
-        return
-    for table, columns in SEARCH_INDEXES.items():
-        op.drop_index(f"ix_{table}_search", table_name=table)
-        op.create_index(
-            f"ix_{table}_search",
-            table,
-            [sa.func.lower(sa.column(name)).label(f"lower_{name}") for name in columns],
-            postgresql_using="gin",
-            postgresql_ops={f"lower_{name}": "gin_trgm_ops" for name in columns},
-        )
+    rebuild(lowered=True)
 
 
 def downgrade() -> None:
+    rebuild(lowered=False)
+
+
+def rebuild(*, lowered: bool) -> None:
+    """Replace each search index: over lower() of its columns, or (down) the columns."""
     if op.get_context().dialect.name != "postgresql":
         return
     for table, columns in SEARCH_INDEXES.items():
         op.drop_index(f"ix_{table}_search", table_name=table)
+        if lowered:
+            expressions = [sa.func.lower(sa.column(c)).label(f"lower_{c}") for c in columns]
+            ops = {f"lower_{c}": "gin_trgm_ops" for c in columns}
+        else:
+            expressions, ops = list(columns), dict.fromkeys(columns, "gin_trgm_ops")
         op.create_index(
-            f"ix_{table}_search",
-            table,
-            list(columns),
-            postgresql_using="gin",
-            postgresql_ops=dict.fromkeys(columns, "gin_trgm_ops"),
+            f"ix_{table}_search", table, expressions, postgresql_using="gin", postgresql_ops=ops
         )
