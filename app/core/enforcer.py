@@ -7,6 +7,7 @@ ever called on the event loop (pycasbin is not thread-safe on this Python).
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from itertools import islice
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 POLICY_CHANNEL = "policy_changed"
 
 MODEL_PATH = PROJECT_ROOT / "policy" / "model.conf"
+# pycasbin parses its matcher with `ast.parse` on every uncached `enforce()`, and CPython
+# 3.11's `ast.parse` is not safe in two threads at once ("AST constructor recursion depth
+# mismatch"). The app asks only on its event loop; the lock keeps any other thread of the
+# process (a test's, beside an app served in-process) from asking at the same moment.
+ENFORCE_LOCK = threading.Lock()
 CACHE_LIMIT = 200_000
 # Before a new policy is swapped in, it answers again the decisions its predecessor was
 # asked most recently (on the event loop, yielding between them), for up to this long: the
@@ -60,6 +66,12 @@ class Scopes:
         return self.all or self.own or bool(self.group_ids)
 
 
+def enforce_raw(enforcer: casbin.Enforcer, *request: str) -> bool:
+    """Ask the enforcer itself (no cache), one thread of the process at a time."""
+    with ENFORCE_LOCK:
+        return bool(enforcer.enforce(*request))
+
+
 def load_enforcer(engine: Engine) -> casbin.Enforcer:
     """Build a fresh enforcer from the policy rows stored in the database."""
     adapter = Adapter(engine, db_class=CasbinRule, create_table=False)
@@ -87,7 +99,7 @@ class PolicyEngine:
         if decision is None:
             if len(self._decisions) >= CACHE_LIMIT:
                 self._decisions.clear()
-            decision = self.enforcer.enforce(sub, obj, act, sub if is_owner else "", group)
+            decision = enforce_raw(self.enforcer, sub, obj, act, sub if is_owner else "", group)
             self._decisions[key] = decision
         return decision
 

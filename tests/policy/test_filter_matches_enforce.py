@@ -13,7 +13,7 @@ import random
 import time
 from collections import Counter
 
-from app.core.enforcer import PolicyEngine, group_sub, load_policy, user_sub
+from app.core.enforcer import PolicyEngine, enforce_raw, group_sub, load_policy, user_sub
 from app.crud.base import ListParams
 from app.resources import RESOURCES
 from app.utils.permissions import RowScope
@@ -46,7 +46,7 @@ class RawDecisions:
         )
         answer = self.answers.get(request)
         if answer is None:
-            answer = self.answers[request] = self.enforcer.enforce(*request)
+            answer = self.answers[request] = enforce_raw(self.enforcer, *request)
         return answer
 
 
