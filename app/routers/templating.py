@@ -151,20 +151,31 @@ def url(request: Request, path: str) -> str:
 
 
 def take_flash(request: Request) -> list[dict[str, str]]:
+    """Return the flash messages the cookie carries; anything malformed shows nothing.
+
+    The cookie comes from the client: nested past any depth (`[[[[...`), not a list of
+    objects, or text no page can be encoded with (a lone surrogate) must not fail the page.
+    """
     raw = request.cookies.get(FLASH_COOKIE)
-    if not raw:
+    if not raw or len(raw) > 4096:
         return []
     try:
         items = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return []
     if not isinstance(items, list):
         return []
-    return [
-        {"kind": str(i.get("kind", "info"))[:20], "text": str(i.get("text", ""))[:300]}
-        for i in items[:5]
-        if isinstance(i, dict)
-    ]
+    shown = []
+    for item in items[:5]:
+        if not isinstance(item, dict):
+            continue
+        kind, text = str(item.get("kind", "info"))[:20], str(item.get("text", ""))[:300]
+        try:
+            (kind + text).encode("utf-8")
+        except UnicodeEncodeError:
+            continue
+        shown.append({"kind": kind, "text": text})
+    return shown
 
 
 def render(
@@ -183,7 +194,7 @@ def render(
         {"url": lambda path: url(request, path), "flash": flash, **page.as_dict(), **context},
         status_code=status_code,
     )
-    if flash:
+    if FLASH_COOKIE in request.cookies:  # shown once, or dropped when it could not be
         response.delete_cookie(FLASH_COOKIE, path=request.app.state.settings.cookie_path)
     return response
 
