@@ -1,6 +1,7 @@
 """Typed settings read from the environment and `.env`."""
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -58,6 +59,21 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _refuse_wildcard_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin == "*":
+                raise ValueError(
+                    "CORS_ORIGINS cannot be '*': the API answers with credentials (the session"
+                    " cookie), so any site could act as its visitors; list the origins"
+                )
+            if not re.fullmatch(r"https?://[^/\s*]+", origin):
+                raise ValueError(
+                    f"CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path)"
+                )
+        return origins
 
     @field_validator("url_prefix")
     @classmethod

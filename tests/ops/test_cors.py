@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from app.core.config import Settings
 from tests.support import database, server
@@ -75,3 +76,15 @@ def test_cors_origins_from_environment(raw: str, monkeypatch: pytest.MonkeyPatch
 def test_cors_origins_default_empty(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CORS_ORIGINS", raising=False)
     assert Settings(_env_file=None, environment="development").cors_origins == []
+
+
+@pytest.mark.parametrize(
+    "raw", ["*", "http://a.example, *", "http://a.example/", "a.example", "null"]
+)
+def test_cors_origins_refuse_wildcards_and_non_origins(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`*` with credentials would let any site act as a signed-in visitor: refused at start."""
+    monkeypatch.setenv("CORS_ORIGINS", raw)
+    with pytest.raises(ValidationError, match="CORS_ORIGINS"):
+        Settings(_env_file=None, environment="development")
