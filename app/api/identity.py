@@ -84,30 +84,16 @@ async def current_login(
     return login
 
 
-def signed_in_user(login: Login | None) -> Caller:
-    """Return the login's user if signed in and active; answer 401 otherwise."""
-    if login is None or not login.user.is_active:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Not authenticated",
-            headers={"WWW-Authenticate": "Cookie"},
-        )
-    return login.user
-
-
-async def get_current_user(
-    login: Annotated[Login | None, Depends(get_current_session)],
-) -> Caller | None:
-    """Return the signed-in, active user, or None."""
+def active_user(login: Login | None) -> Caller | None:
+    """Return the login's user if signed in and active, else None."""
     if login is None or not login.user.is_active:
         return None
     return login.user
 
 
-async def get_current_user_required(
-    user: Annotated[Caller | None, Depends(get_current_user)],
-) -> Caller:
-    """Return the signed-in user or answer 401."""
+def signed_in_user(login: Login | None) -> Caller:
+    """Return the login's user if signed in and active; answer 401 otherwise."""
+    user = active_user(login)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -115,3 +101,17 @@ async def get_current_user_required(
             headers={"WWW-Authenticate": "Cookie"},
         )
     return user
+
+
+async def get_current_user(
+    login: Annotated[Login | None, Depends(get_current_session)],
+) -> Caller | None:
+    """Return the signed-in, active user, or None."""
+    return active_user(login)
+
+
+async def get_current_user_required(
+    login: Annotated[Login | None, Depends(get_current_session)],
+) -> Caller:
+    """Return the signed-in user or answer 401."""
+    return signed_in_user(login)

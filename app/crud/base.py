@@ -4,7 +4,7 @@ import base64
 import binascii
 import json
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -255,8 +255,8 @@ class CRUDBase(Generic[ModelT]):
         The page starts at `params.offset` rows, or after the row its cursor names. The
         count stops `COUNT_CAP` rows past the page's start (`SEARCH_COUNT_CAP` with a
         search; no `count(*)` over a million rows) and is skipped when the page itself
-        shows where the list ends. `plain`: the
-        rows as plain rows (`app/crud/rows.py`) rather than ORM objects.
+        shows where the list ends. `plain`: the rows as plain rows (`app/crud/rows.py`)
+        rather than ORM objects.
         """
         stmt, values = self.page_statement(scope, params, search_columns, plain=plain)
         if plain:
@@ -304,11 +304,10 @@ class CRUDBase(Generic[ModelT]):
         searched = self._searched(params, search_columns)
         after = None if params.after is None else params.after[0] is None
         filters = tuple(name for name, _ in params.filters)
-        key = ("page", scope.shape, searched, filters, params.sort, after, plain)
-        stmt = self._statements.get(key)
-        if stmt is None:
-            stmt = self._page(scope, searched, filters, params, plain)
-            self._remember(key, stmt)
+        stmt = self._statement(
+            ("page", scope.shape, searched, filters, params.sort, after, plain),
+            lambda: self._page(scope, searched, filters, params, plain),
+        )
         values = self._values(scope, params, searched)
         values |= {
             "limit": params.limit + 1,
@@ -328,11 +327,10 @@ class CRUDBase(Generic[ModelT]):
         past the page's offset (one more tells that the cap was reached), and its values."""
         searched = self._searched(params, search_columns)
         filters = tuple(name for name, _ in params.filters)
-        key = ("count", scope.shape, searched, filters)
-        stmt = self._statements.get(key)
-        if stmt is None:
-            stmt = self._counted(self._matching(scope, searched, filters))
-            self._remember(key, stmt)
+        stmt = self._statement(
+            ("count", scope.shape, searched, filters),
+            lambda: self._counted(self._matching(scope, searched, filters)),
+        )
         values = self._values(scope, params, searched)
         return stmt, values | {"count_limit": params.offset + self._cap(searched) + 1}
 
@@ -384,10 +382,14 @@ class CRUDBase(Generic[ModelT]):
         capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))
         return select(func.count()).select_from(capped.subquery())
 
-    def _remember(self, key: tuple[Any, ...], stmt: Select[Any]) -> None:
-        if len(self._statements) >= STATEMENTS_KEPT:  # shapes are few; this is a backstop
-            self._statements.clear()
-        self._statements[key] = stmt
+    def _statement(self, key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+        """Return the statement of this shape, built on its first use."""
+        stmt = self._statements.get(key)
+        if stmt is None:
+            if len(self._statements) >= STATEMENTS_KEPT:  # shapes are few; a backstop
+                self._statements.clear()
+            stmt = self._statements[key] = build()
+        return stmt
 
     @staticmethod
     def _cap(searched: tuple[str, ...]) -> int:

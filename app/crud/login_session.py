@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, or_, select, true, update
@@ -56,17 +57,14 @@ RESOLVE = (
     .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 )
 RESOLVED = len(RESOLVE.selected_columns)  # a record asked for with it comes after these
-_WITH_RECORD: dict[int, Select[Any]] = {}
 
 
+@cache
 def with_record(crud: CRUDBase[Any]) -> Select[Any]:
     """Return RESOLVE followed by the columns of one plain row of `crud` (by `:id`), NULL
     when there is no such record: built once per crud object."""
-    stmt = _WITH_RECORD.get(id(crud))
-    if stmt is None:
-        record = crud.row_by_id.subquery("record")
-        stmt = _WITH_RECORD[id(crud)] = RESOLVE.add_columns(*record.c).outerjoin(record, true())
-    return stmt
+    record = crud.row_by_id.subquery("record")
+    return RESOLVE.add_columns(*record.c).outerjoin(record, true())
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,13 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.csrf import get_csrf_token
-from app.api.identity import SESSION_COOKIE, current_login, get_current_user, get_policy
+from app.api.identity import (
+    SESSION_COOKIE,
+    active_user,
+    current_login,
+    get_current_user,
+    get_policy,
+)
 from app.core.enforcer import PolicyEngine
 from app.crud.login_session import Caller
 from app.resources import RESOURCES, Resource
@@ -62,6 +68,6 @@ async def page_for_error(request: Request) -> PageContext:
             login = await current_login(request, session, request.cookies.get(SESSION_COOKIE))
             csrf_token = await get_csrf_token(request, login, settings)
             policy = await get_policy(request, session)
-            return page_context(await get_current_user(login), policy, csrf_token)
+            return page_context(active_user(login), policy, csrf_token)
     except SQLAlchemyError:
         return PageContext()
