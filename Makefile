@@ -35,9 +35,12 @@ tools:
 	command -v curl >/dev/null && command -v jq >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y curl jq)
 
+# `make run` serves for development unless the environment or `.env` names another
+# ENVIRONMENT (the app's own default is production, which needs a SECRET_KEY).
+DEV := $(if $(or $(ENVIRONMENT),$(shell grep -s '^ENVIRONMENT=' .env)),,ENVIRONMENT=development)
 run: install
-	$(BIN)/python -m app.init_db
-	$(BIN)/python -m app.serve
+	$(DEV) $(BIN)/python -m app.init_db
+	$(DEV) $(BIN)/python -m app.serve
 
 test: install browser proxy tools
 	$(BIN)/ruff check .

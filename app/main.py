@@ -19,6 +19,7 @@ from app.core.config import Settings, get_settings
 from app.core.database import create_app_engine, create_sync_engine
 from app.core.enforcer import PolicyStore
 from app.core.errors import install_error_handlers
+from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.prefix import UrlPrefix
 from app.db import create_sessionmaker
@@ -52,6 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for `settings` (the environment's by default)."""
     settings = settings or get_settings()
+    settings.require_secret()
     app = FastAPI(
         title="CRUD service",
         summary="Permission-checked CRUD over the business database, decided by Casbin.",
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, refusal=oversized)
+    app.add_middleware(SecurityHeaders, prefix=settings.url_prefix)
     app.add_middleware(UrlPrefix, prefix=settings.url_prefix)
     app.include_router(api_router, prefix=PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -31,6 +31,7 @@ LOG_NAMES = ("uvicorn.out.log", "uvicorn.err.log")
 def prepare_environment() -> Path:
     """Load `.env` and export what supervisord.conf reads; return the state directory."""
     load_dotenv(ROOT / ".env", override=False)
+    os.environ.setdefault("ENVIRONMENT", "development")  # the app's own default is production
     os.environ.setdefault("HOST", "0.0.0.0")
     os.environ.setdefault("CLAUDE_INTERNAL_PORT", "8000")
     os.environ.setdefault("SERVER_PYTHON", sys.executable)

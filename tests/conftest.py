@@ -10,6 +10,9 @@ import os
 # Cheap password hashing for the suite; set before the app reads its settings.
 os.environ.setdefault("ARGON2_TIME_COST", "1")
 os.environ.setdefault("ARGON2_MEMORY_COST", "1024")
+# `app.main` builds the default app on import: the suite's own settings, never a `.env`'s.
+os.environ.setdefault("ENVIRONMENT", "test")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-of-at-least-32-bytes")
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass

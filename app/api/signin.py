@@ -7,10 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api.identity import SESSION_COOKIE
+from app.api.transaction import commit
 from app.core import csrf
 from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.security import passwords_for
+from app.crud import throttle
 from app.crud.login_session import Login
 from app.models import User
 from app.resources import REGISTRY
@@ -18,15 +20,36 @@ from app.resources import REGISTRY
 DEFAULT_ROLE = "user"
 
 
+def client_address(request: Request) -> str | None:
+    """The address the request came from (the proxy's client, behind a trusted proxy)."""
+    return request.client.host if request.client else None
+
+
 async def authenticate(
-    *, session: AsyncSession, settings: Settings, username: str, password: str
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    username: str,
+    password: str,
+    address: str | None,
 ) -> User | None:
-    """Return the active user these credentials name; unknown names cost a hash too."""
+    """Return the active user these credentials name; unknown names cost a hash too.
+
+    Throttled (`app/crud/throttle.py`): raises `Throttled` while the account or the address
+    is blocked, before any hash; a failure is counted and committed at once (the refusal
+    that follows rolls the request back), a success clears the account's count.
+    """
     user = await crud.user.get_by_login(session=session, username=username)
-    hashed = user.hashed_password if user else None
-    ok, new_hash = await passwords_for(settings).verify(password, hashed)
+    keys = throttle.keys_for(f"user:{user.id}" if user else f"name:{username.lower()}", address)
+    await throttle.check(session, keys, settings)
+    ok, new_hash = await passwords_for(settings).verify(
+        password, user.hashed_password if user else None
+    )
     if user is None or not ok or not user.is_active:
+        await throttle.failed(session, keys, settings)
+        await commit(session)
         return None
+    await throttle.succeeded(session, keys)
     if new_hash:
         user.hashed_password = new_hash
     user.last_login_at = utcnow()
@@ -47,7 +70,7 @@ async def sign_in(
         session=session,
         user=user,
         settings=settings,
-        ip_address=request.client.host if request.client else None,
+        ip_address=client_address(request),
         user_agent=request.headers.get("user-agent"),
     )
     path = settings.cookie_path

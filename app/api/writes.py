@@ -11,10 +11,11 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.access import Access, check_scopes, owner_defaults, reference_errors
+from app.api.access import Access, check_scopes, not_found, owner_defaults, reference_errors
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError, clash
 from app.core.security import passwords_for
+from app.crud.base import RecordGone
 from app.resources import Resource
 
 # Input fields stored only as a hash, under another column.
@@ -118,6 +119,9 @@ async def update_record(
         whole=whole,
         record=record,
     )
-    return await res.crud.update(
-        session=session, db_obj=record, values=await _hashed(values, settings)
-    )
+    try:
+        return await res.crud.update(
+            session=session, db_obj=record, values=await _hashed(values, settings)
+        )
+    except RecordGone:  # another request deleted it meanwhile
+        raise not_found(res.singular) from None

@@ -1,17 +1,23 @@
 """Typed settings read from the environment and `.env`."""
 
 import json
+import os
 import re
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SECRET = "change-me-in-production"
+MIN_SECRET_BYTES = 32
+# Development without a SECRET_KEY: a random key made once and kept here (never committed).
+DEV_SECRET_FILE = PROJECT_ROOT / "var" / "secret_key"
+MAKE_ONE = '; make one with python -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 class Settings(BaseSettings):
@@ -19,7 +25,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Production unless told otherwise: a deployment that forgets to say so gets the strict
+    # checks; `make run` says development.
+    environment: Literal["development", "test", "production"] = "production"
     database_url: str | None = None
     postgres_host: str | None = None
     postgres_port: int = 5432
@@ -28,7 +36,7 @@ class Settings(BaseSettings):
     postgres_db: str = "postgres"
     sqlite_path: Path = PROJECT_ROOT / "var" / "app.db"
 
-    secret_key: str = PLACEHOLDER_SECRET
+    secret_key: str = ""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     url_prefix: str = ""
     host: str = "0.0.0.0"
@@ -42,6 +50,13 @@ class Settings(BaseSettings):
     # Threads that hash and verify passwords (off the event loop); more logins at once
     # queue behind them. On few cores, 1 keeps a login flood from starving other requests.
     password_workers: int = Field(default=1, ge=1, le=64)
+    # Sign-in throttling (`app/crud/throttle.py`): failures allowed before each key is
+    # blocked for a growing delay (0 turns that key off), and how long a count lasts.
+    login_max_failures: int = Field(default=5, ge=0)  # one account at one address
+    login_max_failures_account: int = Field(default=50, ge=0)  # one account, any address
+    login_max_failures_address: int = Field(default=30, ge=0)  # one address, any account
+    login_max_delay_seconds: int = Field(default=900, ge=1)
+    login_failure_window_minutes: int = Field(default=60, ge=1)
     # Connections per worker process: enough for the requests one worker serves at once.
     db_pool_size: int = Field(default=20, ge=1, le=500)
     db_pool_overflow: int = Field(default=10, ge=0, le=500)
@@ -82,10 +97,26 @@ class Settings(BaseSettings):
         return f"/{value}" if value else ""
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> "Settings":
-        if self.environment != "development" and self.secret_key in ("", PLACEHOLDER_SECRET):
-            raise ValueError("SECRET_KEY must be set to a real secret outside development")
+    def _check_secret(self) -> "Settings":
+        if self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError(
+                "SECRET_KEY is the example's placeholder: set a random one (or, in development,"
+                " leave it unset)"
+            )
+        if self.environment == "development":
+            if not self.secret_key:
+                self.secret_key = development_secret()
+        elif self.secret_key and len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes{MAKE_ONE}")
         return self
+
+    def require_secret(self) -> None:
+        """Refuse to serve without a key (the tools that never sign anything run without)."""
+        if not self.secret_key:
+            raise ConfigurationError(
+                f"configuration refused: SECRET_KEY must be set (ENVIRONMENT={self.environment};"
+                f" only development makes its own){MAKE_ONE}"
+            )
 
     @property
     def sync_database_url(self) -> str:
@@ -130,7 +161,35 @@ def with_driver(url: str, *, asynchronous: bool) -> str:
     raise ValueError(f"unsupported database scheme {scheme!r}: use postgresql:// or sqlite://")
 
 
+def development_secret() -> str:
+    """Return the development key kept in `var/secret_key`, made on first use."""
+    try:
+        return DEV_SECRET_FILE.read_text().strip()
+    except FileNotFoundError:
+        pass
+    DEV_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside, then linked into place: two processes starting at once keep one key.
+    aside = DEV_SECRET_FILE.with_name(f".secret_key.{os.getpid()}")
+    aside.write_text(secrets.token_urlsafe(48))
+    aside.chmod(0o600)
+    try:
+        os.link(aside, DEV_SECRET_FILE)
+    except FileExistsError:
+        pass
+    finally:
+        aside.unlink()
+    return DEV_SECRET_FILE.read_text().strip()
+
+
+class ConfigurationError(SystemExit):
+    """Settings the app refuses to start with: exits with one line saying why."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """Return the process-wide settings, read once."""
-    return Settings()
+    """Return the process-wide settings, read once; refuse unsafe ones in one line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+        raise ConfigurationError(f"configuration refused: {reasons}") from None

@@ -15,8 +15,9 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, Column
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql import visitors
 
 from app.core.database import Base
 
@@ -47,6 +48,14 @@ class WriteError(Exception):
     @property
     def fields(self) -> list[str]:
         return list(dict.fromkeys(error.field for error in self.errors))
+
+
+class Throttled(Exception):
+    """A sign-in refused before its password was checked: too many recent failures."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(f"too many failed sign-ins: try again in {retry_after} s")
 
 
 def clash(fields: Sequence[str]) -> WriteError:
@@ -86,12 +95,36 @@ def _check_fields(name: str) -> list[str]:
     return _check_columns().get(name, [name])
 
 
+@lru_cache
+def _expression_indexes() -> dict[str, list[str]]:
+    """Map each unique index over expressions (`lower(username)`) to the columns it reads."""
+    found: dict[str, list[str]] = {}
+    for table in Base.metadata.tables.values():
+        for index in table.indexes:
+            if index.unique and isinstance(index.name, str):
+                found[index.name] = [
+                    column.name
+                    for expression in index.expressions
+                    for column in visitors.iterate(expression)
+                    if isinstance(column, Column)
+                ]
+    return found
+
+
+_SQLITE_INDEX = re.compile(r"UNIQUE constraint failed: index '(\w+)'")
+
+
 def _constraint_fields(exc: DBAPIError) -> tuple[str | None, list[str]]:
     """Return the SQLSTATE (PostgreSQL) and the column names the error names."""
     orig: Any = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
     diag = getattr(orig, "diag", None)
     fields: list[str] = []
+    index = diag.constraint_name if diag is not None else None
+    if index is None and (found := _SQLITE_INDEX.search(str(orig))):
+        index = found.group(1)
+    if index in _expression_indexes():
+        return sqlstate, list(_expression_indexes()[index])
     if diag is not None:
         if diag.column_name:
             fields.append(diag.column_name)
@@ -207,9 +240,27 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def throttled_message(exc: Throttled) -> str:
+    seconds = exc.retry_after
+    count, unit = (seconds, "second") if seconds < 120 else (math.ceil(seconds / 60), "minute")
+    wait = f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"Too many failed sign-ins: try again in {wait}."
+
+
+async def throttled(request: Request, exc: Exception) -> JSONResponse:
+    """Answer 429 with Retry-After: the sign-in was not checked."""
+    assert isinstance(exc, Throttled)
+    return JSONResponse(
+        {"detail": throttled_message(exc)},
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer validation and database errors as JSON; the HTML interface adds its own."""
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(IntegrityError, integrity_error)
     app.add_exception_handler(DBAPIError, data_error)
     app.add_exception_handler(WriteError, write_error)
+    app.add_exception_handler(Throttled, throttled)

@@ -10,8 +10,10 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -20,6 +22,24 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 from app.core.config import Settings
 
 TOKEN_BYTES = 32  # 256 bits of randomness per session token
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
+
+
+def normalise_password(password: str) -> str:
+    """Return the password as it is hashed and compared: Unicode NFC, nothing stripped
+    (NIST SP 800-63B: the same password typed on any keyboard gives the same bytes)."""
+    return unicodedata.normalize("NFC", password)
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def is_common_password(password: str) -> bool:
+    """Whether `password` is on the bundled list of common passwords, in any case."""
+    return password.lower() in _common_passwords()
 
 
 @lru_cache

@@ -19,12 +19,14 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    delete,
     func,
     inspect,
     literal,
     or_,
     select,
     tuple_,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -32,6 +34,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.database import Base
 from app.core.errors import invalid_reference
+from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
 from app.crud.rows import as_rows, row_columns
 from app.schemas.common import INT_MAX
 from app.utils.permissions import RowScope
@@ -132,6 +135,10 @@ def _cursor_value(value: Any, python_type: type) -> Any:
     except (ValueError, InvalidOperation) as exc:
         raise CursorError("cursor is not one this list handed out") from exc
     raise CursorError("cursor is not one this list handed out")
+
+
+class RecordGone(Exception):
+    """The record was deleted by another request while this one was changing it."""
 
 
 class CRUDBase(Generic[ModelT]):
@@ -481,11 +488,31 @@ class CRUDBase(Generic[ModelT]):
     async def update(
         self, *, session: AsyncSession, db_obj: ModelT, values: dict[str, Any]
     ) -> ModelT:
+        """Change `db_obj`; raise `RecordGone` when another request deleted it meanwhile.
+
+        A change of a many-to-many field (`tag_ids`) first locks the record and re-reads
+        its links: concurrent updates of one record then apply one after the other, each to
+        the links the one before left (never a clash or a stale delete of a link).
+        """
+        if self.relations.keys() & values.keys():
+            if not await self.lock(session=session, id=db_obj.id):  # type: ignore[attr-defined]
+                raise RecordGone
+            loaded = [name for name, _ in self.relations.values()]
+            await session.refresh(db_obj, loaded)
         values = await self._resolve_relations(session, values)
         for name, value in values.items():
             setattr(db_obj, name, value)
         await session.flush()
         return db_obj
+
+    async def lock(self, *, session: AsyncSession, id: int) -> bool:
+        """Hold the record's row for this transaction (a no-op update, which locks it on
+        PostgreSQL and takes SQLite's write lock); False when there is no such row."""
+        table = self.model.__table__
+        kept = {column.name: column for column in table.c if column.onupdate is not None}
+        stmt = update(table).where(table.c.id == id).values(id=table.c.id, **kept)
+        result = await session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _resolve_relations(
         self, session: AsyncSession, values: dict[str, Any]
@@ -523,9 +550,17 @@ class CRUDBase(Generic[ModelT]):
                 found.extend(names)
         return found
 
-    async def delete(self, *, session: AsyncSession, db_obj: ModelT) -> None:
-        await session.delete(db_obj)
-        await session.flush()
+    async def delete(self, *, session: AsyncSession, db_obj: ModelT) -> bool:
+        """Delete the record by one statement (its links and dependants go by the database's
+        cascades); False when another request deleted it first, so one of several
+        concurrent deletes reports success."""
+        table = self.model.__table__
+        result = await session.execute(delete(table).where(table.c.id == db_obj.id))  # type: ignore[attr-defined]
+        if type(db_obj) in POLICY_ATTRIBUTES:
+            session.info[POLICY_DIRTY] = True
+        if db_obj in session:
+            session.expunge(db_obj)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def get_many(

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, true
+from sqlalchemy import ForeignKey, Index, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base, UTCDateTime
@@ -28,6 +28,9 @@ class User(OwnedMixin, TimestampMixin, Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bearer tokens issued before this moment are refused: set when the user signs out
+    # everywhere, changes password, or is deactivated (`app/core/tokens.py`).
+    tokens_not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # users and groups reference each other; this key is added after both tables exist.
     owner_group_id: Mapped[int | None] = mapped_column(
         ForeignKey("groups.id", ondelete="SET NULL", use_alter=True), index=True
@@ -54,3 +57,7 @@ class User(OwnedMixin, TimestampMixin, Base):
     @property
     def group_ids(self) -> list[int]:
         return [group.id for group in self.groups]
+
+
+# Usernames are unique without regard to case: `DEMO` cannot sign up beside `demo`.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)

@@ -13,7 +13,7 @@ from app.api.access import AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, SettingsDep
 from app.api.writes import update_record
 from app.core import csrf
-from app.core.errors import WriteError
+from app.core.errors import Throttled, WriteError, throttled_message
 from app.core.routing import PathGuard
 from app.crud.base import COUNT_CAP
 from app.models import ACTIONS, SCOPES
@@ -77,12 +77,28 @@ async def login(
     except ValidationError:
         credentials = None
     if credentials is not None:
-        user = await signin.authenticate(
-            session=session,
-            settings=settings,
-            username=credentials.username,
-            password=credentials.password,
-        )
+        try:
+            user = await signin.authenticate(
+                session=session,
+                settings=settings,
+                username=credentials.username,
+                password=credentials.password,
+                address=signin.client_address(request),
+            )
+        except Throttled as exc:
+            refused = anonymous_page(
+                request,
+                page,
+                "login.html",
+                {
+                    "next": target,
+                    "username": username[:320],
+                    "errors": {"__all__": throttled_message(exc)},
+                },
+                429,
+            )
+            refused.headers["Retry-After"] = str(exc.retry_after)
+            return refused
     if user is None:
         return anonymous_page(
             request,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.api.access import Access, Authorize, AuthorizedRecord, owner_defaults
+from app.api.access import Access, Authorize, AuthorizedRecord, not_found, owner_defaults
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.listing import list_params
 from app.api.writes import create_record, update_record
@@ -299,7 +299,8 @@ def build_pages(res: Resource) -> APIRouter:
         record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
         session: SessionDep,
     ) -> Response:
-        await res.crud.delete(session=session, db_obj=record)
+        if not await res.crud.delete(session=session, db_obj=record):
+            raise not_found(res.singular)  # another request deleted it first
         return redirect(request, f"/{res.path}", f"{res.singular} deleted.")
 
     return router

@@ -8,6 +8,8 @@ from pydantic import EmailStr, Field
 
 from app.models.business import PROJECT_STATUSES, TASK_STATUSES
 from app.schemas.common import (
+    Bool,
+    Date,
     Id,
     Name,
     OwnerFields,
@@ -32,7 +34,7 @@ class CustomerCreate(OwnerFields):
     phone: Text(50) | None = None
     company: Text(200) | None = None
     notes: LongText | None = None
-    is_active: bool = True
+    is_active: Bool = True
 
 
 CustomerUpdate = partial(CustomerCreate, "CustomerUpdate")
@@ -53,9 +55,9 @@ class ProjectCreate(OwnerFields):
     description: LongText | None = None
     status: ProjectStatus = "planned"
     budget: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
-    is_billable: bool = True
-    start_date: date | None = None
-    due_date: date | None = None
+    is_billable: Bool = True
+    start_date: Date | None = None
+    due_date: Date | None = None
 
     rules = (
         Rule(
@@ -138,10 +140,10 @@ class CommentRead(ReadSchema):
 class TimeEntryCreate(OwnerFields):
     task_id: Id
     user_id: Id | None = None
-    spent_on: date
+    spent_on: Date
     minutes: int = Field(ge=1, le=1440)
     note: Text(500) | None = None
-    is_billable: bool = True
+    is_billable: Bool = True
 
 
 TimeEntryUpdate = partial(TimeEntryCreate, "TimeEntryUpdate")

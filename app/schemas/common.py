@@ -2,15 +2,18 @@
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
+    Strict,
     StringConstraints,
     create_model,
 )
@@ -19,7 +22,8 @@ INT_MAX = 2**31 - 1
 T = TypeVar("T")
 
 
-def _no_nul(value: str) -> str:
+def no_nul(value: str) -> str:
+    """Refuse text no database column stores: NUL bytes, lone surrogates."""
     if "\x00" in value:
         raise ValueError("must not contain NUL bytes")
     try:
@@ -43,13 +47,23 @@ def Text(max_length: int | None = None, min_length: int = 0) -> Any:
     return Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-        AfterValidator(_no_nul),
+        AfterValidator(no_nul),
     ]
 
 
+def _not_a_number(value: Any) -> Any:
+    """Refuse a number where a date or time is expected: `0` is not 1970-01-01."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        raise ValueError("must be written as ISO 8601 text (2026-01-31), not a number")
+    return value
+
+
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]
+# true or false only: `0`, `1`, `"yes"` are refused rather than guessed at.
+Bool = Annotated[bool, Strict()]
+Date = Annotated[date, BeforeValidator(_not_a_number)]
 # Input timestamps: a naive value is taken as UTC, an aware one converted to it.
-UTCTimestamp = Annotated[datetime, AfterValidator(_as_utc)]
+UTCTimestamp = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_as_utc)]
 # ISO 8601 with an explicit offset (`+00:00`), as the contract promises.
 Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), when_used="json")]
 Name = Text(200, min_length=1)

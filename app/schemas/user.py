@@ -4,12 +4,41 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, field_validator
 
-from app.schemas.common import Id, InputSchema, ReadSchema, Text, Timestamp, partial
+from app.core.security import is_common_password, normalise_password
+from app.schemas.common import Bool, Id, InputSchema, ReadSchema, Text, Timestamp, no_nul, partial
 
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
-Password = Annotated[Text(128), Field(min_length=8)]
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+
+def _new_password(value: str) -> str:
+    """A password as set: NFC, 8 to 128 characters, not a common one; never trimmed."""
+    value = normalise_password(no_nul(value))
+    if len(value) < PASSWORD_MIN:
+        raise ValueError(f"must be at least {PASSWORD_MIN} characters")
+    if len(value) > PASSWORD_MAX:
+        raise ValueError(f"must be at most {PASSWORD_MAX} characters")
+    if is_common_password(value):
+        raise ValueError("is one of the most common passwords: choose one that is harder to guess")
+    return value
+
+
+def _given_password(value: str) -> str:
+    return normalise_password(no_nul(value))
+
+
+Password = Annotated[
+    str,
+    Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX),
+    AfterValidator(_new_password),
+]
+# A password as typed to sign in: compared as it was set (NFC, untrimmed), longer allowed
+# since a longer one simply never matches.
+GivenPassword = Annotated[
+    str, Field(min_length=1, max_length=1024), AfterValidator(_given_password)
+]
 FullName = Text(200)
 # Stored lowercased, so the unique constraint holds in any case (login matches any case too).
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
@@ -23,7 +52,7 @@ class UserCreate(InputSchema):
     email: Email
     password: Password
     full_name: FullName | None = None
-    is_active: bool = True
+    is_active: Bool = True
     role_ids: list[Id] = Field(default_factory=list, max_length=500)
     group_ids: list[Id] = Field(default_factory=list, max_length=500)
     owner_group_id: Id | None = None
@@ -67,4 +96,4 @@ class RegisterRequest(BaseModel):
 
 class LoginRequest(BaseModel):
     username: Text(320, min_length=1)  # a username, or an email (up to 320 characters)
-    password: Text(128, min_length=1)
+    password: GivenPassword

@@ -86,7 +86,7 @@ def test_inactive_user_cannot_log_in(
     assert client.get("/auth/me").status_code == 200
     assert admin.put(f"/users/{user['id']}", json={"is_active": False}).status_code == 200
     response = anon.post(
-        "/auth/login", json={"username": user["username"], "password": "password123"}
+        "/auth/login", json={"username": user["username"], "password": "tidal-parsnip-42"}
     )
     assert response.status_code == 401
     assert response.json() == BAD_LOGIN
@@ -189,10 +189,10 @@ def test_me_for_admin_lists_every_all_permission(admin: httpx.Client) -> None:
 
 
 def test_passwords_are_hashed_with_argon2id(live: Backend, anon: httpx.Client) -> None:
-    assert register(anon, username="hashed", password="password123").status_code == 201
+    assert register(anon, username="hashed", password="tidal-parsnip-42").status_code == 201
     hashed = stored_hash(live, "hashed")
     assert hashed.startswith("$argon2id$")
-    assert "password123" not in hashed
+    assert "tidal-parsnip-42" not in hashed
 
 
 def test_bcrypt_hash_verifies_and_is_upgraded(live: Backend, anon: Any, login: Any) -> None:

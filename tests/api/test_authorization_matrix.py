@@ -139,7 +139,9 @@ def test_owner_manages_own_sessions(
     me, client = callers("session:read:own", "session:delete:own")
     second = client_factory()
     second.headers["User-Agent"] = "second-login"
-    login = second.post("/auth/login", json={"username": me["username"], "password": "password123"})
+    login = second.post(
+        "/auth/login", json={"username": me["username"], "password": "tidal-parsnip-42"}
+    )
     assert login.status_code == 200, login.text
 
     page = client.get("/sessions").json()["items"]

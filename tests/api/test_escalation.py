@@ -36,7 +36,7 @@ def test_registration_grants_only_the_user_role(
         json={
             "username": username,
             "email": f"{username}@example.com",
-            "password": "password123",
+            "password": "tidal-parsnip-42",
             "role_ids": [admin_role["id"]],
             "roles": ["admin"],
             "group_ids": [team["id"]],
@@ -56,7 +56,7 @@ def test_registration_grants_only_the_user_role(
     assert (user["roles"], user["groups"], user["is_active"]) == (["user"], [], True)
     assert (user["owner_user_id"], user["owner_group_id"]) == (user["id"], None)
 
-    client = login(username, "password123")
+    client = login(username, "tidal-parsnip-42")
     me = client.get("/auth/me").json()
     assert me["permissions"] == sorted(named(admin, "roles", "user")["permissions"])
     assert client.get("/roles").status_code == 403

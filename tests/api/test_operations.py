@@ -214,9 +214,13 @@ def test_users_never_carry_passwords(
         admin.post("/users", json=body),
         anon.post(
             "/auth/register",
-            json={"username": "selfmade", "email": "self@example.com", "password": "password123"},
+            json={
+                "username": "selfmade",
+                "email": "self@example.com",
+                "password": "tidal-parsnip-42",
+            },
         ),
-        anon.post("/auth/login", json={"username": "selfmade", "password": "password123"}),
+        anon.post("/auth/login", json={"username": "selfmade", "password": "tidal-parsnip-42"}),
         anon.get("/auth/me"),
         admin.get("/users"),
         admin.get("/users", params={"q": "selfmade"}),
@@ -233,7 +237,7 @@ def test_users_never_carry_passwords(
         for hashed in hashes:
             assert hashed not in response.text
         assert "$argon2" not in response.text
-        assert "password123" not in response.text
+        assert "tidal-parsnip-42" not in response.text
 
 
 def test_sessions_never_carry_tokens(

@@ -131,7 +131,11 @@ def test_deleted_users_grants_do_not_pass_to_the_next_account(
     assert admin.delete(f"/users/{user['id']}").status_code == 204
     assert client.get("/auth/me").status_code == 401
 
-    body = {"username": "successor", "email": "successor@example.com", "password": "password123"}
+    body = {
+        "username": "successor",
+        "email": "successor@example.com",
+        "password": "tidal-parsnip-42",
+    }
     assert anon.post("/auth/register", json=body).status_code == 201
     assert anon.post("/auth/login", json=body).status_code == 200
     assert anon.get("/roles").status_code == 403

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.browser.helpers import ContextFactory
 from tests.conftest import Backend
@@ -53,14 +53,21 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def new_context(browser: Browser, live: Backend) -> Iterator[ContextFactory]:
-    """Make fresh browser contexts (own cookies) on the reset server; fail on script errors."""
+    """Make fresh browser contexts (own cookies) on the reset server; fail on script errors
+    and on anything the Content-Security-Policy refused (Chromium reports it in the console)."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
+    refused: list[str] = []
+
+    def console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
 
     def make(**options: Any) -> BrowserContext:
         context = browser.new_context(base_url=live.base_url, **options)
         context.set_default_timeout(TIMEOUT_MS)
         context.on("weberror", lambda error: errors.append(str(error.error)))
+        context.on("console", console)
         contexts.append(context)
         return context
 
@@ -68,6 +75,7 @@ def new_context(browser: Browser, live: Backend) -> Iterator[ContextFactory]:
     for context in contexts:
         context.close()
     assert not errors, f"script errors in the page: {errors}"
+    assert not refused, f"Content-Security-Policy violations: {refused}"
 
 
 @pytest.fixture

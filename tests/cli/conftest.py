@@ -48,7 +48,7 @@ def policy(live: Backend) -> PolicyRunner:
     env |= {
         "DATABASE_URL": plain_url(live),
         "ENVIRONMENT": "test",
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "test-secret-key-of-at-least-32-bytes",
     }
     if live.settings.is_sqlite:
         env["SQLITE_PATH"] = str(live.settings.sqlite_path)

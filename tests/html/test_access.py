@@ -163,7 +163,7 @@ def test_navigation_links_only_readable_resources(
     demo_nav = page(demo_browser, "/tags").nav_paths()
     assert demo_nav == ["/dashboard", *DEMO_READS]
     user, _ = callers("tag:read:all")
-    reader = signed_in(user["username"], "password123")
+    reader = signed_in(user["username"], "tidal-parsnip-42")
     assert page(reader, "/dashboard").nav_paths() == ["/dashboard", "/tags"]
     assert page(reader, "/customers", 403).nav_paths() == ["/dashboard", "/tags"]
 
@@ -243,7 +243,7 @@ def test_choices_list_only_readable_records(
 
     user, api = callers("tag:read:own", "tag:create:own", "task:create:own", "project:read:all")
     own_tag = api.post("/tags", json={"name": "their own"}).json()["id"]
-    tagger = signed_in(user["username"], "password123")
+    tagger = signed_in(user["username"], "tidal-parsnip-42")
     assert _choices(tagger, "/tasks/new", "tag_ids") == {own_tag}
     assert hidden in _choices(tagger, "/tasks/new", "project_id")
 

@@ -161,7 +161,11 @@ def prepare(case: Case, world: World) -> Attempt:
 
         else:
             name = unique("csrf")
-            data = {"username": name, "email": f"{name}@example.com", "password": "password123"}
+            data = {
+                "username": name,
+                "email": f"{name}@example.com",
+                "password": "tidal-parsnip-42",
+            }
 
             def effect(response: httpx.Response) -> None:
                 assert location(response) == "/dashboard"

@@ -18,7 +18,7 @@ def register(browser: Browser, **fields: str) -> httpx.Response:
     data = {
         "username": name,
         "email": f"{name}@example.com",
-        "password": "password123",
+        "password": "tidal-parsnip-42",
         "full_name": "",
         "csrf_token": csrf_token(browser, "/register"),
     }
@@ -92,7 +92,7 @@ def test_registration_refuses_bad_input_at_the_field(browser: Browser, live: Bac
         sent = {
             "username": name,
             "email": f"{name}@example.com",
-            "password": "password123",
+            "password": "tidal-parsnip-42",
             "full_name": "Some One",
             "csrf_token": token,
         } | {field: value}
@@ -129,7 +129,13 @@ def test_login_failures_give_one_message_and_no_session(browser: Browser, live: 
             assert form.data()["username"] == [username[:320]]
         assert form.control("password").submitted() == [""]
         assert browser.cookies.get("session_id") is None
-    assert dump(live.settings) == before
+    after = dump(live.settings)
+    # Only the throttle's count moved: one failure per checked password (the input the
+    # form refuses before any check is not counted).
+    counted = dict((key, failures) for key, failures, *_ in after.pop("login_failures"))
+    assert counted["address:127.0.0.1"] == 3
+    before.pop("login_failures")
+    assert after == before
 
 
 def test_login_page_binds_its_token_to_an_anonymous_cookie(browser: Browser) -> None:
@@ -185,3 +191,18 @@ def test_form_and_api_sign_in_the_same_people(
     answered = api.post("/auth/login", json={"username": email, "password": "  padded-pass  "})
     assert answered.status_code == 200, answered.text
     assert location(sign_in(browser, email, "  padded-pass  ")) == "/dashboard"
+
+
+def test_repeated_failures_are_throttled_on_the_page(browser: Browser) -> None:
+    """The form answers 429 with Retry-After and says how long to wait, in words."""
+    for _ in range(5):
+        sent = {"username": "demo", "password": "wrong-password"}
+        sent["csrf_token"] = csrf_token(browser, "/login")
+        assert_html(browser.post("/login", data=sent), 401)
+    sent = {"username": "demo", "password": "demo123", "csrf_token": csrf_token(browser, "/login")}
+    response = browser.post("/login", data=sent)
+    assert_html(response, 429)
+    assert response.headers["Retry-After"] == "1"
+    text = Page(response).root.find("main").text()  # type: ignore[union-attr]
+    assert "Too many failed sign-ins: try again in 1 second." in text
+    assert browser.cookies.get("session_id") is None

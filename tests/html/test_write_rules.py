@@ -267,7 +267,7 @@ def test_a_record_the_caller_cannot_read_is_named_the_same_way(
     res = REGISTRY[path]
     reads = {f"{REGISTRY[name].policy_model}:read:own" for name in res.references.values()}
     user, api = callers(*permissions(path, "all", ("create", "read", "update")), *sorted(reads))
-    browser = signed_in(user["username"], "password123")
+    browser = signed_in(user["username"], "tidal-parsnip-42")
     body = own_fields(path) | {
         name: records.create(parent, owner_user_id=user["id"])["id"]
         for name, parent in required_parents(res).items()

@@ -24,7 +24,7 @@ from tests.support.catalog import SERVER_URL, scratch_database
 from tests.support.server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_ENV = {"ENVIRONMENT": "test", "SECRET_KEY": "instances-test-secret-key"}
+APP_ENV = {"ENVIRONMENT": "test", "SECRET_KEY": "instances-test-secret-key-of-32-bytes"}
 APP_ENV |= {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}  # cheap hashing
 BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
 CHANGES = 5

@@ -32,7 +32,7 @@ __test__ = SERVER_URL is not None
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
 ROUNDS = 40  # requests per check, shared out evenly between the workers
-APP_ENV = {"ENVIRONMENT": "test", "SECRET_KEY": "workers-test-secret-key"}
+APP_ENV = {"ENVIRONMENT": "test", "SECRET_KEY": "workers-test-secret-key-of-32-bytes+"}
 APP_ENV |= {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}  # cheap hashing
 ACCESS_FORMAT = 'access pid=%(process)d %(client_addr)s "%(request_line)s" %(status_code)s'
 # One access line: worker pid, client port, request path, status code.

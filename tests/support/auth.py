@@ -15,7 +15,7 @@ from tests.support.factories import unique
 def register(client: httpx.Client, **fields: Any) -> httpx.Response:
     """Register with valid defaults, overridden by `fields`."""
     name = unique("reg")
-    body = {"username": name, "email": f"{name}@example.com", "password": "password123"}
+    body = {"username": name, "email": f"{name}@example.com", "password": "tidal-parsnip-42"}
     return client.post("/auth/register", json=body | fields)
 
 

@@ -32,7 +32,7 @@ def test_settings(*, database_url: str, sqlite_path: Path | None = None) -> Sett
         _env_file=None,
         environment="test",
         database_url=database_url,
-        secret_key="test-secret-key",
+        secret_key="test-secret-key-of-at-least-32-bytes",
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         **extra,

@@ -33,7 +33,7 @@ class UserFactory:
         self,
         roles: tuple[str, ...] = ("user",),
         groups: tuple[int, ...] = (),
-        password: str = "password123",
+        password: str = "tidal-parsnip-42",
     ) -> tuple[dict[str, Any], httpx.Client]:
         username = unique("user")
         response = self.admin.post(

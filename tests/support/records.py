@@ -85,7 +85,7 @@ def own_fields(path: str) -> dict[str, Any]:
     """Return the required fields of a `path` record, parents left out."""
     name = unique("rec")
     fields: dict[str, dict[str, Any]] = {
-        "users": {"username": name, "email": f"{name}@example.com", "password": "password123"},
+        "users": {"username": name, "email": f"{name}@example.com", "password": "tidal-parsnip-42"},
         "roles": {"name": name},
         "permissions": {"model": name, "action": "read", "scope": "own"},
         "groups": {"name": name},

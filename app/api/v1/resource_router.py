@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.api.access import Access, Authorize, AuthorizedRecord
+from app.api.access import Access, Authorize, AuthorizedRecord, not_found
 from app.api.deps import AccessDep, SessionDep, SettingsDep
 from app.api.listing import list_params
 from app.api.writes import create_record, update_record
@@ -89,7 +89,8 @@ def build_router(res: Resource) -> APIRouter:
     async def delete_record(
         record: Annotated[Any, AuthorizedRecord(res, "delete")], session: SessionDep
     ) -> Response:
-        await res.crud.delete(session=session, db_obj=record)
+        if not await res.crud.delete(session=session, db_obj=record):
+            raise not_found(res.singular)  # another request deleted it first
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router

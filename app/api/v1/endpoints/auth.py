@@ -39,7 +39,11 @@ async def login(
 ) -> User:
     """Check the password and start a new session (cookie `session_id`)."""
     user = await signin.authenticate(
-        session=session, settings=settings, username=data.username, password=data.password
+        session=session,
+        settings=settings,
+        username=data.username,
+        password=data.password,
+        address=signin.client_address(request),
     )
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)

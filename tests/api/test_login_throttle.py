@@ -1,0 +1,110 @@
+"""Sign-in throttling: counted in the database per account at an address, per account and
+per address; 429 with Retry-After and a growing delay; a success resets the account.
+
+Clients bind their own loopback source address (127.0.0.x) to stand for different places.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import Backend
+
+pytestmark = pytest.mark.no_server_errors
+
+RIGHT = {"username": "demo", "password": "demo123"}
+WRONG = {"username": "demo", "password": "not-the-password"}
+
+
+@pytest.fixture
+def at(live: Backend) -> Iterator[Callable[[str], httpx.Client]]:
+    """Make API clients that connect from a given loopback address."""
+    clients: list[httpx.Client] = []
+
+    def make(address: str) -> httpx.Client:
+        transport = httpx.HTTPTransport(local_address=address)
+        client = httpx.Client(base_url=f"{live.base_url}/api/v1", transport=transport, timeout=30)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def sign_in(client: httpx.Client, body: dict[str, str]) -> httpx.Response:
+    return client.post("/auth/login", json=body)
+
+
+def wait_out(response: httpx.Response) -> None:
+    time.sleep(int(response.headers["Retry-After"]) + 0.05)
+
+
+def test_failures_then_429_with_a_growing_delay(at: Callable[[str], httpx.Client]) -> None:
+    client = at("127.0.0.2")
+    for _ in range(5):
+        assert sign_in(client, WRONG).status_code == 401
+    refused = sign_in(client, RIGHT)  # not even checked: the right password waits too
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["Retry-After"] == "1"
+    assert "try again in 1 second" in refused.json()["detail"]
+    assert "session_id" not in refused.cookies
+    wait_out(refused)
+    assert sign_in(client, WRONG).status_code == 401  # the 6th failure: blocked for 2 s
+    longer = sign_in(client, RIGHT)
+    assert longer.status_code == 429
+    assert longer.headers["Retry-After"] == "2"
+    wait_out(longer)
+    assert sign_in(client, WRONG).status_code == 401
+    assert sign_in(client, WRONG).headers["Retry-After"] == "4"
+
+
+def test_a_success_resets_the_account(at: Callable[[str], httpx.Client]) -> None:
+    client = at("127.0.0.2")
+    for _ in range(4):
+        assert sign_in(client, WRONG).status_code == 401
+    assert sign_in(client, RIGHT).status_code == 200
+    for _ in range(4):
+        assert sign_in(client, WRONG).status_code == 401
+    assert sign_in(client, RIGHT).status_code == 200
+
+
+def test_an_attacker_at_one_address_does_not_lock_out_the_user(
+    at: Callable[[str], httpx.Client],
+) -> None:
+    attacker = at("127.0.0.2")
+    statuses = [sign_in(attacker, WRONG).status_code for _ in range(60)]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+    assert sign_in(attacker, RIGHT).status_code == 429
+    assert sign_in(at("127.0.0.3"), RIGHT).status_code == 200
+
+
+def test_unknown_names_are_throttled_alike(at: Callable[[str], httpx.Client]) -> None:
+    """A name no account has answers as a real one does: nothing tells them apart."""
+    client = at("127.0.0.2")
+    body = {"username": "nobody-here", "password": "not-the-password"}
+    assert [sign_in(client, body).status_code for _ in range(6)] == [401] * 5 + [429]
+
+
+def test_an_address_trying_many_accounts_is_blocked(at: Callable[[str], httpx.Client]) -> None:
+    sprayer = at("127.0.0.4")
+    for index in range(30):
+        body = {"username": f"user{index}", "password": "not-the-password"}
+        assert sign_in(sprayer, body).status_code == 401
+    assert sign_in(sprayer, RIGHT).status_code == 429
+    assert sign_in(at("127.0.0.5"), RIGHT).status_code == 200
+
+
+def test_an_account_tried_from_many_addresses_is_blocked(
+    at: Callable[[str], httpx.Client],
+) -> None:
+    """Ten addresses with five failures each: the account itself waits, wherever from."""
+    for address in range(10, 20):
+        client = at(f"127.0.0.{address}")
+        for _ in range(5):
+            assert sign_in(client, WRONG).status_code == 401
+    refused = sign_in(at("127.0.0.30"), RIGHT)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
