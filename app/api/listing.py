@@ -27,6 +27,7 @@ def list_params(res: Resource) -> Any:
         cursor: str | None = None,
     ) -> ListParams:
         errors: list[dict[str, Any]] = []
+        sort = sort or None  # an empty `sort=` is no sort, as an empty `q=` is no search
 
         def fail(name: str, message: str) -> None:
             errors.append({"loc": ("query", name), "msg": message, "type": "value_error"})

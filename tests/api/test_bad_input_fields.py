@@ -100,7 +100,8 @@ def test_wrong_type_for_int(admin: httpx.Client, records: Records, path: str) ->
 @pytest.mark.parametrize("path", sorted(BOOL_FIELD))
 def test_wrong_type_for_bool(admin: httpx.Client, records: Records, path: str) -> None:
     field = BOOL_FIELD[path]
-    for value in ({"a": True}, [True], "maybe", 2, 0.5, ""):
+    # Only true and false: 0, 1, "true", "yes" are refused rather than guessed at.
+    for value in ({"a": True}, [True], "maybe", 2, 0.5, "", 0, 1, "true", "false", "yes", "0"):
         response = admin.post(f"/{path}", json=records.body(path) | {field: value})
         assert_422_naming(response, field)
 
@@ -131,6 +132,13 @@ def test_wrong_types_in_partial_update(admin: httpx.Client, records: Records, pa
         ("projects", "status", "ACTIVE"),
         ("projects", "budget", [1]),
         ("time_entries", "spent_on", "01/02/2024"),
+        # A number is not a date (0 would be 1970-01-01) nor a time (seconds since then).
+        ("projects", "start_date", 0),
+        ("projects", "due_date", 1700000000),
+        ("time_entries", "spent_on", 20240101),
+        ("time_entries", "spent_on", 1.5),
+        ("tasks", "due_at", 0),
+        ("tasks", "due_at", 1700000000.5),
         ("tags", "color", "red"),
         ("tags", "color", "#12345g"),
         ("customers", "email", "not-an-email"),

@@ -82,6 +82,9 @@ def test_sort_columns(admin: httpx.Client, path: str) -> None:
     for column in REGISTRY[path].sort_columns:
         for sort in (column, f"-{column}"):
             assert admin.get(f"/{path}", params={"sort": sort}).status_code == 200, sort
+    # An empty `sort=` is no sort, as an empty `q=` is no search.
+    assert admin.get(f"/{path}?sort=").json() == admin.get(f"/{path}").json()
+    assert admin.get(f"/{path}?q=").json() == admin.get(f"/{path}").json()
 
 
 @pytest.mark.parametrize("path", ALL)

@@ -8,6 +8,7 @@ from app.api.access import Access, Authorize, AuthorizedRecord, not_found
 from app.api.deps import AccessDep, SessionDep, SettingsDep
 from app.api.listing import list_params
 from app.api.writes import create_record, update_record
+from app.core.routing import JSONRoute
 from app.crud.base import ListParams
 from app.resources import Resource
 from app.schemas.common import Page
@@ -15,7 +16,7 @@ from app.schemas.common import Page
 
 def build_router(res: Resource) -> APIRouter:
     """Return list/create/read/update/delete routes for `res`, each behind the enforcer."""
-    router = APIRouter(prefix=f"/{res.path}", tags=[res.label])
+    router = APIRouter(prefix=f"/{res.path}", tags=[res.label], route_class=JSONRoute)
     Read = res.read_schema
     ListQuery = Annotated[ListParams, Depends(list_params(res))]
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from app.api.v1.endpoints import auth
 from app.api.v1.resource_router import build_router
-from app.core.routing import PathGuard
+from app.core.routing import JSONRoute, PathGuard
 from app.resources import RESOURCES, Resource
 
 
@@ -26,7 +26,7 @@ def resource_router(res: Resource) -> APIRouter:
 ROUTERS: tuple[APIRouter, ...] = (auth.router, *(resource_router(res) for res in RESOURCES))
 PREFIX = "/api/v1"
 
-api_router = APIRouter()
+api_router = APIRouter(route_class=JSONRoute)
 api_router.include_router(auth.router)
 for res, router in zip(RESOURCES, ROUTERS[1:], strict=True):
     api_router.include_router(PathGuard(f"{PREFIX}/{res.path}", router))

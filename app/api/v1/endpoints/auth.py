@@ -12,10 +12,11 @@ from app.api.deps import (
     SettingsDep,
 )
 from app.core.enforcer import user_sub
+from app.core.routing import JSONRoute
 from app.models import User
 from app.schemas.user import LoginRequest, Me, RegisterRequest, UserRead
 
-router = APIRouter(prefix="/auth", tags=["Authentication"])
+router = APIRouter(prefix="/auth", tags=["Authentication"], route_class=JSONRoute)
 
 BAD_LOGIN = "Incorrect username or password"
 
