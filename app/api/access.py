@@ -37,6 +37,8 @@ class Access:
 
     user: Caller
     policy: PolicyEngine
+    login_id: int | None = None  # the caller's login session (None: a bearer token)
+    address: str | None = None  # where the request came from
 
     def scopes(self, policy_model: str, action: str) -> Scopes:
         return self.policy.scopes(self.user.id, policy_model, action)
@@ -98,8 +100,14 @@ async def resolve_access(
     record_of: tuple[CRUDBase[Any], int] | None = None,
 ) -> Access:
     """`get_access`, and (`record_of`) a record's plain row read in the same statement."""
-    user = signed_in_user(await current_login(request, session, session_id, record_of))
-    return Access(user=user, policy=await get_policy(request, session))
+    login = await current_login(request, session, session_id, record_of)
+    user = signed_in_user(login)
+    return Access(
+        user=user,
+        policy=await get_policy(request, session),
+        login_id=login.id if login else None,
+        address=request.client.host if request.client else None,
+    )
 
 
 def forbidden(detail: str = "Insufficient permissions") -> HTTPException:

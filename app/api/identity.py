@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api.transaction import commit, get_db
+from app.core import tokens
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
 from app.crud.base import CRUDBase
@@ -64,11 +65,20 @@ async def current_login(
     if LOGIN in session.info:
         return session.info[LOGIN]
     login = None
-    if session_id and len(session_id) <= 256 and "\x00" not in session_id:
+    settings = request.app.state.settings
+    bearer = bearer_token(request, settings)
+    if bearer is not None:
+        claims = tokens.read(bearer, settings)
+        if claims is not None:
+            resolved = await crud.login_session.resolve_bearer(session=session, claims=claims)
+            login = resolved.login
+            if resolved.revision >= 0:
+                session.info[REVISION] = resolved.revision
+    elif session_id and len(session_id) <= 256 and "\x00" not in session_id:
         resolved = await crud.login_session.resolve(
             session=session,
             token=session_id,
-            settings=request.app.state.settings,
+            settings=settings,
             record_of=record_of,
         )
         login = resolved.login
@@ -82,6 +92,19 @@ async def current_login(
             await commit(session)
     session.info[LOGIN] = login
     return login
+
+
+def bearer_token(request: Request, settings: Settings) -> str | None:
+    """The token of an `Authorization: Bearer` header on an API request, else None (the
+    pages take the session cookie only). With one, the cookie is not looked at."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    path = request.scope["path"].removeprefix(settings.url_prefix)
+    if scheme.lower() != "bearer" or not path.startswith("/api/"):
+        return None
+    return token.strip()
 
 
 def active_user(login: Login | None) -> Caller | None:

@@ -11,11 +11,13 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api import accounts
 from app.api.access import Access, check_scopes, not_found, owner_defaults, reference_errors
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError, clash
 from app.core.security import passwords_for
 from app.crud.base import RecordGone
+from app.models import User
 from app.resources import Resource
 
 # Input fields stored only as a hash, under another column.
@@ -108,7 +110,17 @@ async def update_record(
     record: Any,
     values: dict[str, Any],
 ) -> Any:
-    """Change the fields in `values` of `record`, checked on the record as it would be after."""
+    """Change the fields in `values` of `record`, checked on the record as it would be after.
+
+    A user's own new password needs the current one; a new password or a deactivation
+    ends sessions and tokens; no change may leave nobody able to manage users and roles
+    (`app/api/accounts.py`).
+    """
+    values = dict(values)
+    if res.model is User:
+        await accounts.check_current_password(
+            access=access, session=session, settings=settings, record=record, values=values
+        )
     whole = as_stored(res, record) | values
     await check_write(
         res=res,
@@ -119,9 +131,23 @@ async def update_record(
         whole=whole,
         record=record,
     )
-    try:
-        return await res.crud.update(
-            session=session, db_obj=record, values=await _hashed(values, settings)
+    async with accounts.keeping_a_manager(session, res, values):
+        try:
+            saved = await res.crud.update(
+                session=session, db_obj=record, values=await _hashed(values, settings)
+            )
+        except RecordGone:  # another request deleted it meanwhile
+            raise not_found(res.singular) from None
+    if res.model is User:
+        await accounts.after_user_update(
+            access=access, session=session, record=record, values=values
         )
-    except RecordGone:  # another request deleted it meanwhile
-        raise not_found(res.singular) from None
+    return saved
+
+
+async def delete_record(*, res: Resource, session: AsyncSession, record: Any) -> None:
+    """Delete `record` (404 when another request deleted it first; 409 when that would
+    leave nobody able to manage users and roles)."""
+    async with accounts.keeping_a_manager(session, res, None):
+        if not await res.crud.delete(session=session, db_obj=record):
+            raise not_found(res.singular)

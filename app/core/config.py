@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Threads that hash and verify passwords (off the event loop); more logins at once
     # queue behind them. On few cores, 1 keeps a login flood from starving other requests.
     password_workers: int = Field(default=1, ge=1, le=64)
+    # Bearer tokens (`POST /api/v1/auth/token`): their lifetime and the audience they name.
+    token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    token_audience: str = Field(default="crud-service", min_length=1)
     # Sign-in throttling (`app/crud/throttle.py`): failures allowed before each key is
     # blocked for a growing delay (0 turns that key off), and how long a count lasts.
     login_max_failures: int = Field(default=5, ge=0)  # one account at one address

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.security import hash_session_token, new_session_token
+from app.core.tokens import Claims
 from app.crud.base import CRUDBase
 from app.models import LoginSession, PolicyState, User
 
@@ -29,9 +30,10 @@ class Caller:
 
 @dataclass(frozen=True, slots=True)
 class Login:
-    """A live login session named by a cookie: a plain copy, written to by its id."""
+    """A live login session named by a cookie (a plain copy, written to by its id), or a
+    bearer token's stand-in (no id, no hash: there is no session row)."""
 
-    id: int
+    id: int | None
     token_hash: str
     user: Caller
 
@@ -76,6 +78,19 @@ class Resolved:
     revision: int  # the stored policy revision; -1 when no session row was found
     record: Any = None  # the plain row asked for with it, if any and found
 
+
+# Who a bearer token names, whether it was issued before the user's tokens were revoked,
+# and the policy revision: one statement, as for a cookie.
+BEARER = select(
+    _USERS.c.id,
+    _USERS.c.username,
+    _USERS.c.full_name,
+    _USERS.c.is_active,
+    _USERS.c.tokens_not_before,
+    select(PolicyState.__table__.c.revision)
+    .where(PolicyState.__table__.c.id == 1)
+    .scalar_subquery(),
+).where(_USERS.c.id == bindparam("user_id"))
 
 TOUCH = (
     update(_SESSIONS)
@@ -150,6 +165,19 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
             return Resolved(login, False, revision, record)
         await connection.execute(TOUCH, {"session_id": id, "now": now})
         return Resolved(login, True, revision, record)
+
+    async def resolve_bearer(self, *, session: AsyncSession, claims: Claims) -> Resolved:
+        """Resolve a valid bearer token's claims: its user, unless the user's tokens were
+        revoked after it was issued (or the user is gone)."""
+        connection = await session.connection()
+        found = (await connection.execute(BEARER, {"user_id": claims.user_id})).first()
+        if found is None:
+            return Resolved(None, False, -1)
+        *user, not_before, stored = found
+        revision = stored or 0
+        if not_before is not None and claims.issued_at < not_before.timestamp():
+            return Resolved(None, False, revision)
+        return Resolved(Login(None, "", Caller(*user)), False, revision)
 
     async def end(self, *, session: AsyncSession, login: Login) -> None:
         """Delete the row of `login`: its cookie stops working."""

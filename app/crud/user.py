@@ -3,11 +3,40 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crud.base import CRUDBase
-from app.models import LoginSession, User
+from app.models import Permission, User, role_permissions, user_roles
+
+# What managing users and roles takes: reading and updating every user and role (role
+# membership and a role's permissions are fields of those), and reading every permission
+# (to grant it).
+MANAGING = (
+    ("user", "read", "all"),
+    ("user", "update", "all"),
+    ("role", "read", "all"),
+    ("role", "update", "all"),
+    ("permission", "read", "all"),
+)
+SOMEONE_MANAGES = (
+    select(User.id)
+    .join(user_roles, user_roles.c.user_id == User.id)
+    .join(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
+    .join(Permission, Permission.id == role_permissions.c.permission_id)
+    .where(
+        User.is_active,
+        or_(
+            *(
+                and_(Permission.model == m, Permission.action == a, Permission.scope == s)
+                for m, a, s in MANAGING
+            )
+        ),
+    )
+    .group_by(User.id)
+    .having(func.count(func.distinct(Permission.id)) == len(MANAGING))
+    .limit(1)
+)
 
 
 class CRUDUser(CRUDBase[User]):
@@ -48,10 +77,12 @@ class CRUDUser(CRUDBase[User]):
     async def update(self, *, session: AsyncSession, db_obj: User, values: dict[str, Any]) -> User:
         values = dict(values)
         values.pop("owner_user_id", None)
-        if values.get("is_active") is False and db_obj.is_active:
-            # Deactivating signs the user out everywhere: reactivating must not revive a login.
-            await session.execute(delete(LoginSession).where(LoginSession.user_id == db_obj.id))
         return await super().update(session=session, db_obj=db_obj, values=values)
+
+    async def someone_manages(self, *, session: AsyncSession) -> bool:
+        """Whether some active user holds, through roles, all it takes to manage users and
+        roles (`MANAGING`), as the tables say now (this transaction's changes included)."""
+        return await session.scalar(SOMEONE_MANAGES) is not None
 
 
 user = CRUDUser(User)

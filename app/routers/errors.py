@@ -6,7 +6,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import validation_error
+from app.core.errors import Throttled, throttled, throttled_message, validation_error
 from app.routers.context import page_for_error
 from app.routers.templating import login_redirect, render
 
@@ -59,7 +59,18 @@ async def oversized(request: Request, detail: str) -> Response | None:
     return await error_page(request, status.HTTP_413_CONTENT_TOO_LARGE, detail)
 
 
+async def throttled_error(request: Request, exc: Exception) -> Response:
+    """Too many wrong passwords: a page saying how long to wait, with Retry-After."""
+    assert isinstance(exc, Throttled)
+    if not wants_html(request):
+        return await throttled(request, exc)
+    page = await error_page(request, status.HTTP_429_TOO_MANY_REQUESTS, throttled_message(exc))
+    page.headers["Retry-After"] = str(exc.retry_after)
+    return page
+
+
 def install_html_error_handlers(app: FastAPI) -> None:
     """Answer errors of HTML requests with pages (the JSON API keeps its own answers)."""
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Throttled, throttled_error)
     app.add_exception_handler(RequestValidationError, request_error)

@@ -8,8 +8,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import crud
-from app.api import signin
-from app.api.access import AuthorizedRecord
+from app.api import accounts, signin
+from app.api.access import Access, Authorize, AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, SettingsDep
 from app.api.writes import update_record
 from app.core import csrf
@@ -210,6 +210,20 @@ async def save_permission_matrix(
         message = "You may grant only permissions you can read."
         return redirect(request, f"/roles/{record.id}", message, "error")
     return redirect(request, f"/roles/{record.id}", "Permissions saved.")
+
+
+SESSIONS = REGISTRY["sessions"]
+
+
+@router.post("/sessions/revoke-others", dependencies=[CsrfProtected])
+async def revoke_other_sessions(
+    request: Request,
+    access: Annotated[Access, Authorize(SESSIONS, "delete")],
+    session: SessionDep,
+) -> Response:
+    """Sign out other devices: every other session the user may end, and their tokens."""
+    await accounts.revoke_other_sessions(access, session)
+    return redirect(request, "/sessions", "Other devices are signed out.")
 
 
 def matrix(record: Any) -> dict[str, Any]:

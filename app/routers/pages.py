@@ -6,12 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.api.access import Access, Authorize, AuthorizedRecord, not_found, owner_defaults
+from app.api.access import Access, Authorize, AuthorizedRecord, owner_defaults
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.listing import list_params
-from app.api.writes import create_record, update_record
+from app.api.writes import create_record, delete_record, update_record
 from app.core.errors import WriteError
 from app.crud.base import COUNT_CAP, ListParams
+from app.models import User
 from app.resources import REGISTRY, Resource
 from app.routers.context import PageContext, PageDep
 from app.routers.forms import (
@@ -31,8 +32,11 @@ def template(res: Resource, page: str) -> str:
     return templates.env.select_template(names).name  # type: ignore[return-value]
 
 
-def visible_fields(res: Resource, access: Access, action: str) -> list[FormField]:
-    """The form's inputs: privileged ones only for holders of `<perm>:<action>:all`."""
+def visible_fields(
+    res: Resource, access: Access, action: str, record: Any | None = None
+) -> list[FormField]:
+    """The form's inputs: privileged ones only for holders of `<perm>:<action>:all`; on
+    one's own account, the current password (a new one needs it)."""
     assert res.create_schema is not None
     fields = form_fields(res, res.create_schema)
     if res.privileged_fields and not access.scopes(res.policy_model, action).all:
@@ -41,6 +45,10 @@ def visible_fields(res: Resource, access: Access, action: str) -> list[FormField
         for item in fields:
             if item.widget == "password":
                 item.required = False
+        if res.model is User and record is not None and record.id == access.user.id:
+            at = next(i for i, item in enumerate(fields) if item.name == "password")
+            current = FormField("current_password", "Current password", "password", False)
+            fields.insert(at, current)
     return fields
 
 
@@ -82,7 +90,8 @@ def build_pages(res: Resource) -> APIRouter:
         status_code: int = 200,
     ) -> Response:
         action = "update" if record is not None else "create"
-        fields = await with_choices(visible_fields(res, access, action), res, access, session)
+        fields = visible_fields(res, access, action, record)
+        fields = await with_choices(fields, res, access, session)
         return render(
             request,
             template(res, "form"),
@@ -144,6 +153,8 @@ def build_pages(res: Resource) -> APIRouter:
                 "params": params,
                 "can_create": res.create_schema is not None
                 and access.scopes(res.policy_model, "create").any,
+                "can_revoke": res.path == "sessions"
+                and access.scopes(res.policy_model, "delete").any,
             },
             page=page,
         )
@@ -246,7 +257,7 @@ def build_pages(res: Resource) -> APIRouter:
             access: AccessDep,
             session: SessionDep,
         ) -> Response:
-            fields = visible_fields(res, access, "update")
+            fields = visible_fields(res, access, "update", record)
             return await form_page(
                 request,
                 page,
@@ -266,7 +277,7 @@ def build_pages(res: Resource) -> APIRouter:
             session: SessionDep,
             settings: SettingsDep,
         ) -> Response:
-            fields = visible_fields(res, access, "update")
+            fields = visible_fields(res, access, "update", record)
             data = parse_form(fields, await request.form(), partial=True)
             model, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
             write = None
@@ -299,8 +310,7 @@ def build_pages(res: Resource) -> APIRouter:
         record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
         session: SessionDep,
     ) -> Response:
-        if not await res.crud.delete(session=session, db_obj=record):
-            raise not_found(res.singular)  # another request deleted it first
+        await delete_record(res=res, session=session, record=record)
         return redirect(request, f"/{res.path}", f"{res.singular} deleted.")
 
     return router

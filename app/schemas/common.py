@@ -126,17 +126,18 @@ class Page(BaseModel, Generic[T]):
     )
 
 
-def partial(schema: type[BaseModel], name: str) -> type[BaseModel]:
+def partial(schema: type[BaseModel], name: str, **extra: Any) -> type[BaseModel]:
     """Return `schema` with every field optional: what a partial update (PUT) accepts.
 
     Fields keep their types, so an explicit null for a required column is still refused;
-    fields left out are simply not set (read with `exclude_unset`).
+    fields left out are simply not set (read with `exclude_unset`). `extra`: fields only
+    an update takes, as `create_model` takes them.
     """
     fields: dict[str, Any] = {
         field_name: (info.rebuild_annotation(), Field(default=None, **_constraints(info)))
         for field_name, info in schema.model_fields.items()
     }
-    return create_model(name, __base__=InputSchema, **fields)
+    return create_model(name, __base__=InputSchema, **fields, **extra)
 
 
 def _constraints(info: Any) -> dict[str, Any]:

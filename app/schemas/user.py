@@ -45,6 +45,7 @@ Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
 
 # Fields a user holding only `user:update:own` may change on their own row.
 SELF_EDITABLE = frozenset({"email", "full_name", "password"})
+CURRENT_PASSWORD = "Your current password: needed, and checked, when you change your own password."
 
 
 class UserCreate(InputSchema):
@@ -58,7 +59,12 @@ class UserCreate(InputSchema):
     owner_group_id: Id | None = None
 
 
-UserUpdate = partial(UserCreate, "UserUpdate")
+# Changing one's own password needs the current one (`app/api/accounts.py`).
+UserUpdate = partial(
+    UserCreate,
+    "UserUpdate",
+    current_password=(GivenPassword | None, Field(default=None, description=CURRENT_PASSWORD)),
+)
 
 
 def _names(items: object) -> object:
@@ -97,3 +103,11 @@ class RegisterRequest(BaseModel):
 class LoginRequest(BaseModel):
     username: Text(320, min_length=1)  # a username, or an email (up to 320 characters)
     password: GivenPassword
+
+
+class TokenResponse(BaseModel):
+    """A bearer token for scripts: send it as `Authorization: Bearer <access_token>`."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the token expires.")

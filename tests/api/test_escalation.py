@@ -88,7 +88,9 @@ def test_self_edit_is_limited_to_email_name_and_password(
     assert demo.put(admin_url, json={"full_name": "Sneaky"}).status_code == 404
 
     change = {"email": "demo.new@example.com", "full_name": "Demo Renamed"}
-    response = demo.put(url, json=change | {"password": "new-password"})
+    response = demo.put(
+        url, json=change | {"password": "new-password", "current_password": "demo123"}
+    )
     assert response.status_code == 200, response.text
     assert response.json() == before | change | {"updated_at": response.json()["updated_at"]}
     assert login("demo", "new-password").get("/auth/me").status_code == 200

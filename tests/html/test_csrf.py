@@ -40,7 +40,7 @@ class Case:
 
     method: str
     template: str
-    kind: str  # create update delete matrix login register logout
+    kind: str  # create update delete matrix login register logout revoke-others
     path: str | None = None  # the resource, for the resource routes
 
     def __str__(self) -> str:
@@ -54,6 +54,7 @@ def cases() -> list[Case]:
         Case("POST", "/register", "register"),
         Case("POST", "/logout", "logout"),
         Case("POST", "/roles/{id}/permissions", "matrix", "roles"),
+        Case("POST", "/sessions/revoke-others", "revoke-others", "sessions"),
     ]
     for res in RESOURCES:
         if res.create_schema is not None:
@@ -188,6 +189,15 @@ def prepare(case: Case, world: World) -> Attempt:
             assert location(victim.get("/dashboard")) == "/login?next=/dashboard"
 
         return Attempt("POST", "/logout", {}, victim, right, others, effect)
+
+    if case.kind == "revoke-others":
+
+        def effect(response: httpx.Response) -> None:
+            assert location(response) == "/sessions"
+            assert page(victim, "/sessions").root is not None  # this session lives on
+            assert admin_api.get("/auth/me").status_code == 401  # admin's other one ended
+
+        return Attempt("POST", "/sessions/revoke-others", {}, victim, right, others, effect)
 
     if case.kind == "matrix":
         role = admin_api.post("/roles", json={"name": unique("role")}).json()

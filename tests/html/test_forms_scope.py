@@ -90,7 +90,13 @@ def test_demo_edits_own_account_but_not_privileged_fields(
     me = demo.get("/auth/me").json()
     url = f"/users/{me['id']}"
     form = page(demo_browser, f"{url}/edit").form(url)
-    assert set(form.names()) == {"csrf_token", "email", "full_name", "password"}
+    assert set(form.names()) == {
+        "csrf_token",
+        "email",
+        "full_name",
+        "current_password",
+        "password",
+    }
     data = form.data()
     cases = [
         Bad("email", "not-an-email", "malformed email"),

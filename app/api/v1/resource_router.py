@@ -4,10 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.api.access import Access, Authorize, AuthorizedRecord, not_found
+from app.api.access import Access, Authorize, AuthorizedRecord
 from app.api.deps import AccessDep, SessionDep, SettingsDep
 from app.api.listing import list_params
-from app.api.writes import create_record, update_record
+from app.api.writes import create_record, delete_record, update_record
 from app.core.routing import JSONRoute
 from app.crud.base import ListParams
 from app.resources import Resource
@@ -87,11 +87,10 @@ def build_router(res: Resource) -> APIRouter:
         response_class=Response,
         name=f"delete_{res.path}",
     )
-    async def delete_record(
+    async def delete(
         record: Annotated[Any, AuthorizedRecord(res, "delete")], session: SessionDep
     ) -> Response:
-        if not await res.crud.delete(session=session, db_obj=record):
-            raise not_found(res.singular)  # another request deleted it first
+        await delete_record(res=res, session=session, record=record)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from app import crud
-from app.api import signin
+from app.api import accounts, signin
 from app.api.deps import (
     CurrentSession,
     CurrentUser,
@@ -11,10 +11,11 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.core import tokens
 from app.core.enforcer import user_sub
 from app.core.routing import JSONRoute
 from app.models import User
-from app.schemas.user import LoginRequest, Me, RegisterRequest, UserRead
+from app.schemas.user import LoginRequest, Me, RegisterRequest, TokenResponse, UserRead
 
 router = APIRouter(prefix="/auth", tags=["Authentication"], route_class=JSONRoute)
 
@@ -54,12 +55,40 @@ async def login(
     return user
 
 
+@router.post("/token", response_model=TokenResponse)
+async def token(
+    data: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
+) -> TokenResponse:
+    """Check the password and return a short-lived bearer token for scripts (no cookie).
+
+    Every API route takes it as `Authorization: Bearer <token>`, with the same decisions
+    as the cookie; it is refused once expired, and after the user signs out everywhere,
+    changes password, or is deactivated. Throttled like sign-in.
+    """
+    user = await signin.authenticate(
+        session=session,
+        settings=settings,
+        username=data.username,
+        password=data.password,
+        address=signin.client_address(request),
+    )
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)
+    return TokenResponse(
+        access_token=tokens.issue(user.id, settings), expires_in=settings.token_minutes * 60
+    )
+
+
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 async def logout(login: CurrentSession, session: SessionDep, settings: SettingsDep) -> Response:
-    """End the current session: its row is deleted, so the cookie stops working."""
-    if login is None:
+    """End the current session: its row is deleted, so the cookie stops working. Called
+    with a bearer token, every token issued to the user so far stops working."""
+    if login is None or not login.user.is_active:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    if login.id is None:
+        await accounts.revoke_tokens(session, login.user.id)
+        return response
     await signin.sign_out(session=session, response=response, settings=settings, login=login)
     return response
 
