@@ -75,7 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Answer 200 while the process is up."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["Operations"])
+    @app.get(
+        "/readyz",
+        tags=["Operations"],
+        responses={503: {"description": "The database does not answer."}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         """Answer 200 only when the database answers, with the policy revision this worker
         enforces (null before its first load): after a change, every worker's moves on."""

@@ -1,7 +1,8 @@
 """Route matching that declines whole routers at once, and the API's body rules."""
 
+from collections import defaultdict
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -9,7 +10,7 @@ from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What FastAPI answers (400) when json.loads fails outright: bytes that are not UTF-8, a
@@ -36,6 +37,20 @@ class JSONRoute(APIRoute):
     anything reads it as input, so a cookie-signed request from another site's form never
     acts; a JSON body that cannot be decoded at all is a 422 like any malformed JSON.
     """
+
+    # Every method served at each path of the API's routes, for the Allow header of a 405
+    # (each method is a route of its own; Starlette would name only the first one matched).
+    methods_at: ClassVar[dict[str, set[str]]] = defaultdict(set)
+
+    def __init__(self, path: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(path, *args, **kwargs)
+        JSONRoute.methods_at[self.path].update(self.methods or ())
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.methods and scope["method"] not in self.methods:
+            allowed = ", ".join(sorted(JSONRoute.methods_at[self.path]))
+            raise HTTPException(status_code=405, headers={"Allow": allowed})
+        await super().handle(scope, receive, send)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -2,7 +2,7 @@
 
 Each failed sign-in counts under three keys: the account at the client's address, the
 account anywhere, and the address. Past a key's limit every further failure blocks that
-key for a growing delay (1 s, 2 s, 4 s, ... up to `LOGIN_MAX_DELAY_SECONDS`); a sign-in
+key for a growing delay (2 s, 4 s, 8 s, ... up to `LOGIN_MAX_DELAY_SECONDS`); a sign-in
 while any of its keys is blocked is refused (429) without the password being checked.
 The account-at-address limit is low and the account's own limit high: an attacker
 hammering an account from one address is slowed long before the account is, so the real
@@ -78,7 +78,7 @@ async def check(session: AsyncSession, keys: Keys, settings: Settings) -> None:
 def delay(failures: int, limit: int, settings: Settings) -> timedelta:
     """The block after the `failures`-th failure under a key whose limit is `limit`."""
     over = failures - limit
-    seconds = settings.login_max_delay_seconds if over >= 20 else 2**over
+    seconds = settings.login_max_delay_seconds if over >= 20 else 2 ** (over + 1)
     return timedelta(seconds=min(seconds, settings.login_max_delay_seconds))
 
 

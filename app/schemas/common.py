@@ -1,5 +1,6 @@
 """Field types and base classes every schema builds on."""
 
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,7 +16,9 @@ from pydantic import (
     PlainSerializer,
     Strict,
     StringConstraints,
+    ValidationInfo,
     create_model,
+    field_validator,
 )
 
 INT_MAX = 2**31 - 1
@@ -58,7 +61,14 @@ def _not_a_number(value: Any) -> Any:
     return value
 
 
-Id = Annotated[int, Field(ge=1, le=INT_MAX)]
+def _not_a_bool(value: Any) -> Any:
+    """Refuse true and false where a number is expected (Python counts them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+Id = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=INT_MAX)]
 # true or false only: `0`, `1`, `"yes"` are refused rather than guessed at.
 Bool = Annotated[bool, Strict()]
 Date = Annotated[date, BeforeValidator(_not_a_number)]
@@ -84,10 +94,27 @@ class Rule:
 
 
 class InputSchema(BaseModel):
-    """Request bodies: unknown fields are refused, so nothing is mass-assigned by accident."""
+    """Request bodies: unknown fields are refused, so nothing is mass-assigned by accident;
+    true and false are refused for every field that is not a boolean."""
 
     model_config = ConfigDict(extra="forbid")
     rules: ClassVar[tuple[Rule, ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_only_for_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name not in _boolean_fields(cls):
+            raise ValueError("must not be true or false")
+        return value
+
+
+def _boolean_fields(schema: type[BaseModel]) -> frozenset[str]:
+    """The fields of `schema` that take a boolean (alone or beside None)."""
+    return frozenset(
+        name
+        for name, info in schema.model_fields.items()
+        if info.annotation is bool or bool in typing.get_args(info.annotation)
+    )
 
 
 class OwnerFields(InputSchema):

@@ -48,17 +48,17 @@ def test_failures_then_429_with_a_growing_delay(at: Callable[[str], httpx.Client
         assert sign_in(client, WRONG).status_code == 401
     refused = sign_in(client, RIGHT)  # not even checked: the right password waits too
     assert refused.status_code == 429, refused.text
-    assert refused.headers["Retry-After"] == "1"
-    assert "try again in 1 second" in refused.json()["detail"]
+    assert refused.headers["Retry-After"] == "2"
+    assert "try again in 2 seconds" in refused.json()["detail"]
     assert "session_id" not in refused.cookies
     wait_out(refused)
     assert sign_in(client, WRONG).status_code == 401  # the 6th failure: blocked for 2 s
     longer = sign_in(client, RIGHT)
     assert longer.status_code == 429
-    assert longer.headers["Retry-After"] == "2"
+    assert longer.headers["Retry-After"] == "4"
     wait_out(longer)
     assert sign_in(client, WRONG).status_code == 401
-    assert sign_in(client, WRONG).headers["Retry-After"] == "4"
+    assert sign_in(client, WRONG).headers["Retry-After"] == "8"
 
 
 def test_a_success_resets_the_account(at: Callable[[str], httpx.Client]) -> None:

@@ -202,7 +202,7 @@ def test_repeated_failures_are_throttled_on_the_page(browser: Browser) -> None:
     sent = {"username": "demo", "password": "demo123", "csrf_token": csrf_token(browser, "/login")}
     response = browser.post("/login", data=sent)
     assert_html(response, 429)
-    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Retry-After"] == "2"
     text = Page(response).root.find("main").text()  # type: ignore[union-attr]
-    assert "Too many failed sign-ins: try again in 1 second." in text
+    assert "Too many failed sign-ins: try again in 2 seconds." in text
     assert browser.cookies.get("session_id") is None

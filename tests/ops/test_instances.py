@@ -124,3 +124,28 @@ def test_a_change_through_one_instance_reaches_the_other(backend: str, tmp_path:
                 expected = 403 if change % 2 == 0 else 200
                 assert demo.get("/customers").status_code == expected
             assert max(delays) < WITHIN, delays
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_failed_sign_ins_count_across_instances(backend: str, tmp_path: Path) -> None:
+    """Failures through either process count together: the fifth blocks the account at this
+    address on both, until the delay has passed."""
+    with database_url(backend, tmp_path) as url:
+        env = os.environ | APP_ENV | {"DATABASE_URL": url}
+        env.pop("TEST_DATABASE_URL", None)
+        init = subprocess.run(
+            [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert init.returncode == 0, init.stdout + init.stderr
+        with instance(env, tmp_path / "throttle.log") as a, instance(env, tmp_path / "b.log") as b:
+            wrong = {"username": "demo", "password": "not-the-password"}
+            right = {"username": "demo", "password": "demo123"}
+            statuses = [
+                httpx.post(f"{base}/api/v1/auth/login", json=wrong, timeout=30).status_code
+                for base in (a, b, a, b, a)
+            ]
+            assert statuses == [401] * 5
+            for base in (a, b):
+                refused = httpx.post(f"{base}/api/v1/auth/login", json=right, timeout=30)
+                assert refused.status_code == 429
+                assert refused.headers["Retry-After"] == "2"

@@ -164,3 +164,16 @@ def test_workers_share_sessions_and_policy_changes(server: Server) -> None:
     (logout,) = server.send(b, "POST", f"{api}/auth/logout", demo)
     assert logout.status_code == 204, logout.text
     assert server.everywhere(f"{api}/auth/me", demo, a, b) == {a: {401}, b: {401}}
+
+
+def test_workers_count_failed_sign_ins_together(server: Server) -> None:
+    """Failures answered by either worker count together; both then answer 429."""
+    a, b = server.pids
+    wrong = {"username": "nobody-at-all", "password": "not-the-password"}
+    login = "/api/v1/auth/login"
+    answered = [server.send(w, "POST", login, json=wrong)[0].status_code for w in (a, b, a, b, a)]
+    assert answered == [401] * 5
+    for worker in (a, b):
+        (refused,) = server.send(worker, "POST", login, json=wrong)
+        assert refused.status_code == 429, refused.text
+        assert int(refused.headers["Retry-After"]) >= 1

@@ -5,11 +5,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 
 from app.api.access import Access, Authorize, AuthorizedRecord
+from app.api.accounts import MANAGING_FIELDS
 from app.api.deps import AccessDep, SessionDep, SettingsDep
 from app.api.listing import list_params
+from app.api.statuses import BODY, answers
 from app.api.writes import create_record, delete_record, update_record
 from app.core.routing import JSONRoute
 from app.crud.base import ListParams
+from app.models import User
 from app.resources import Resource
 from app.schemas.common import Page
 
@@ -20,7 +23,11 @@ def build_router(res: Resource) -> APIRouter:
     Read = res.read_schema
     ListQuery = Annotated[ListParams, Depends(list_params(res))]
 
-    @router.get("", response_model=Page[Read], name=f"list_{res.path}")
+    # A delete can leave nobody able to manage users and roles only on these (409).
+    guarded = res.model in MANAGING_FIELDS
+    update_answers = (401, 403, 404, 409, *BODY, *((429,) if res.model is User else ()))
+
+    @router.get("", response_model=Page[Read], name=f"list_{res.path}", responses=answers(401, 403))
     async def list_records(
         access: Annotated[Access, Authorize(res, "read")],
         params: ListQuery,
@@ -36,7 +43,7 @@ def build_router(res: Resource) -> APIRouter:
             "next_cursor": page.next_cursor,
         }
 
-    @router.get("/{id}", response_model=Read, name=f"read_{res.path}")
+    @router.get("/{id}", response_model=Read, name=f"read_{res.path}", responses=answers(401, 404))
     async def read_record(
         record: Annotated[Any, AuthorizedRecord(res, "read", plain=True)],
     ) -> Any:
@@ -50,6 +57,7 @@ def build_router(res: Resource) -> APIRouter:
             response_model=Read,
             status_code=status.HTTP_201_CREATED,
             name=f"create_{res.path}",
+            responses=answers(401, 403, 409, *BODY),
         )
         async def create(
             obj_in: Create,  # type: ignore[valid-type]
@@ -64,7 +72,12 @@ def build_router(res: Resource) -> APIRouter:
     if res.update_schema is not None:
         Update = res.update_schema
 
-        @router.put("/{id}", response_model=Read, name=f"update_{res.path}")
+        @router.put(
+            "/{id}",
+            response_model=Read,
+            name=f"update_{res.path}",
+            responses=answers(*update_answers),
+        )
         async def update(
             obj_in: Update,  # type: ignore[valid-type]
             record: Annotated[Any, AuthorizedRecord(res, "update")],
@@ -86,6 +99,7 @@ def build_router(res: Resource) -> APIRouter:
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
         name=f"delete_{res.path}",
+        responses=answers(401, 403, 404, *((409,) if guarded else ())),
     )
     async def delete(
         record: Annotated[Any, AuthorizedRecord(res, "delete")], session: SessionDep

@@ -11,6 +11,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.api.statuses import BODY, answers
 from app.core import tokens
 from app.core.enforcer import user_sub
 from app.core.routing import JSONRoute
@@ -22,7 +23,12 @@ router = APIRouter(prefix="/auth", tags=["Authentication"], route_class=JSONRout
 BAD_LOGIN = "Incorrect username or password"
 
 
-@router.post("/register", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/register",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=answers(409, *BODY),
+)
 async def register(data: RegisterRequest, session: SessionDep, settings: SettingsDep) -> User:
     """Create an account with the default role; no sign-in needed."""
     user = await signin.register(session=session, settings=settings, values=data.model_dump())
@@ -31,7 +37,7 @@ async def register(data: RegisterRequest, session: SessionDep, settings: Setting
     return user
 
 
-@router.post("/login", response_model=UserRead)
+@router.post("/login", response_model=UserRead, responses=answers(401, *BODY, 429))
 async def login(
     data: LoginRequest,
     request: Request,
@@ -55,7 +61,7 @@ async def login(
     return user
 
 
-@router.post("/token", response_model=TokenResponse)
+@router.post("/token", response_model=TokenResponse, responses=answers(401, *BODY, 429))
 async def token(
     data: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
@@ -79,7 +85,12 @@ async def token(
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=answers(401),
+)
 async def logout(login: CurrentSession, session: SessionDep, settings: SettingsDep) -> Response:
     """End the current session: its row is deleted, so the cookie stops working. Called
     with a bearer token, every token issued to the user so far stops working."""
@@ -93,7 +104,7 @@ async def logout(login: CurrentSession, session: SessionDep, settings: SettingsD
     return response
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=answers(401))
 async def me(caller: CurrentUser, policy: PolicyDep, session: SessionDep) -> dict[str, object]:
     """Return the signed-in user with roles, groups and effective permissions."""
     user = await crud.user.get(session=session, id=caller.id)

@@ -7,6 +7,7 @@ from fastapi import Response, status
 from app.api import accounts
 from app.api.access import Access, Authorize
 from app.api.deps import SessionDep
+from app.api.statuses import answers
 from app.api.v1.resource_router import build_router
 from app.resources import REGISTRY
 
@@ -14,7 +15,12 @@ res = REGISTRY["sessions"]
 router = build_router(res)
 
 
-@router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+@router.delete(
+    "",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=answers(401, 403),
+)
 async def revoke_other_sessions(
     access: Annotated[Access, Authorize(res, "delete")],
     session: SessionDep,
