@@ -17,7 +17,7 @@ from app.api.v1.router import ROUTERS
 from app.resources import RESOURCES
 
 APP = Path(__file__).resolve().parents[1] / "app"
-PUBLIC_API = {"/auth/register", "/auth/login", "/auth/logout"}
+PUBLIC_API = {"/auth/register", "/auth/login", "/auth/token", "/auth/logout"}
 
 
 def calls_in(path: Path) -> list[tuple[str, int]]:
@@ -68,9 +68,9 @@ def dependency_calls(route: APIRoute) -> set[object]:
 def test_every_api_route_requires_a_user_and_a_transaction():
     """Every /api/v1 route depends on a transaction, a signed-in user and the enforcer."""
     routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
-    # auth (4), five routes per resource that has schemas to write, and DELETE /sessions
+    # auth (5), five routes per resource that has schemas to write, and DELETE /sessions
     generic = sum(3 if res.create_schema is None else 5 for res in RESOURCES)
-    assert len(routes) == 4 + generic + 1
+    assert len(routes) == 5 + generic + 1
     for route in routes:
         calls = dependency_calls(route)
         assert get_db in calls, route.path

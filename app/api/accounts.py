@@ -6,18 +6,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import HTTPException, status
-from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api.access import Access
 from app.api.transaction import commit
 from app.core.config import Settings
-from app.core.database import utcnow
 from app.core.errors import FieldError, WriteError
 from app.core.security import passwords_for
 from app.crud import throttle
-from app.models import LoginSession, Permission, Role, User
+from app.models import Permission, Role, User
 from app.resources import REGISTRY, Resource
 
 LAST_ADMIN = (
@@ -98,17 +96,15 @@ async def after_user_update(
 async def end_sessions(session: AsyncSession, user_id: int, *, keep: int | None = None) -> None:
     """Delete the user's login sessions (but `keep`) and refuse the bearer tokens issued
     to them so far."""
-    sessions = delete(LoginSession).where(LoginSession.user_id == user_id)
-    if keep is not None:
-        sessions = sessions.where(LoginSession.id != keep)
-    await session.execute(sessions)
+    await crud.login_session.revoke(
+        session=session, where=crud.login_session.of_user(user_id), keep_id=keep
+    )
     await revoke_tokens(session, user_id)
 
 
 async def revoke_tokens(session: AsyncSession, user_id: int) -> None:
     """Refuse every bearer token issued to the user until now."""
-    stmt = update(User).where(User.id == user_id).values(tokens_not_before=utcnow())
-    await session.execute(stmt.execution_options(synchronize_session=False))
+    await crud.user.revoke_tokens(session=session, user_id=user_id)
 
 
 async def revoke_other_sessions(access: Access, session: AsyncSession) -> None:

@@ -201,6 +201,11 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         )
         return result.rowcount or 0
 
+    @staticmethod
+    def of_user(user_id: int) -> ColumnElement[bool]:
+        """The filter of one user's sessions."""
+        return LoginSession.user_id == user_id
+
     async def revoke(
         self,
         *,

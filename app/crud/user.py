@@ -3,9 +3,10 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.database import utcnow
 from app.crud.base import CRUDBase
 from app.models import Permission, User, role_permissions, user_roles
 
@@ -78,6 +79,11 @@ class CRUDUser(CRUDBase[User]):
         values = dict(values)
         values.pop("owner_user_id", None)
         return await super().update(session=session, db_obj=db_obj, values=values)
+
+    async def revoke_tokens(self, *, session: AsyncSession, user_id: int) -> None:
+        """Refuse every bearer token issued to the user until now."""
+        stmt = update(User).where(User.id == user_id).values(tokens_not_before=utcnow())
+        await session.execute(stmt.execution_options(synchronize_session=False))
 
     async def someone_manages(self, *, session: AsyncSession) -> bool:
         """Whether some active user holds, through roles, all it takes to manage users and

@@ -109,7 +109,7 @@ def _cell(prefix: str, res: Any, column: str, value: Any) -> str:
         return f'<time datetime="{value.isoformat()}">{shown} UTC</time>'
     if column == "color":
         color = html_escape(str(value))
-        return f'<span class="swatch" style="background: {color}"></span> {color}'
+        return f'<span class="swatch" data-color="{color}"></span> {color}'
     text = str(value)
     return html_escape(do_truncate(templates.env, text, 80) if len(text) > 80 else text)
 

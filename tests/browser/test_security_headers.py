@@ -1,7 +1,8 @@
 """The policy as Chromium applies it: pages work under it (every browser test fails on a
 violation, `conftest.py`), and what it forbids, the browser refuses."""
 
-from playwright.sync_api import Browser, ConsoleMessage
+import httpx
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from tests.browser.helpers import SQLITE_ONLY, sign_in
 from tests.conftest import Backend
@@ -46,3 +47,15 @@ def test_pages_cannot_be_framed(browser: Browser, live: Backend) -> None:
     assert framed.url.startswith("chrome-error://"), framed.url  # Chromium's refusal page
     assert page.frame_locator("#f").locator("form").count() == 0
     context.close()
+
+
+def test_colour_swatches_are_painted_without_style_attributes(
+    page: Page, admin: httpx.Client
+) -> None:
+    """Under a policy with no inline styles, the script paints each swatch from data-color."""
+    admin.post("/tags", json={"name": "alarm", "color": "#ff0000"})
+    sign_in(page, "admin", "admin123")
+    page.goto("/tags")
+    swatch = page.locator(".swatch").first
+    assert swatch.get_attribute("style") == "background-color: rgb(255, 0, 0);"
+    assert swatch.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 0, 0)"

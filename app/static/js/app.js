@@ -22,3 +22,11 @@ document.addEventListener("submit", async (event) => {
     document.close();
   }
 });
+
+// Colour swatches: the colour rides in data-color (the Content-Security-Policy allows no
+// style attributes); without script the hex value beside it still says which colour.
+for (const swatch of document.querySelectorAll(".swatch[data-color]")) {
+  if (/^#[0-9a-fA-F]{6}$/.test(swatch.dataset.color)) {
+    swatch.style.backgroundColor = swatch.dataset.color;
+  }
+}
