@@ -29,9 +29,9 @@ async def authenticate(
     *,
     session: AsyncSession,
     settings: Settings,
+    request: Request,
     username: str,
     password: str,
-    address: str | None,
 ) -> User | None:
     """Return the active user these credentials name; unknown names cost a hash too.
 
@@ -40,7 +40,8 @@ async def authenticate(
     that follows rolls the request back), a success clears the account's count.
     """
     user = await crud.user.get_by_login(session=session, username=username)
-    keys = throttle.keys_for(f"user:{user.id}" if user else f"name:{username.lower()}", address)
+    account = f"user:{user.id}" if user else f"name:{username.lower()}"
+    keys = throttle.keys_for(account, client_address(request))
     await throttle.check(session, keys, settings)
     ok, new_hash = await passwords_for(settings).verify(
         password, user.hashed_password if user else None

@@ -42,19 +42,15 @@ class Login:
 # plain rows, no ORM objects, since the request only reads them.
 _SESSIONS = LoginSession.__table__
 _USERS = User.__table__
+# The `Caller` fields, and the stored policy revision.
+_CALLER = (_USERS.c.id, _USERS.c.username, _USERS.c.full_name, _USERS.c.is_active)
+_REVISION = (
+    select(PolicyState.__table__.c.revision)
+    .where(PolicyState.__table__.c.id == 1)
+    .scalar_subquery()
+)
 RESOLVE = (
-    select(
-        _SESSIONS.c.id,
-        _SESSIONS.c.expires_at,
-        _SESSIONS.c.last_seen_at,
-        _USERS.c.id,
-        _USERS.c.username,
-        _USERS.c.full_name,
-        _USERS.c.is_active,
-        select(PolicyState.__table__.c.revision)
-        .where(PolicyState.__table__.c.id == 1)
-        .scalar_subquery(),
-    )
+    select(_SESSIONS.c.id, _SESSIONS.c.expires_at, _SESSIONS.c.last_seen_at, *_CALLER, _REVISION)
     .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
     .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 )
@@ -81,16 +77,9 @@ class Resolved:
 
 # Who a bearer token names, whether it was issued before the user's tokens were revoked,
 # and the policy revision: one statement, as for a cookie.
-BEARER = select(
-    _USERS.c.id,
-    _USERS.c.username,
-    _USERS.c.full_name,
-    _USERS.c.is_active,
-    _USERS.c.tokens_not_before,
-    select(PolicyState.__table__.c.revision)
-    .where(PolicyState.__table__.c.id == 1)
-    .scalar_subquery(),
-).where(_USERS.c.id == bindparam("user_id"))
+BEARER = select(*_CALLER, _USERS.c.tokens_not_before, _REVISION).where(
+    _USERS.c.id == bindparam("user_id")
+)
 
 TOUCH = (
     update(_SESSIONS)

@@ -81,9 +81,9 @@ async def login(
             user = await signin.authenticate(
                 session=session,
                 settings=settings,
+                request=request,
                 username=credentials.username,
                 password=credentials.password,
-                address=signin.client_address(request),
             )
         except Throttled as exc:
             refused = anonymous_page(

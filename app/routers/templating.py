@@ -11,11 +11,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2.filters import do_truncate
 from markupsafe import Markup
 
+from app.api.identity import SESSION_COOKIE
 from app.core.config import PROJECT_ROOT
 from app.crud.base import ListParams
 from app.resources import Resource
@@ -215,7 +216,15 @@ def render(
     )
     if FLASH_COOKIE in request.cookies:  # shown once, or dropped when it could not be
         response.delete_cookie(FLASH_COOKIE, path=request.app.state.settings.cookie_path)
+    if page.user is None:
+        forget_session(request, response)
     return response
+
+
+def forget_session(request: Request, response: Response) -> None:
+    """Drop a session cookie that signs nobody in (malformed, expired, revoked)."""
+    if SESSION_COOKIE in request.cookies:
+        response.delete_cookie(SESSION_COOKIE, path=request.app.state.settings.cookie_path)
 
 
 def redirect(
@@ -241,7 +250,11 @@ def login_redirect(request: Request) -> RedirectResponse:
     here = request.url.path.removeprefix(prefix) or "/"
     if request.url.query:
         here += "?" + request.url.query
-    return RedirectResponse(url(request, "/login?next=" + quote(here, safe="/")), status_code=303)
+    response = RedirectResponse(
+        url(request, "/login?next=" + quote(here, safe="/")), status_code=303
+    )
+    forget_session(request, response)
+    return response
 
 
 def safe_next(value: str | None) -> str:

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from app.core import csrf
 from tests.conftest import Backend
@@ -206,3 +207,25 @@ def test_repeated_failures_are_throttled_on_the_page(browser: Browser) -> None:
     text = Page(response).root.find("main").text()  # type: ignore[union-attr]
     assert "Too many failed sign-ins: try again in 2 seconds." in text
     assert browser.cookies.get("session_id") is None
+
+
+@pytest.mark.parametrize("cookie", ["not-a-token", "x" * 5000, "%00%ff", "'; DROP TABLE sessions"])
+def test_a_session_cookie_that_signs_nobody_in_is_ignored_and_dropped(
+    browser: Browser, cookie: str
+) -> None:
+    for path, status in (("/dashboard", 303), ("/login", 200)):
+        browser.cookies.set("session_id", cookie)
+        response = browser.get(path)
+        assert response.status_code == status
+        assert 'session_id=""' in response.headers.get("set-cookie", ""), path
+        browser.cookies.delete("session_id")
+
+
+def test_a_revoked_session_cookie_is_dropped(signed_in: Callable[[str, str], Browser]) -> None:
+    browser = signed_in("demo", "demo123")
+    token = browser.cookies["session_id"]
+    assert location(browser.post("/logout", data={"csrf_token": csrf_token(browser)})) == "/login"
+    browser.cookies.set("session_id", token)  # a copy kept from before
+    response = browser.get("/dashboard")
+    assert location(response) == "/login?next=/dashboard"
+    assert 'session_id=""' in response.headers["set-cookie"]

@@ -1,6 +1,7 @@
 """Registration, login, logout and the current user."""
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api import accounts, signin
@@ -13,6 +14,7 @@ from app.api.deps import (
 )
 from app.api.statuses import BODY, answers
 from app.core import tokens
+from app.core.config import Settings
 from app.core.enforcer import user_sub
 from app.core.routing import JSONRoute
 from app.models import User
@@ -37,6 +39,22 @@ async def register(data: RegisterRequest, session: SessionDep, settings: Setting
     return user
 
 
+async def checked(
+    data: LoginRequest, request: Request, session: AsyncSession, settings: Settings
+) -> User:
+    """The user these credentials name (throttled), or 401."""
+    user = await signin.authenticate(
+        session=session,
+        settings=settings,
+        request=request,
+        username=data.username,
+        password=data.password,
+    )
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)
+    return user
+
+
 @router.post("/login", response_model=UserRead, responses=answers(401, *BODY, 429))
 async def login(
     data: LoginRequest,
@@ -46,15 +64,7 @@ async def login(
     settings: SettingsDep,
 ) -> User:
     """Check the password and start a new session (cookie `session_id`)."""
-    user = await signin.authenticate(
-        session=session,
-        settings=settings,
-        username=data.username,
-        password=data.password,
-        address=signin.client_address(request),
-    )
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)
+    user = await checked(data, request, session, settings)
     await signin.sign_in(
         session=session, request=request, response=response, settings=settings, user=user
     )
@@ -71,15 +81,7 @@ async def token(
     as the cookie; it is refused once expired, and after the user signs out everywhere,
     changes password, or is deactivated. Throttled like sign-in.
     """
-    user = await signin.authenticate(
-        session=session,
-        settings=settings,
-        username=data.username,
-        password=data.password,
-        address=signin.client_address(request),
-    )
-    if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, BAD_LOGIN)
+    user = await checked(data, request, session, settings)
     return TokenResponse(
         access_token=tokens.issue(user.id, settings), expires_in=settings.token_minutes * 60
     )
