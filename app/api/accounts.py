@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api.access import Access
+from app.api.signin import check_throttle
 from app.api.transaction import commit
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError
@@ -71,7 +72,7 @@ async def check_current_password(
             ]
         )
     keys = throttle.keys_for(f"user:{record.id}", access.address)
-    await throttle.check(session, keys, settings)
+    await check_throttle(session, keys, settings)
     ok, _ = await passwords_for(settings).verify(current, record.hashed_password)
     if not ok:
         await throttle.failed(session, keys, settings)

@@ -1,5 +1,6 @@
 """Sign-in, registration and sign-out steps shared by the JSON API and the HTML pages."""
 
+import asyncio
 from typing import Any
 
 from fastapi import Request, Response
@@ -11,6 +12,7 @@ from app.api.transaction import commit
 from app.core import csrf
 from app.core.config import Settings
 from app.core.database import utcnow
+from app.core.errors import Throttled
 from app.core.security import passwords_for
 from app.crud import throttle
 from app.crud.login_session import Login
@@ -42,7 +44,7 @@ async def authenticate(
     user = await crud.user.get_by_login(session=session, username=username)
     account = f"user:{user.id}" if user else f"name:{username.lower()}"
     keys = throttle.keys_for(account, client_address(request))
-    await throttle.check(session, keys, settings)
+    await check_throttle(session, keys, settings)
     ok, new_hash = await passwords_for(settings).verify(
         password, user.hashed_password if user else None
     )
@@ -55,6 +57,22 @@ async def authenticate(
         user.hashed_password = new_hash
     user.last_login_at = utcnow()
     return user
+
+
+async def check_throttle(session: AsyncSession, keys: throttle.Keys, settings: Settings) -> None:
+    """Refuse (`Throttled`) an attempt while one of its keys is blocked, after a pause.
+
+    The pause (`LOGIN_REFUSAL_DELAY_MS`) holds nothing but a coroutine: the transaction,
+    which only read, ends first, so its connection goes back to the pool. Without it, a
+    flood of refused sign-ins would be answered as fast as the loop can go, crowding out
+    everyone else; with it, each of the flood's connections gets a few answers a second.
+    """
+    try:
+        await throttle.check(session, keys, settings)
+    except Throttled:
+        await session.rollback()
+        await asyncio.sleep(settings.login_refusal_delay_ms / 1000)
+        raise
 
 
 async def sign_in(

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     login_max_failures_address: int = Field(default=30, ge=0)  # one address, any account
     login_max_delay_seconds: int = Field(default=900, ge=1)
     login_failure_window_minutes: int = Field(default=60, ge=1)
+    # How long a refused (429) attempt waits before it is answered: a flood of them then
+    # costs a coroutine per connection, not the loop's time.
+    login_refusal_delay_ms: int = Field(default=500, ge=0, le=10_000)
     # Connections per worker process: enough for the requests one worker serves at once.
     db_pool_size: int = Field(default=20, ge=1, le=500)
     db_pool_overflow: int = Field(default=10, ge=0, le=500)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Backend
+from tests.support.database import REFUSAL_DELAY_MS
 
 pytestmark = pytest.mark.no_server_errors
 
@@ -76,7 +77,9 @@ def test_an_attacker_at_one_address_does_not_lock_out_the_user(
 ) -> None:
     attacker = at("127.0.0.2")
     statuses = [sign_in(attacker, WRONG).status_code for _ in range(60)]
-    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+    # After five, a wrong password is checked again only when a block (2 s, 4 s, ...) ends.
+    assert statuses[:6] == [401] * 5 + [429]
+    assert statuses.count(401) <= 7 and set(statuses) == {401, 429}
     assert sign_in(attacker, RIGHT).status_code == 429
     assert sign_in(at("127.0.0.3"), RIGHT).status_code == 200
 
@@ -108,3 +111,14 @@ def test_an_account_tried_from_many_addresses_is_blocked(
     refused = sign_in(at("127.0.0.30"), RIGHT)
     assert refused.status_code == 429
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_refusal_waits_before_it_answers(at: Callable[[str], httpx.Client]) -> None:
+    """A flood of refused attempts is answered slowly: each waits LOGIN_REFUSAL_DELAY_MS,
+    holding no database connection (`app/api/signin.py: check_throttle`)."""
+    client = at("127.0.0.2")
+    for _ in range(5):
+        assert sign_in(client, WRONG).status_code == 401
+    started = time.monotonic()
+    assert sign_in(client, RIGHT).status_code == 429
+    assert time.monotonic() - started >= REFUSAL_DELAY_MS / 1000

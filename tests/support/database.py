@@ -24,6 +24,9 @@ __all__ = [
 ]
 
 KEEP = {"alembic_version", "policy_state"}
+# Refused sign-ins wait this long in the suite (500 ms by default: the throttle tests send
+# a hundred of them).
+REFUSAL_DELAY_MS = 50
 
 
 def test_settings(*, database_url: str, sqlite_path: Path | None = None) -> Settings:
@@ -35,6 +38,7 @@ def test_settings(*, database_url: str, sqlite_path: Path | None = None) -> Sett
         secret_key="test-secret-key-of-at-least-32-bytes",
         argon2_time_cost=1,
         argon2_memory_cost=1024,
+        login_refusal_delay_ms=REFUSAL_DELAY_MS,
         **extra,
     )
 
