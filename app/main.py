@@ -22,6 +22,7 @@ from app.core.errors import install_error_handlers
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.prefix import UrlPrefix
+from app.core.request_ids import RequestIds
 from app.db import create_sessionmaker
 from app.routers import html
 from app.routers.errors import oversized
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, refusal=oversized)
     app.add_middleware(SecurityHeaders, prefix=settings.url_prefix)
+    app.add_middleware(RequestIds)
     app.add_middleware(UrlPrefix, prefix=settings.url_prefix)
     app.include_router(api_router, prefix=PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

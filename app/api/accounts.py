@@ -15,7 +15,7 @@ from app.api.transaction import commit
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError
 from app.core.security import passwords_for
-from app.crud import throttle
+from app.crud import audit, throttle
 from app.models import Permission, Role, User
 from app.resources import REGISTRY, Resource
 
@@ -97,10 +97,14 @@ async def after_user_update(
 async def end_sessions(session: AsyncSession, user_id: int, *, keep: int | None = None) -> None:
     """Delete the user's login sessions (but `keep`) and refuse the bearer tokens issued
     to them so far."""
-    await crud.login_session.revoke(
+    ended = await crud.login_session.revoke(
         session=session, where=crud.login_session.of_user(user_id), keep_id=keep
     )
     await revoke_tokens(session, user_id)
+    changes = {"sessions_ended": ended, "tokens_revoked": True}
+    await audit.record(
+        session, "sessions_revoked", resource="users", record_id=user_id, changes=changes
+    )
 
 
 async def revoke_tokens(session: AsyncSession, user_id: int) -> None:
@@ -112,9 +116,13 @@ async def revoke_other_sessions(access: Access, session: AsyncSession) -> None:
     """Sign out other devices: every session the caller may delete but the current one,
     and every bearer token issued to the caller so far."""
     sessions = REGISTRY["sessions"]
-    await crud.login_session.revoke(
+    ended = await crud.login_session.revoke(
         session=session,
         where=access.where(sessions.model, sessions.policy_model, "delete"),
         keep_id=access.login_id,
     )
     await revoke_tokens(session, access.user.id)
+    changes = {"sessions_ended": ended, "tokens_revoked": True}
+    await audit.record(
+        session, "sessions_revoked", resource="users", record_id=access.user.id, changes=changes
+    )

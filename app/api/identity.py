@@ -10,6 +10,7 @@ from app.api.transaction import commit, get_db
 from app.core import tokens
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
+from app.crud import audit
 from app.crud.base import CRUDBase
 from app.crud.login_session import Caller, Login
 
@@ -91,7 +92,18 @@ async def current_login(
             # request then fails: the 401 that follows would otherwise roll it back.
             await commit(session)
     session.info[LOGIN] = login
+    session.info[audit.ACTOR] = actor_of(request, login.user if login else None)
     return login
+
+
+def actor_of(request: Request, user: Caller | None, name: str | None = None) -> audit.Actor:
+    """Who the audit log names for this request: the user, and where the request came from."""
+    return audit.Actor(
+        user.id if user else None,
+        user.username if user else name,
+        request.client.host if request.client else None,
+        request.scope.get("state", {}).get("request_id"),
+    )
 
 
 def bearer_token(request: Request, settings: Settings) -> str | None:

@@ -7,14 +7,14 @@ from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.identity import SESSION_COOKIE
+from app.api.identity import SESSION_COOKIE, actor_of
 from app.api.transaction import commit
 from app.core import csrf
 from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.errors import Throttled
 from app.core.security import passwords_for
-from app.crud import throttle
+from app.crud import audit, throttle
 from app.crud.login_session import Login
 from app.models import User
 from app.resources import REGISTRY
@@ -50,7 +50,14 @@ async def authenticate(
     )
     if user is None or not ok or not user.is_active:
         await throttle.failed(session, keys, settings)
-        await commit(session)
+        await audit.record(
+            session,
+            "sign_in_failed",
+            resource="users",
+            record_id=user.id if user else None,
+            actor=actor_of(request, None, name=username[:320]),
+        )
+        await commit(session)  # in its own transaction: the refusal rolls the rest back
         return None
     await throttle.succeeded(session, keys)
     if new_hash:
@@ -92,6 +99,9 @@ async def sign_in(
         ip_address=client_address(request),
         user_agent=request.headers.get("user-agent"),
     )
+    await audit.record(
+        session, "sign_in", resource="users", record_id=user.id, actor=actor_of(request, user)
+    )
     path = settings.cookie_path
     response.set_cookie(
         SESSION_COOKIE,
@@ -111,6 +121,7 @@ async def sign_out(
 ) -> None:
     """Delete the session row, so the cookie stops working, and drop the cookie."""
     await crud.login_session.end(session=session, login=login)
+    await audit.record(session, "sign_out", resource="sessions", record_id=login.id)
     response.delete_cookie(SESSION_COOKIE, path=settings.cookie_path)
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.database import Base
 from app.core.errors import invalid_reference
+from app.crud import audit
 from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
 from app.crud.rows import as_rows, row_columns
 from app.schemas.common import INT_MAX
@@ -478,6 +479,12 @@ class CRUDBase(Generic[ModelT]):
         return column.asc().nulls_last(), key
 
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> ModelT:
+        """Insert a record (and its links); the audit log records it."""
+        obj = await self._insert(session, values)
+        await audit.created(session, obj, audit.snapshot(obj, self.relations))
+        return obj
+
+    async def _insert(self, session: AsyncSession, values: dict[str, Any]) -> ModelT:
         values = {field: [] for field in self.relations} | values
         values = await self._resolve_relations(session, values)
         obj = self.model(**values)
@@ -499,10 +506,12 @@ class CRUDBase(Generic[ModelT]):
                 raise RecordGone
             loaded = [name for name, _ in self.relations.values()]
             await session.refresh(db_obj, loaded)
+        before = audit.snapshot(db_obj, self.relations)
         values = await self._resolve_relations(session, values)
         for name, value in values.items():
             setattr(db_obj, name, value)
         await session.flush()
+        await audit.updated(session, db_obj, before, audit.snapshot(db_obj, self.relations))
         return db_obj
 
     async def lock(self, *, session: AsyncSession, id: int) -> bool:
@@ -555,12 +564,16 @@ class CRUDBase(Generic[ModelT]):
         cascades); False when another request deleted it first, so one of several
         concurrent deletes reports success."""
         table = self.model.__table__
+        before = audit.snapshot(db_obj, self.relations)
         result = await session.execute(delete(table).where(table.c.id == db_obj.id))  # type: ignore[attr-defined]
         if type(db_obj) in POLICY_ATTRIBUTES:
             session.info[POLICY_DIRTY] = True
         if db_obj in session:
             session.expunge(db_obj)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return False
+        await audit.deleted(session, db_obj, before)
+        return True
 
 
 async def get_many(

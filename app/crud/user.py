@@ -7,6 +7,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import utcnow
+from app.crud import audit
 from app.crud.base import CRUDBase
 from app.models import Permission, User, role_permissions, user_roles
 
@@ -70,9 +71,10 @@ class CRUDUser(CRUDBase[User]):
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> User:
         values = dict(values)
         values.pop("owner_user_id", None)
-        user = await super().create(session=session, values=values)
+        user = await self._insert(session, values)
         user.owner_user_id = user.id
         await session.flush()
+        await audit.created(session, user, audit.snapshot(user, self.relations))
         return user
 
     async def update(self, *, session: AsyncSession, db_obj: User, values: dict[str, Any]) -> User:

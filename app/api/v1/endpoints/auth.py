@@ -12,11 +12,13 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
 )
+from app.api.identity import actor_of
 from app.api.statuses import BODY, answers
 from app.core import tokens
 from app.core.config import Settings
 from app.core.enforcer import user_sub
 from app.core.routing import JSONRoute
+from app.crud import audit
 from app.models import User
 from app.schemas.user import LoginRequest, Me, RegisterRequest, TokenResponse, UserRead
 
@@ -82,6 +84,9 @@ async def token(
     changes password, or is deactivated. Throttled like sign-in.
     """
     user = await checked(data, request, session, settings)
+    await audit.record(
+        session, "token_issued", resource="users", record_id=user.id, actor=actor_of(request, user)
+    )
     return TokenResponse(
         access_token=tokens.issue(user.id, settings), expires_in=settings.token_minutes * 60
     )
@@ -101,6 +106,7 @@ async def logout(login: CurrentSession, session: SessionDep, settings: SettingsD
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     if login.id is None:
         await accounts.revoke_tokens(session, login.user.id)
+        await audit.record(session, "tokens_revoked", resource="users", record_id=login.user.id)
         return response
     await signin.sign_out(session=session, response=response, settings=settings, login=login)
     return response

@@ -1,0 +1,119 @@
+"""The audit trail: one entry per event, inserted in the transaction of the change it
+records (a change rolled back leaves none). `CRUDBase` records every create, update and
+delete of every registered table here, so a new table is audited with no code of its own.
+
+Who acted comes from `session.info[ACTOR]`, set when the request's caller is resolved.
+Secrets (password and token hashes) are never stored: a change to one shows as "changed".
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import utcnow
+from app.models.audit import AuditEntry
+
+ACTOR = "audit_actor"  # session.info key
+SECRETS = frozenset({"hashed_password", "token_hash"})
+CHANGED = "changed"
+# Bookkeeping columns: every write moves them, none is a change worth reading.
+UNTRACKED = frozenset({"created_at", "updated_at", "last_seen_at", "tokens_not_before"})
+ENTRIES = AuditEntry.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who a request acts as, and where it came from."""
+
+    id: int | None
+    name: str | None
+    address: str | None = None
+    request_id: str | None = None
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(obj: Any, relations: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    """The record's fields as an entry shows them: columns, and `<x>_ids` of its links."""
+    state = inspect(obj)
+    values = {
+        attribute.key: jsonable(getattr(obj, attribute.key))
+        for attribute in state.mapper.column_attrs
+        if attribute.key not in UNTRACKED and attribute.key not in state.unloaded
+    }
+    for field, (attribute, _) in relations.items():
+        if attribute not in state.unloaded:
+            values[field] = sorted(related.id for related in getattr(obj, attribute))
+    return values
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """{field: [before, after]} of what changed; a secret as "changed"."""
+    changed = {}
+    for name in sorted(before.keys() | after.keys()):
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            changed[name] = CHANGED if name in SECRETS else [old, new]
+    return changed
+
+
+def shown(values: dict[str, Any]) -> dict[str, Any]:
+    """A whole record's fields for a create or delete entry, secrets left out."""
+    return {name: value for name, value in values.items() if name not in SECRETS}
+
+
+async def record(
+    session: AsyncSession,
+    event: str,
+    *,
+    resource: str | None = None,
+    record_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+    actor: Actor | None = None,
+) -> None:
+    """Insert one entry in the session's transaction."""
+    who = actor or session.info.get(ACTOR) or Actor(None, None)
+    connection = await session.connection()
+    await connection.execute(
+        insert(ENTRIES).values(
+            at=utcnow(),
+            actor_id=who.id,
+            actor_name=who.name,
+            address=who.address,
+            request_id=who.request_id,
+            event=event,
+            resource=resource,
+            record_id=record_id,
+            changes=changes,
+        )
+    )
+
+
+async def created(session: AsyncSession, obj: Any, after: dict[str, Any]) -> None:
+    changes = {name: [None, value] for name, value in shown(after).items()}
+    await record(session, "created", resource=obj.__tablename__, record_id=obj.id, changes=changes)
+
+
+async def updated(
+    session: AsyncSession, obj: Any, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    changes = diff(before, after)
+    if changes:  # a write that changed nothing records nothing
+        await record(
+            session, "updated", resource=obj.__tablename__, record_id=obj.id, changes=changes
+        )
+
+
+async def deleted(session: AsyncSession, obj: Any, before: dict[str, Any]) -> None:
+    changes = {name: [value, None] for name, value in shown(before).items()}
+    await record(session, "deleted", resource=obj.__tablename__, record_id=obj.id, changes=changes)
