@@ -102,6 +102,7 @@ async def record(
 async def created(session: AsyncSession, obj: Any, after: dict[str, Any]) -> None:
     changes = {name: [None, value] for name, value in shown(after).items()}
     await record(session, "created", resource=obj.__tablename__, record_id=obj.id, changes=changes)
+    await linked(session, obj, {}, after)
 
 
 async def updated(
@@ -112,6 +113,38 @@ async def updated(
         await record(
             session, "updated", resource=obj.__tablename__, record_id=obj.id, changes=changes
         )
+        await linked(session, obj, before, after)
+
+
+# Links whose change is an event of its own too, by table and field: (added, removed).
+LINK_EVENTS: dict[str, dict[str, tuple[str, str]]] = {
+    "users": {
+        "role_ids": ("role_granted", "role_removed"),
+        "group_ids": ("group_joined", "group_left"),
+    },
+    "groups": {"member_ids": ("group_joined", "group_left")},
+    "roles": {"permission_ids": ("permission_granted", "permission_revoked")},
+}
+
+
+async def linked(
+    session: AsyncSession, obj: Any, before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    """One entry per link granted or removed (a role to a user, a permission to a role)."""
+    for field, (added, removed) in LINK_EVENTS.get(obj.__tablename__, {}).items():
+        if field not in after:
+            continue
+        old, new = set(before.get(field) or ()), set(after[field])
+        other = field.removesuffix("_ids")
+        for event, ids in ((added, new - old), (removed, old - new)):
+            for linked_id in sorted(ids):
+                await record(
+                    session,
+                    event,
+                    resource=obj.__tablename__,
+                    record_id=obj.id,
+                    changes={f"{other}_id": linked_id},
+                )
 
 
 async def deleted(session: AsyncSession, obj: Any, before: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as OrmSession
 
 from app.core.enforcer import POLICY_CHANNEL, group_sub, role_sub, user_sub
+from app.crud import audit
 from app.models import (
     CasbinRule,
     Group,
@@ -93,6 +94,13 @@ async def sync_policy(session: AsyncSession, *, dry_run: bool = False) -> Policy
         await session.execute(select(func.pg_notify(POLICY_CHANNEL, cast(revision, String))))
     session.info[POLICY_WRITTEN] = revision
     await session.flush()
+    changes = {
+        "revision": revision,
+        "added": [", ".join(rule) for rule in diff.added],
+        "removed": [", ".join(rule) for rule in diff.removed],
+        "duplicates_removed": len(duplicate_ids),
+    }
+    await audit.record(session, "policy_sync", resource="casbin_rule", changes=changes)
     return diff
 
 

@@ -137,3 +137,28 @@ def test_sign_in_events(
         ("sessions_revoked", "demo", demo_id),
         ("sign_out", "demo", found[-1][2]),
     ]
+
+
+def test_memberships_and_grants_are_events_of_their_own(admin: httpx.Client, live: Backend) -> None:
+    roles = {r["name"]: r for r in admin.get("/roles").json()["items"]}
+    demo = admin.get("/users", params={"q": "demo"}).json()["items"][0]
+    group = admin.post("/groups", json={"name": "auditors"}).json()
+    mark = last_id(live)
+    manager = roles["manager"]["id"]
+    body = {
+        "role_ids": [*demo["role_ids"], manager],
+        "group_ids": [*demo["group_ids"], group["id"]],
+    }
+    assert admin.put(f"/users/{demo['id']}", json=body).status_code == 200
+    user_role = roles["user"]
+    dropped = user_role["permission_ids"][0]
+    kept = user_role["permission_ids"][1:]
+    assert admin.put(f"/roles/{user_role['id']}", json={"permission_ids": kept}).status_code == 200
+    found = [(e["event"], e["resource"], e["record_id"], e["changes"]) for e in since(live, mark)]
+    events = [(event, resource, record, changes) for event, resource, record, changes in found]
+    assert ("role_granted", "users", demo["id"], {"role_id": manager}) in events
+    assert ("group_joined", "users", demo["id"], {"group_id": group["id"]}) in events
+    assert ("permission_revoked", "roles", user_role["id"], {"permission_id": dropped}) in events
+    syncs = [changes for event, _, _, changes in found if event == "policy_sync"]
+    assert len(syncs) == 2 and all(sync["added"] or sync["removed"] for sync in syncs)
+    assert [e[0] for e in found].count("updated") == 2
