@@ -18,7 +18,7 @@ from app.core.enforcer import PolicyEngine, role_sub, user_sub
 from app.crud.policy import sync_policy
 from app.db import create_sessionmaker
 from app.models import Group, Permission, Role, User, role_permissions, user_roles
-from app.resources import PERMISSION_MODELS, REGISTRY, Resource
+from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, REGISTRY, Resource
 
 
 class CliError(Exception):
@@ -238,6 +238,7 @@ async def lint(session: AsyncSession) -> dict[str, Any]:
         for p in await session.scalars(
             select(Permission).where(Permission.model.not_in(PERMISSION_MODELS))
         )
+        if str(p) not in EXTRA_PERMISSIONS
     )
     held = set(await session.scalars(select(user_roles.c.role_id)))
     unheld = sorted(

@@ -22,7 +22,7 @@ from app.core.security import passwords_for
 from app.crud.policy import sync_policy
 from app.db import create_sessionmaker
 from app.models import ACTIONS, SCOPES, Group, Permission, Role, User
-from app.resources import PERMISSION_MODELS
+from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS
 
 ADMIN_ROLE = "admin"
 BUSINESS_MODELS = ("customer", "project", "task", "comment", "time_entry", "tag")
@@ -31,7 +31,7 @@ OWNED_BUSINESS = ("customer", "project", "task", "comment", "time_entry")
 
 def default_role_permissions() -> dict[str, set[str]]:
     """Return each default role's permissions as `model:action:scope` strings."""
-    admin = {f"{m}:{a}:all" for m in PERMISSION_MODELS for a in ACTIONS}
+    admin = {f"{m}:{a}:all" for m in PERMISSION_MODELS for a in ACTIONS} | set(EXTRA_PERMISSIONS)
     user = {"user:read:own", "user:update:own", "session:read:own", "session:delete:own"}
     for model in OWNED_BUSINESS:
         user |= {f"{model}:{a}:own" for a in ACTIONS} | {f"{model}:read:group"}
@@ -89,27 +89,34 @@ async def seed(session: AsyncSession, settings: Settings) -> list[str]:
                     existing[name] = Permission(model=model, action=action, scope=scope)
                     session.add(existing[name])
                     created.append(f"permission {name}")
+    new_extras = []
+    for name in EXTRA_PERMISSIONS:
+        if name not in existing:
+            model, action, scope = name.split(":")
+            existing[name] = Permission(model=model, action=action, scope=scope)
+            session.add(existing[name])
+            created.append(f"permission {name}")
+            new_extras.append(existing[name])
     await session.flush()
     if fresh:
         created += await _seed_accounts(session, settings, existing)
-    elif new_models:
-        created += await _grant_to_admin(session, existing, new_models)
+    else:
+        grants = [existing[f"{m}:{a}:all"] for m in new_models for a in ACTIONS] + new_extras
+        if grants:
+            created += await _grant_to_admin(session, grants)
     diff = await sync_policy(session)
     if diff.changed:
         created.append(f"policy +{len(diff.added)} -{len(diff.removed)}")
     return created
 
 
-async def _grant_to_admin(
-    session: AsyncSession, permissions: dict[str, Permission], models: list[str]
-) -> list[str]:
-    """Grant the `admin` role every `:all` permission of `models` (if the role exists)."""
+async def _grant_to_admin(session: AsyncSession, grants: list[Permission]) -> list[str]:
+    """Grant the `admin` role these new permissions (if the role exists)."""
     admin = await session.scalar(
         select(Role).where(Role.name == ADMIN_ROLE).options(selectinload(Role.permissions))
     )
     if admin is None:
         return []
-    grants = [permissions[f"{m}:{a}:all"] for m in models for a in ACTIONS]
     admin.permissions = [*admin.permissions, *grants]
     await session.flush()
     return [f"role {ADMIN_ROLE} granted {grant}" for grant in grants]

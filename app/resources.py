@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app import crud
+from app.crud.audit import AUDIT_READ
 from app.crud.base import CRUDBase
 from app.models import (
     Comment,
@@ -250,3 +251,5 @@ RESOURCES: tuple[Resource, ...] = (
 
 REGISTRY: dict[str, Resource] = {res.path: res for res in RESOURCES}
 PERMISSION_MODELS: tuple[str, ...] = tuple(res.policy_model for res in RESOURCES)
+# Permissions beside the registered models' grid: reading the audit log.
+EXTRA_PERMISSIONS: tuple[str, ...] = (AUDIT_READ,)

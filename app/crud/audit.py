@@ -11,13 +11,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Select, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import utcnow
 from app.models.audit import AuditEntry
 
 ACTOR = "audit_actor"  # session.info key
+AUDIT_READ = "audit:read:all"  # the permission to read the log (admin's, by default)
 SECRETS = frozenset({"hashed_password", "token_hash"})
 CHANGED = "changed"
 # Bookkeeping columns: every write moves them, none is a change worth reading.
@@ -150,3 +151,46 @@ async def linked(
 async def deleted(session: AsyncSession, obj: Any, before: dict[str, Any]) -> None:
     changes = {name: [value, None] for name, value in shown(before).items()}
     await record(session, "deleted", resource=obj.__tablename__, record_id=obj.id, changes=changes)
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What a reader of the log asks for; None: any."""
+
+    actor_id: int | None = None
+    actor_name: str | None = None
+    event: str | None = None
+    resource: str | None = None
+    record_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def entries_statement(where: AuditFilter, limit: int, before_id: int | None) -> Select[Any]:
+    """Newest first, keyset-paged by id (ids grow with time): `before_id` is the cursor."""
+    table = ENTRIES
+    stmt = select(table)
+    for column, value in (
+        (table.c.actor_id, where.actor_id),
+        (table.c.actor_name, where.actor_name),
+        (table.c.event, where.event),
+        (table.c.resource, where.resource),
+        (table.c.record_id, where.record_id),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if where.since is not None:
+        stmt = stmt.where(table.c.at >= where.since)
+    if where.until is not None:
+        stmt = stmt.where(table.c.at < where.until)
+    if before_id is not None:
+        stmt = stmt.where(table.c.id < before_id)
+    return stmt.order_by(table.c.id.desc()).limit(limit)
+
+
+async def read_entries(
+    session: AsyncSession, where: AuditFilter, limit: int, before_id: int | None
+) -> list[Any]:
+    """One page of entries (plain rows), newest first."""
+    connection = await session.connection()
+    return list((await connection.execute(entries_statement(where, limit, before_id))).all())

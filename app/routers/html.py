@@ -234,7 +234,8 @@ def matrix(record: Any) -> dict[str, Any]:
         {"model": m, "cells": [(f"{m}:{c}", f"{m}:{c}" in held) for c in columns]}
         for m in PERMISSION_MODELS
     ]
-    return {"columns": columns, "rows": rows}
+    granted = sum(held for row in rows for _, held in row["cells"])
+    return {"columns": columns, "rows": rows, "granted": granted}
 
 
 def linked(res: Any, record: Any, field: str) -> list[tuple[str, str]]:

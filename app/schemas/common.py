@@ -1,5 +1,6 @@
 """Field types and base classes every schema builds on."""
 
+import re
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -54,9 +55,14 @@ def Text(max_length: int | None = None, min_length: int = 0) -> Any:
     ]
 
 
+NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
 def _not_a_number(value: Any) -> Any:
-    """Refuse a number where a date or time is expected: `0` is not 1970-01-01."""
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+    """Refuse a number where a date or time is expected (`0` is not 1970-01-01), written
+    as one or as text (`"0.5"`, which pydantic would read as seconds since 1970)."""
+    numeric = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    if numeric or (isinstance(value, str) and NUMBER.fullmatch(value)):
         raise ValueError("must be written as ISO 8601 text (2026-01-31), not a number")
     return value
 

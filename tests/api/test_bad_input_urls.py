@@ -8,6 +8,7 @@ and that nothing on the way crashed.
 import httpx
 import pytest
 
+from app.init_db import EXTRA_PERMISSIONS
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY
 from tests.support.checks import assert_422_naming
@@ -67,7 +68,7 @@ def test_list_limit_and_offset_bounds(admin: httpx.Client, path: str) -> None:
 
 def test_list_defaults(admin: httpx.Client) -> None:
     body = admin.get("/permissions").json()
-    every = len(PERMISSION_MODELS) * len(ACTIONS) * len(SCOPES)
+    every = len(PERMISSION_MODELS) * len(ACTIONS) * len(SCOPES) + len(EXTRA_PERMISSIONS)
     assert (body["limit"], body["offset"], body["total"]) == (50, 0, every)
     assert len(body["items"]) == 50
     last = admin.get("/permissions", params={"limit": 200, "offset": every - 2}).json()

@@ -16,6 +16,7 @@ from app.core.config import Settings
 from app.core.database import create_app_engine
 from app.crud.policy import sync_policy
 from app.db import create_sessionmaker
+from app.init_db import EXTRA_PERMISSIONS
 from app.models import (
     ACTIONS,
     SCOPES,
@@ -94,7 +95,9 @@ async def populate(
             select(Permission.id, Permission.scope).order_by(Permission.id)
         )
     }
-    assert len(scopes) == len(PERMISSION_MODELS) * len(ACTIONS) * len(SCOPES)
+    assert len(scopes) == len(PERMISSION_MODELS) * len(ACTIONS) * len(SCOPES) + len(
+        EXTRA_PERMISSIONS
+    )
     admin_role = await session.scalar(select(Role.id).where(Role.name == "admin"))
 
     new_groups = [Group(name=f"pg{tag}-{i}") for i in range(groups)]

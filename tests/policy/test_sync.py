@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enforcer import current_revision, group_sub, role_sub, user_sub
 from app.crud.policy import PolicyDiff, Rule, rule_of, sync_policy
+from app.init_db import EXTRA_PERMISSIONS
 from app.models import (
     ACTIONS,
     CasbinRule,
@@ -93,8 +94,8 @@ def test_seeded_rules_are_exactly_the_default_roles(live: Backend) -> None:
             if rule[0] == "p":
                 assert len(rule) == 5, rule
                 by_role[names[rule[1]]].add(":".join(rule[2:]))
-        assert len(by_role["admin"]) == len(PERMISSION_MODELS) * len(ACTIONS)
-        assert by_role["admin"] == {f"{m}:{a}:all" for m in PERMISSION_MODELS for a in ACTIONS}
+        grid = {f"{m}:{a}:all" for m in PERMISSION_MODELS for a in ACTIONS}
+        assert by_role["admin"] == grid | set(EXTRA_PERMISSIONS)
         assert len(by_role["user"]) == 33
         assert by_role["user"] == USER_ROLE
         assert len(by_role["manager"]) == 24
@@ -106,7 +107,7 @@ def test_seeded_rules_are_exactly_the_default_roles(live: Backend) -> None:
             ("g", user_sub(users["demo"]), role_sub(roles["user"])),
             ("g2", user_sub(users["demo"]), group_sub(groups["demo-team"])),
         }
-        assert len(rules) == len(PERMISSION_MODELS) * len(ACTIONS) + 33 + 24 + 3
+        assert len(rules) == len(PERMISSION_MODELS) * len(ACTIONS) + 1 + 33 + 24 + 3
         # The adapter reads the row's values up to the first NULL: nothing may follow one.
         for row in raw:
             values = [row.v0, row.v1, row.v2, row.v3, row.v4, row.v5]

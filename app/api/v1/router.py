@@ -9,7 +9,7 @@ import importlib.util
 
 from fastapi import APIRouter
 
-from app.api.v1.endpoints import auth
+from app.api.v1.endpoints import audit, auth
 from app.api.v1.resource_router import build_router
 from app.core.routing import JSONRoute, PathGuard
 from app.resources import RESOURCES, Resource
@@ -23,10 +23,15 @@ def resource_router(res: Resource) -> APIRouter:
     return importlib.import_module(name).router
 
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, *(resource_router(res) for res in RESOURCES))
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    audit.router,
+    *(resource_router(res) for res in RESOURCES),
+)
 PREFIX = "/api/v1"
 
 api_router = APIRouter(route_class=JSONRoute)
 api_router.include_router(auth.router)
-for res, router in zip(RESOURCES, ROUTERS[1:], strict=True):
+api_router.include_router(audit.router)
+for res, router in zip(RESOURCES, ROUTERS[2:], strict=True):
     api_router.include_router(PathGuard(f"{PREFIX}/{res.path}", router))
