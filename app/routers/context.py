@@ -19,6 +19,7 @@ from app.api.identity import (
     get_policy,
 )
 from app.core.enforcer import PolicyEngine
+from app.crud.audit import AUDIT_READ
 from app.crud.login_session import Caller
 from app.resources import RESOURCES, Resource
 
@@ -28,9 +29,15 @@ class PageContext:
     user: Caller | None = None  # a plain copy: pages may render after the transaction
     csrf_token: str | None = None
     nav: list[Resource] = field(default_factory=list)
+    can_audit: bool = False  # holds audit:read:all: the audit log and records' history
 
     def as_dict(self) -> dict[str, Any]:
-        return {"user": self.user, "csrf_token": self.csrf_token, "nav": self.nav}
+        return {
+            "user": self.user,
+            "csrf_token": self.csrf_token,
+            "nav": self.nav,
+            "can_audit": self.can_audit,
+        }
 
 
 def page_context(user: Caller | None, policy: PolicyEngine, csrf_token: str | None) -> PageContext:
@@ -41,6 +48,7 @@ def page_context(user: Caller | None, policy: PolicyEngine, csrf_token: str | No
         user=user,
         csrf_token=csrf_token,
         nav=[res for res in RESOURCES if policy.scopes(user.id, res.policy_model, "read").any],
+        can_audit=policy.scopes(user.id, *AUDIT_READ.split(":")[:2]).all,
     )
 
 

@@ -2,14 +2,16 @@
 
 from dataclasses import replace
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from app import crud
 from app.api import accounts, signin
 from app.api.access import Access, Authorize, AuthorizedRecord
+from app.api.auditing import AuditQuery, audit_query, entries_page, reader
 from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, SettingsDep
 from app.api.writes import update_record
 from app.core import csrf
@@ -224,6 +226,28 @@ async def revoke_other_sessions(
     """Sign out other devices: every other session the user may end, and their tokens."""
     await accounts.revoke_other_sessions(access, session)
     return redirect(request, "/sessions", "Other devices are signed out.")
+
+
+@router.get("/audit")
+async def audit_log(
+    request: Request,
+    page: PageDep,
+    access: AccessDep,
+    session: SessionDep,
+    query: Annotated[AuditQuery, Depends(audit_query)],
+) -> Response:
+    """The audit log, filtered and newest first, for holders of audit:read:all (403 else)."""
+    reader(access)
+    found = await entries_page(session, query)
+    filters = {name: value for name, value in request.query_params.items() if name != "cursor"}
+    older = urlencode(filters | {"cursor": found["next_cursor"] or ""})
+    context = {
+        "entries": found["items"],
+        "next_cursor": found["next_cursor"],
+        "filters": filters,
+        "older": older,
+    }
+    return render(request, "audit.html", context, page=page)
 
 
 def matrix(record: Any) -> dict[str, Any]:

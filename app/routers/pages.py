@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from app.api.access import Access, Authorize, AuthorizedRecord, owner_defaults
+from app.api.auditing import can_read_log
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.listing import list_params
 from app.api.writes import create_record, delete_record, update_record
 from app.core.errors import WriteError
+from app.crud import audit
 from app.crud.base import COUNT_CAP, ListParams
 from app.models import User
 from app.resources import REGISTRY, Resource
@@ -71,6 +73,14 @@ def changed(record: Any, values: dict[str, Any]) -> dict[str, Any]:
         if value != before:
             out[name] = values[name]
     return out
+
+
+async def history(access: Access, session: Any, res: Resource, record: Any) -> list[Any] | None:
+    """The record's last 20 audit entries, for those who may read the log (None: not)."""
+    if not can_read_log(access):
+        return None
+    where = audit.AuditFilter(resource=res.model.__tablename__, record_id=record.id)
+    return await audit.read_entries(session, where, 20, None)
 
 
 def build_pages(res: Resource) -> APIRouter:
@@ -243,6 +253,7 @@ def build_pages(res: Resource) -> APIRouter:
                 "can_update": res.update_schema is not None
                 and access.can_record(res.policy_model, "update", record),
                 "can_delete": access.can_record(res.policy_model, "delete", record),
+                "history": await history(access, session, res, record),
             },
             page=page,
         )

@@ -26,7 +26,7 @@ def test_admin_sees_every_resource_and_signs_out(page: Page) -> None:
     """Sign in through the form, see all eleven resources, and sign out from the user menu."""
     sign_in(page, "admin", "admin123")
     expect_flash(page, "Welcome, Administrator.")
-    assert nav_links(page) == ["Dashboard", *ALL_LABELS]
+    assert nav_links(page) == ["Dashboard", *ALL_LABELS, "Audit log"]
     cards = page.locator(".card h2").all_inner_texts()
     assert cards == ALL_LABELS
     screenshot(page, "dashboard")
