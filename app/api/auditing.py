@@ -1,28 +1,56 @@
-"""Reading the audit log: who may, and the question a reader asks (the API's and the
-page's query string alike)."""
+"""Reading the audit log: who may, and the question a reader asks (the API's query string,
+and the page's, whose blank fields are dropped first)."""
 
-from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Query
-from pydantic import BeforeValidator, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access, forbidden
 from app.crud import audit
 from app.schemas.common import INT_MAX, UTCTimestamp
 
-
-def _blank_is_none(value: object) -> object:
-    """An empty filter is no filter (a form sends every field), as an empty `q=` is."""
-    return None if value == "" else value
+Id = Annotated[int, Field(ge=1, le=INT_MAX)]
+Name = Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\x00]*$")]
 
 
-Blank = BeforeValidator(_blank_is_none)
-Id = Annotated[Annotated[int, Field(ge=1, le=INT_MAX)] | None, Blank, Query()]
-Name = Annotated[
-    Annotated[str, Field(max_length=320, pattern=r"^[^\x00]*$")] | None, Blank, Query()
-]
+class AuditQuery(BaseModel):
+    """Filters (None: any), the page size, and the cursor of the page."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    actor_id: Id | None = None
+    actor: Name | None = None
+    event: Name | None = None
+    resource: Name | None = None
+    record_id: Id | None = None
+    since: UTCTimestamp | None = Field(default=None, description="Inclusive.")
+    until: UTCTimestamp | None = Field(default=None, description="Exclusive.")
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Id | None = None
+
+    @property
+    def where(self) -> audit.AuditFilter:
+        return audit.AuditFilter(
+            self.actor_id,
+            self.actor,
+            self.event,
+            self.resource,
+            self.record_id,
+            self.since,
+            self.until,
+        )
+
+    @classmethod
+    def from_form(cls, params: dict[str, str]) -> "AuditQuery":
+        """The page's filter form sends every field: a blank one is no filter."""
+        try:
+            return cls.model_validate({k: v for k, v in params.items() if v != ""})
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [error | {"loc": ("query", *error["loc"])} for error in exc.errors()]
+            ) from None
 
 
 def can_read_log(access: Access) -> bool:
@@ -37,32 +65,7 @@ def reader(access: Access) -> Access:
     return access
 
 
-@dataclass(frozen=True)
-class AuditQuery:
-    """A reader's question: the filters, the page size and the cursor (the API's and the
-    page's query string alike)."""
-
-    where: audit.AuditFilter
-    limit: int
-    cursor: int | None
-
-
-def audit_query(
-    actor_id: Id = None,
-    actor: Name = None,
-    event: Name = None,
-    resource: Name = None,
-    record_id: Id = None,
-    since: Annotated[UTCTimestamp | None, Blank, Query()] = None,
-    until: Annotated[UTCTimestamp | None, Blank, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Id = None,
-) -> AuditQuery:
-    where = audit.AuditFilter(actor_id, actor, event, resource, record_id, since, until)
-    return AuditQuery(where, limit, cursor)
-
-
-async def entries_page(session: AsyncSession, query: AuditQuery) -> dict[str, object]:
+async def entries_page(session: AsyncSession, query: AuditQuery) -> dict[str, Any]:
     """One page of entries and the cursor of the next, older one."""
     rows = await audit.read_entries(session, query.where, query.limit + 1, query.cursor)
     more = len(rows) > query.limit

@@ -75,8 +75,7 @@ def test_bad_queries_are_422(admin: httpx.Client, query: str) -> None:
     assert admin.get(f"/audit?{query}").status_code == 422
 
 
-def test_empty_filters_are_no_filters(admin: httpx.Client) -> None:
-    """What a form sends for the fields left blank."""
-    blank = admin.get("/audit?actor=&event=&resource=&record_id=&since=&until=&actor_id=")
-    assert blank.status_code == 200, blank.text
-    assert blank.json() == admin.get("/audit").json()
+def test_empty_filters_are_refused(admin: httpx.Client) -> None:
+    """The API takes only what its schema says (the page drops its form's blank fields)."""
+    for name in ("actor", "event", "record_id", "since"):
+        assert admin.get(f"/audit?{name}=").status_code == 422, name

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Query
 
-from app.api.auditing import AuditQuery, audit_query, entries_page, reader
+from app.api.auditing import AuditQuery, entries_page, reader
 from app.api.deps import AccessDep, SessionDep
 from app.api.statuses import answers
 from app.core.routing import JSONRoute
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/audit", tags=["Audit"], route_class=JSONRoute)
 
 @router.get("", response_model=AuditPage, name="list_audit", responses=answers(401, 403))
 async def list_entries(
-    access: AccessDep, session: SessionDep, query: Annotated[AuditQuery, Depends(audit_query)]
+    access: AccessDep, session: SessionDep, query: Annotated[AuditQuery, Query()]
 ) -> dict[str, object]:
     """Entries newest first, filtered by actor (id or name), event, resource, record and
     time (`since` inclusive, `until` exclusive); `next_cursor` pages to older ones."""
