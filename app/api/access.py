@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.identity import (
     RECORD,
     SESSION_COOKIE,
+    client_address,
     current_login,
     get_policy,
     signed_in_user,
@@ -106,7 +107,7 @@ async def resolve_access(
         user=user,
         policy=await get_policy(request, session),
         login_id=login.id if login else None,
-        address=request.client.host if request.client else None,
+        address=client_address(request),
     )
 
 

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import HTTPException, status
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
@@ -97,9 +98,15 @@ async def after_user_update(
 async def end_sessions(session: AsyncSession, user_id: int, *, keep: int | None = None) -> None:
     """Delete the user's login sessions (but `keep`) and refuse the bearer tokens issued
     to them so far."""
-    ended = await crud.login_session.revoke(
-        session=session, where=crud.login_session.of_user(user_id), keep_id=keep
-    )
+    await _revoke(session, user_id, crud.login_session.of_user(user_id), keep)
+
+
+async def _revoke(
+    session: AsyncSession, user_id: int, where: ColumnElement[bool] | None, keep: int | None
+) -> None:
+    """Delete the sessions `where` names (but `keep`), refuse the user's tokens so far, and
+    record it."""
+    ended = await crud.login_session.revoke(session=session, where=where, keep_id=keep)
     await revoke_tokens(session, user_id)
     changes = {"sessions_ended": ended, "tokens_revoked": True}
     await audit.record(
@@ -116,13 +123,5 @@ async def revoke_other_sessions(access: Access, session: AsyncSession) -> None:
     """Sign out other devices: every session the caller may delete but the current one,
     and every bearer token issued to the caller so far."""
     sessions = REGISTRY["sessions"]
-    ended = await crud.login_session.revoke(
-        session=session,
-        where=access.where(sessions.model, sessions.policy_model, "delete"),
-        keep_id=access.login_id,
-    )
-    await revoke_tokens(session, access.user.id)
-    changes = {"sessions_ended": ended, "tokens_revoked": True}
-    await audit.record(
-        session, "sessions_revoked", resource="users", record_id=access.user.id, changes=changes
-    )
+    where = access.where(sessions.model, sessions.policy_model, "delete")
+    await _revoke(session, access.user.id, where, access.login_id)

@@ -6,7 +6,7 @@ from fastapi import Cookie, Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.transaction import commit, get_db
+from app.api.transaction import READ_METHODS, commit, get_db
 from app.core import tokens
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
@@ -92,8 +92,14 @@ async def current_login(
             # request then fails: the 401 that follows would otherwise roll it back.
             await commit(session)
     session.info[LOGIN] = login
-    session.info[audit.ACTOR] = actor_of(request, login.user if login else None)
+    if request.method not in READ_METHODS:  # a read records nothing in the audit log
+        session.info[audit.ACTOR] = actor_of(request, login.user if login else None)
     return login
+
+
+def client_address(request: Request) -> str | None:
+    """The address the request came from (the proxy's client, behind a trusted proxy)."""
+    return request.client.host if request.client else None
 
 
 def actor_of(request: Request, user: Caller | None, name: str | None = None) -> audit.Actor:
@@ -101,7 +107,7 @@ def actor_of(request: Request, user: Caller | None, name: str | None = None) -> 
     return audit.Actor(
         user.id if user else None,
         user.username if user else name,
-        request.client.host if request.client else None,
+        client_address(request),
         request.scope.get("state", {}).get("request_id"),
     )
 

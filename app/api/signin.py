@@ -7,7 +7,7 @@ from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.identity import SESSION_COOKIE, actor_of
+from app.api.identity import SESSION_COOKIE, actor_of, client_address
 from app.api.transaction import commit
 from app.core import csrf
 from app.core.config import Settings
@@ -20,11 +20,6 @@ from app.models import User
 from app.resources import REGISTRY
 
 DEFAULT_ROLE = "user"
-
-
-def client_address(request: Request) -> str | None:
-    """The address the request came from (the proxy's client, behind a trusted proxy)."""
-    return request.client.host if request.client else None
 
 
 async def authenticate(

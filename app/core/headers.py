@@ -20,9 +20,9 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; object-src 'none'"
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    b"base-uri 'none'; object-src 'none'"
 )
 DOCS_CDN = "https://cdn.jsdelivr.net"
 DOCS_CSP = (
@@ -54,7 +54,7 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, prefix: str = "") -> None:
         self.app = app
-        self.static = f"{prefix}/static/".encode()
+        self.static = f"{prefix}/static/"
         self.docs = {f"{prefix}{path}" for path in DOCS_PATHS}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,12 +65,12 @@ class SecurityHeaders:
         if path in self.docs:
             await self._docs(scope, receive, send)
             return
-        static = path.encode().startswith(self.static)
+        static = path.startswith(self.static)
         https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = headers(message, CSP.encode(), static=static, https=https)
+                message["headers"] = headers(message, CSP, static=static, https=https)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -16,8 +16,6 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What FastAPI answers (400) when json.loads fails outright: bytes that are not UTF-8, a
 # nesting past Python's recursion limit, a number of more digits than int() reads.
 UNPARSED_BODY = "There was an error parsing the body"
-
-
 NOT_JSON = "Send the request body as JSON (Content-Type: application/json)"
 UNDECODABLE = {"loc": ["body"], "msg": "Body is not decodable JSON", "type": "json_invalid"}
 

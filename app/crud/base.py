@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Select,
     String,
@@ -31,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.core.database import Base
 from app.core.errors import invalid_reference
@@ -136,6 +138,10 @@ def _cursor_value(value: Any, python_type: type) -> Any:
     except (ValueError, InvalidOperation) as exc:
         raise CursorError("cursor is not one this list handed out") from exc
     raise CursorError("cursor is not one this list handed out")
+
+
+# A table's unique keys: the fields of each, and what it compares of them.
+UniqueKeys = list[tuple[list[str], list[ColumnElement[Any]]]]
 
 
 class RecordGone(Exception):
@@ -536,6 +542,30 @@ class CRUDBase(Generic[ModelT]):
                 )
         return resolved
 
+    @cached_property
+    def unique_keys(self) -> "UniqueKeys":
+        """Each unique key of the table: its fields, and what it compares of them (the
+        columns, or expressions over them: `lower(username)` for a key in any case).
+
+        A key over expressions makes the plain key over the same columns redundant (a name
+        taken in any case is taken exactly too): that one is not asked again.
+        """
+        table = self.model.__table__
+        keys: list[tuple[list[str], list[ColumnElement[Any]]]] = []
+        for index in table.indexes:
+            if index.unique and not all(isinstance(e, Column) for e in index.expressions):
+                names = [
+                    c.name for e in index.expressions for c in iterate(e) if isinstance(c, Column)
+                ]
+                keys.append((names, list(index.expressions)))
+        covered = [set(names) for names, _ in keys]
+        for constraint in table.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                names = [column.name for column in constraint.columns]
+                if set(names) not in covered:
+                    keys.append((names, list(constraint.columns)))
+        return keys
+
     async def clashes(
         self, *, session: AsyncSession, values: dict[str, Any], record: ModelT | None = None
     ) -> Sequence[str]:
@@ -545,14 +575,13 @@ class CRUDBase(Generic[ModelT]):
         pages, which send different fields for the same change, name the same ones.
         """
         found: list[str] = []
-        for constraint in self.model.__table__.constraints:
-            if not isinstance(constraint, UniqueConstraint):
-                continue
-            names = [column.name for column in constraint.columns]
+        for names, compared in self.unique_keys:
             if not any(name in values for name in names):
                 continue
             wanted = {name: values.get(name, getattr(record, name, None)) for name in names}
-            stmt = select(self.model.id).filter_by(**wanted)
+            stmt = select(self.model.id).where(
+                *(expression == _with_values(expression, wanted) for expression in compared)
+            )
             if record is not None:
                 stmt = stmt.where(self.model.id != record.id)
             if await session.scalar(stmt.limit(1)) is not None:
@@ -574,6 +603,18 @@ class CRUDBase(Generic[ModelT]):
             return False
         await audit.deleted(session, db_obj, before)
         return True
+
+
+def _with_values(expression: ColumnElement[Any], values: dict[str, Any]) -> Any:
+    """`expression` over the values a write would store instead of its columns (a bare
+    column: the value itself, so that None compares as IS NULL)."""
+    if isinstance(expression, Column):
+        return values[expression.name]
+    return replacement_traverse(
+        expression,
+        {},
+        lambda element: literal(values[element.name]) if isinstance(element, Column) else None,
+    )
 
 
 async def get_many(

@@ -1,6 +1,5 @@
 """Users: a user row is owned by itself; passwords arrive already hashed."""
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -53,20 +52,6 @@ class CRUDUser(CRUDBase[User]):
         return await session.scalar(
             select(User).where(func.lower(User.username) == username.lower()).options(*self.options)
         )
-
-    async def clashes(
-        self, *, session: AsyncSession, values: dict[str, Any], record: User | None = None
-    ) -> Sequence[str]:
-        """Unique keys as the base checks them, and the username in any case."""
-        found = list(await super().clashes(session=session, values=values, record=record))
-        username = values.get("username")
-        if username is not None and "username" not in found:
-            stmt = select(User.id).where(func.lower(User.username) == username.lower())
-            if record is not None:
-                stmt = stmt.where(User.id != record.id)
-            if await session.scalar(stmt.limit(1)) is not None:
-                found.append("username")
-        return found
 
     async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> User:
         values = dict(values)
