@@ -1,18 +1,34 @@
 """Permission schemas: `<model>:<action>:<scope>` in three parts."""
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import computed_field
+from pydantic import AfterValidator, Field, computed_field
 
 from app.models.permission import ACTIONS, SCOPES
 from app.schemas.common import OwnerFields, ReadSchema, Text, partial
 
 Action = Literal[ACTIONS]  # type: ignore[valid-type]
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
+MODEL_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def model_name(value: str) -> str:
+    """A model is named like a table: the rule text Casbin parses has no room for more."""
+    if not MODEL_NAME.fullmatch(value):
+        raise ValueError("use lowercase letters, digits and underscores, starting with a letter")
+    return value
+
+
+ModelName = Annotated[
+    Text(50, min_length=1),
+    AfterValidator(model_name),
+    Field(description="lowercase letters, digits and underscores, starting with a letter"),
+]
 
 
 class PermissionCreate(OwnerFields):
-    model: Text(50, min_length=1)
+    model: ModelName
     action: Action
     scope: Scope
     description: Text(2000) | None = None
