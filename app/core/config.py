@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # How often each worker checks the stored policy revision besides PostgreSQL's
     # LISTEN/NOTIFY (on SQLite, the only way a worker learns of another's change early).
     policy_poll_seconds: float = Field(default=1.0, gt=0, le=3600)
+    # How many days `policy audit prune` keeps audit entries for (None: forever; the app
+    # itself never deletes one).
+    audit_retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, insert, inspect, select
+from sqlalchemy import Select, delete, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import utcnow
@@ -151,6 +151,20 @@ async def linked(
 async def deleted(session: AsyncSession, obj: Any, before: dict[str, Any]) -> None:
     changes = {name: [value, None] for name, value in shown(before).items()}
     await record(session, "deleted", resource=obj.__tablename__, record_id=obj.id, changes=changes)
+
+
+async def prune(session: AsyncSession, before: datetime, *, dry_run: bool = False) -> int:
+    """Delete the entries older than `before` (the only deletion of entries there is, run
+    by `policy audit prune`); record that it happened; return how many went."""
+    doomed = ENTRIES.c.at < before
+    if dry_run:
+        count = await session.scalar(select(func.count()).select_from(ENTRIES).where(doomed))
+        return count or 0
+    connection = await session.connection()
+    removed = (await connection.execute(delete(ENTRIES).where(doomed))).rowcount
+    changes = {"before": before.isoformat(), "entries": removed}
+    await record(session, "audit_pruned", resource="audit_log", changes=changes)
+    return removed
 
 
 @dataclass(frozen=True)

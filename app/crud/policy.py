@@ -25,14 +25,16 @@ Rule = tuple[str, ...]
 
 @dataclass
 class PolicyDiff:
-    """What a sync adds to and removes from the Casbin table."""
+    """What a sync adds to and removes from the Casbin table: missing rules, stale ones,
+    and the extra rows of a rule stored more than once (one rule per extra row)."""
 
     added: list[Rule] = field(default_factory=list)
     removed: list[Rule] = field(default_factory=list)
+    duplicates: list[Rule] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.added or self.removed)
+        return bool(self.added or self.removed or self.duplicates)
 
 
 async def desired_rules(session: AsyncSession) -> set[Rule]:
@@ -74,9 +76,10 @@ async def sync_policy(session: AsyncSession, *, dry_run: bool = False) -> Policy
     diff = PolicyDiff(
         added=sorted(desired - stored.keys()),
         removed=sorted(rule for rule in stored if rule not in desired),
+        duplicates=sorted(rule for rule, ids in stored.items() for _ in ids[1:]),
     )
     duplicate_ids = [row_id for ids in stored.values() for row_id in ids[1:]]
-    if dry_run or not (diff.changed or duplicate_ids):
+    if dry_run or not diff.changed:
         return diff
     stale_ids = [row_id for rule in diff.removed for row_id in stored[rule]] + duplicate_ids
     if stale_ids:
@@ -98,7 +101,7 @@ async def sync_policy(session: AsyncSession, *, dry_run: bool = False) -> Policy
         "revision": revision,
         "added": [", ".join(rule) for rule in diff.added],
         "removed": [", ".join(rule) for rule in diff.removed],
-        "duplicates_removed": len(duplicate_ids),
+        "duplicates_removed": [", ".join(rule) for rule in diff.duplicates],
     }
     await audit.record(session, "policy_sync", resource="casbin_rule", changes=changes)
     return diff

@@ -53,11 +53,12 @@ def policy(live: Backend) -> PolicyRunner:
     if live.settings.is_sqlite:
         env["SQLITE_PATH"] = str(live.settings.sqlite_path)
 
-    def run(*args: str) -> Result:
+    def run(*args: str, **settings: str) -> Result:
+        """Run with `args`; keyword arguments are extra environment (AUDIT_RETENTION_DAYS=...)."""
         done = subprocess.run(
             [str(SCRIPT), *args],
             cwd=PROJECT_ROOT,
-            env=env,
+            env=env | settings,
             capture_output=True,
             text=True,
             timeout=120,

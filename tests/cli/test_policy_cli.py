@@ -30,7 +30,13 @@ def test_sync_on_the_seed_changes_nothing(live: Backend, policy: PolicyRunner) -
         assert result.code == 0, result.err
         assert "nothing changes" in result.out
     report = policy("sync", "--json").json()
-    assert report == {"dry_run": False, "changed": False, "added": [], "removed": []}
+    assert report == {
+        "dry_run": False,
+        "changed": False,
+        "added": [],
+        "removed": [],
+        "duplicates": [],
+    }
     assert rule_count(live) == before
 
 
@@ -45,18 +51,25 @@ def test_lint_finds_a_deleted_rule_and_sync_restores_it(
         connection.execute(delete(CasbinRule).where(CasbinRule.id == row.id))
     lost = [row.ptype, row.v0, row.v1, row.v2, row.v3]
 
+    said = f"role admin may {':'.join(lost[2:])}"  # r:1 is admin's: in names, not ids
+
     lint = policy("lint")
     assert lint.code == 1
-    assert "drift" in lint.out
-    assert policy("lint", "--json").json()["drift"] == {"added": [lost], "removed": []}
+    assert f"error: missing Casbin rule: {said}" in lint.out
+    assert policy("lint", "--json").json()["drift"] == {
+        "missing": [{"rule": lost, "text": said}],
+        "stale": [],
+        "orphan": [],
+        "duplicate": [],
+    }
 
     dry = policy("sync", "--dry-run")
-    assert dry.code == 0 and "+ " + ", ".join(lost) in dry.out
+    assert dry.code == 0 and f"+ {said}\n" in dry.out
     assert policy("lint").code == 1, "a dry run must not write"
 
     fixed = policy("sync")
     assert fixed.code == 0
-    assert "+ " + ", ".join(lost) in fixed.out
+    assert f"+ {said}\n" in fixed.out
     assert policy("lint").code == 0
     assert "nothing changes" in policy("sync").out
 
@@ -173,7 +186,9 @@ def test_show(policy: PolicyRunner) -> None:
     perms = {p["permission"]: p["roles"] for p in info["permissions"]}
     assert perms["task:read:group"] == ["user"]
     assert "task:read:all" not in perms
-    text = policy("show", str(info["user_id"]))
+    assert "user_id" not in info, "ids only when asked"
+    user_id = policy("show", "demo", "--json", "--ids").json()["user_id"]
+    text = policy("show", str(user_id))
     assert text.code == 0 and "groups: demo-team" in text.out and "task:update:own" in text.out
 
 
