@@ -8,6 +8,7 @@ migration. Then the copy serves the table: API routes behind the enforcer, pages
 """
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -213,6 +214,46 @@ def test_the_new_table_is_served_with_its_permissions(project: tuple[Path, dict[
         assert demo.get("/api/v1/invoices").status_code == 403
         assert demo.get(url).status_code in (403, 404)
         assert admin.delete(url).status_code == 204
+        audit = admin.get("/api/v1/audit", params={"resource": "invoices"}).json()["items"]
+    assert_audited(audit, invoice["id"])
+    assert_reviewed(root, env)
+
+
+def assert_audited(entries: list[dict[str, object]], invoice_id: int) -> None:
+    """The new table's writes are in the audit log, with no code of its own."""
+    assert [(e["event"], e["record_id"], e["actor_name"]) for e in entries] == [
+        ("deleted", invoice_id, "admin"),
+        ("updated", invoice_id, "admin"),
+        ("created", invoice_id, "admin"),
+    ]
+    assert entries[1]["changes"] == {"status": ["draft", "paid"]}
+
+
+def assert_reviewed(root: Path, env: dict[str, str]) -> None:
+    """`policy report` lists the new permissions; `policy test` checks cases about them
+    (the shipped file, plus the recipe's own example case)."""
+    report = run(root, env, "-m", "app.cli", "report", "--format", "json")
+    assert report.returncode == 0, report.stderr
+    admin = next(u for u in json.loads(report.stdout)["users"] if u["user"] == "admin")
+    held = {p["permission"]: p["roles"] for p in admin["permissions"]}
+    assert held["invoice:delete:all"] == ["admin"]
+    example = re.search(r"```toml\n(.*?)```", RECIPE.read_text(), re.S)
+    assert example, "the recipe shows a policy test case"
+    cases = root / "policy" / "tests.toml"
+    cases.write_text(
+        cases.read_text()
+        + example.group(1)
+        + '\n[[case]]\nrole = "admin"\npermission = "invoice:delete"\n'
+        + 'record = "stranger"\nexpect = "allow"\n'
+    )
+    tested = run(root, env, "-m", "app.cli", "test", "policy/tests.toml")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    # A case the stored policy does not meet fails, and is named.
+    wrong = example.group(1).replace('expect = "deny"', 'expect = "allow"')
+    cases.write_text(cases.read_text().replace(example.group(1), wrong))
+    failed = run(root, env, "-m", "app.cli", "test", "policy/tests.toml")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "(users do not read invoices)" in failed.stdout
 
 
 def signed_in(base: str, username: str, password: str) -> httpx.Client:
