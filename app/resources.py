@@ -5,6 +5,7 @@ default derived from them), after its migration, model and schemas exist.
 """
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from app import crud
 from app.crud.audit import AUDIT_READ
 from app.crud.base import CRUDBase
+from app.crud.role import Holder
 from app.models import (
     Comment,
     Customer,
@@ -71,6 +73,10 @@ class Resource:
     # Reads (lists, a record by id) as plain rows rather than ORM objects: derived as true
     # when the read schema shows related records only by id (`tag_ids`), which a row carries
     plain_reads: bool = DERIVED
+    # The users a change of one record can give or take permissions from, each with what
+    # their roles give them (`holders(session=..., record=...)`). Set, an update can be
+    # tried first (`?dry_run=1`, `app/api/what_if.py`): who would gain and lose what.
+    holders: Callable[..., Awaitable[dict[int, Holder]]] | None = None
 
     def __post_init__(self) -> None:
         name = snake_case(self.model.__name__)
@@ -133,12 +139,14 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         path="roles",
         model=Role,
+        crud=crud.role,
         read_schema=role.RoleRead,
         create_schema=role.RoleCreate,
         update_schema=role.RoleUpdate,
         sort_columns=(*OWNER_SORT, "name"),
         search_columns=("name", "description"),
         list_columns=("name", "description"),
+        holders=crud.role.holders,
     ),
     Resource(
         path="permissions",

@@ -43,3 +43,9 @@ async def commit(session: AsyncSession) -> None:
     if session.info.get(POLICY_DIRTY):
         await sync_policy(session)
     await session.commit()
+
+
+async def rollback(session: AsyncSession) -> None:
+    """Undo the request's work so far (a dry run's): nothing of it is written or synced."""
+    await session.rollback()
+    session.info.pop(POLICY_DIRTY, None)

@@ -6,6 +6,7 @@ plain `CRUDBase(model)` made from the resource's model.
 
 from app.crud.login_session import login_session
 from app.crud.permission import permission
+from app.crud.role import role
 from app.crud.user import user
 
-__all__ = ["login_session", "permission", "user"]
+__all__ = ["login_session", "permission", "role", "user"]

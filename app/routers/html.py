@@ -13,6 +13,7 @@ from app.api import accounts, signin
 from app.api.access import Access, Authorize, AuthorizedRecord
 from app.api.auditing import AuditQuery, entries_page, reader
 from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, SettingsDep
+from app.api.what_if import try_update
 from app.api.writes import update_record
 from app.core import csrf
 from app.core.errors import Throttled, WriteError, throttled_message
@@ -187,20 +188,26 @@ ROLES = REGISTRY["roles"]
 @router.post("/roles/{id}/permissions", dependencies=[CsrfProtected])
 async def save_permission_matrix(
     request: Request,
+    page: PageDep,
     record: Annotated[Any, AuthorizedRecord(ROLES, "update", unreadable=403)],
     access: AccessDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    """Save a role's permission matrix: every checked `model:action:scope` box at once."""
+    """Save a role's permission matrix, every checked `model:action:scope` box at once:
+    first a preview of who would gain and lose what (nothing written), whose form confirms."""
     form = await request.form()
     names = {v for v in form.getlist("grant") if isinstance(v, str)}
     granted = await crud.permission.named(session=session, names=names, models=PERMISSION_MODELS)
     # The grid shows the registry's models only: grants of any other model stay as they are.
     kept = {p.id for p in record.permissions if p.model not in PERMISSION_MODELS}
     values = {"permission_ids": sorted({p.id for p in granted} | kept)}
+    # Read before a preview's rollback expires these objects.
+    role_url, grants = f"/roles/{record.id}", sorted(str(p) for p in granted)
+    confirmed = form.get("confirm") is not None
+    write = update_record if confirmed else try_update
     try:
-        await update_record(
+        effect = await write(
             res=ROLES,
             access=access,
             session=session,
@@ -210,8 +217,11 @@ async def save_permission_matrix(
         )
     except WriteError:
         message = "You may grant only permissions you can read."
-        return redirect(request, f"/roles/{record.id}", message, "error")
-    return redirect(request, f"/roles/{record.id}", "Permissions saved.")
+        return redirect(request, role_url, message, "error")
+    if confirmed:
+        return redirect(request, role_url, "Permissions saved.")
+    context = {"effect": effect, "grants": grants, "role_url": role_url}
+    return render(request, "roles/preview.html", context, page=page)
 
 
 SESSIONS = REGISTRY["sessions"]

@@ -71,10 +71,21 @@ def test_admin_views_and_revokes_another_session(page: Page, new_context: Contex
     arrive(page, r"/dashboard$")
 
 
+def preview_shows(page: Page, user: str, gains: str, loses: str) -> None:
+    """Check the preview page: nothing saved yet, and `user`'s row says what changes."""
+    arrive(page, r"/roles/\d+/permissions$")
+    expect(page.get_by_role("heading", name="Save these permissions?")).to_be_visible()
+    row = page.locator("table.changes tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("th")).to_have_text(user)
+    expect(row.locator("td")).to_have_text([gains, loses])
+
+
 def test_admin_grants_and_revokes_with_the_permission_matrix(
     page: Page, new_context: ContextFactory
 ) -> None:
-    """Check a box of the user role's matrix, save, see it kept and obeyed; then uncheck it."""
+    """Check a box of the user role's matrix, see who would gain it, confirm, see it kept
+    and obeyed; then uncheck it the same way."""
     demo = new_context().new_page()
     sign_in(demo, "demo", "demo123")
     assert "Roles" not in nav_links(demo)
@@ -91,6 +102,10 @@ def test_admin_grants_and_revokes_with_the_permission_matrix(
     box.check()
     screenshot(page, "permission-matrix")
     matrix.get_by_role("button", name="Save permissions").click()
+    preview_shows(page, "demo", "role:read:all", "nothing")
+    screenshot(page, "permission-preview")
+    page.get_by_role("button", name="Confirm and save").click()
+    arrive(page, r"/roles/\d+$")
     expect_flash(page, "Permissions saved.")
     page.reload()
     expect(box).to_be_checked()
@@ -100,6 +115,8 @@ def test_admin_grants_and_revokes_with_the_permission_matrix(
 
     box.uncheck()
     matrix.get_by_role("button", name="Save permissions").click()
+    preview_shows(page, "demo", "nothing", "role:read:all")
+    page.get_by_role("button", name="Confirm and save").click()
     expect_flash(page, "Permissions saved.")
     page.reload()
     expect(box).not_to_be_checked()
@@ -107,3 +124,19 @@ def test_admin_grants_and_revokes_with_the_permission_matrix(
     expect(matrix).to_contain_text(f"33 of {EVERY} granted")
     demo.reload()
     assert "Roles" not in nav_links(demo)
+
+
+def test_admin_previews_the_matrix_and_goes_back_unsaved(page: Page) -> None:
+    """Uncheck a box, see demo would lose it, go back to the role: nothing was saved."""
+    sign_in(page, "admin", "admin123")
+    page.goto("/roles")
+    page.get_by_role("link", name="user", exact=True).click()
+    role_url = page.url
+    box = page.locator("section.matrix").get_by_role("checkbox", name="task:read:own", exact=True)
+    box.uncheck()
+    page.get_by_role("button", name="Save permissions").click()
+    preview_shows(page, "demo", "nothing", "task:read:own")
+    page.get_by_role("link", name="Back to the role, unsaved").click()
+    expect(page).to_have_url(role_url)
+    expect(page.locator(".flash")).to_have_count(0)
+    expect(box).to_be_checked()

@@ -209,7 +209,8 @@ def prepare(case: Case, world: World) -> Attempt:
             assert sorted(held) == grant
 
         url = f"/roles/{role['id']}/permissions"
-        return Attempt("POST", url, {"grant": grant}, victim, right, others, effect)
+        data = {"grant": grant, "confirm": "1"}  # the preview's form: the one that writes
+        return Attempt("POST", url, data, victim, right, others, effect)
 
     if case.kind == "create":
         form = page(victim, f"/{path}/new").form(f"/{path}")

@@ -9,12 +9,14 @@ from app.api.accounts import MANAGING_FIELDS
 from app.api.deps import AccessDep, SessionDep, SettingsDep
 from app.api.listing import list_params
 from app.api.statuses import BODY, answers
+from app.api.what_if import dry_run_param, try_update
 from app.api.writes import create_record, delete_record, update_record
 from app.core.routing import JSONRoute
 from app.crud.base import ListParams
 from app.models import User
 from app.resources import Resource
 from app.schemas.common import Page
+from app.schemas.dry_run import dry_run_schema
 
 
 def build_router(res: Resource) -> APIRouter:
@@ -71,10 +73,15 @@ def build_router(res: Resource) -> APIRouter:
 
     if res.update_schema is not None:
         Update = res.update_schema
+        # Where an update can be tried first, it answers the record or (`?dry_run=1`) its effect.
+        Updated: Any = Read
+        if res.holders is not None:
+            Updated = Read | dry_run_schema(f"{res.model.__name__}DryRun", res.policy_model)
+        DryRun = Annotated[bool, Depends(dry_run_param(res))]
 
         @router.put(
             "/{id}",
-            response_model=Read,
+            response_model=Updated,
             name=f"update_{res.path}",
             responses=answers(*update_answers),
         )
@@ -84,8 +91,10 @@ def build_router(res: Resource) -> APIRouter:
             access: AccessDep,
             session: SessionDep,
             settings: SettingsDep,
+            dry_run: DryRun,
         ) -> Any:
-            return await update_record(
+            write = try_update if dry_run else update_record
+            return await write(
                 res=res,
                 access=access,
                 session=session,

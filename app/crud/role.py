@@ -1,0 +1,44 @@
+"""Roles: who holds one, and what each holder may do through all their roles."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crud.base import CRUDBase
+from app.models import Permission, Role, User, role_permissions, user_roles
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A user, by id and name, with every permission (`model:action:scope`) their roles give."""
+
+    id: int
+    username: str
+    permissions: frozenset[str]
+
+
+class CRUDRole(CRUDBase[Role]):
+    async def holders(self, *, session: AsyncSession, record: Role) -> dict[int, Holder]:
+        """Return the role's members by id, each with the permissions of all their roles,
+        as the tables say now (this transaction's changes included)."""
+        members = select(user_roles.c.user_id).where(user_roles.c.role_id == record.id)
+        rows = await session.execute(
+            select(User.id, User.username, Permission.model, Permission.action, Permission.scope)
+            .join(user_roles, user_roles.c.user_id == User.id)
+            .outerjoin(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
+            .outerjoin(Permission, Permission.id == role_permissions.c.permission_id)
+            .where(User.id.in_(members))
+        )
+        found: dict[int, tuple[str, set[str]]] = {}
+        for user_id, username, *permission in rows:
+            _, granted = found.setdefault(user_id, (username, set()))
+            if permission[0] is not None:  # a role without permissions
+                granted.add(":".join(permission))
+        return {
+            user_id: Holder(user_id, username, frozenset(granted))
+            for user_id, (username, granted) in found.items()
+        }
+
+
+role = CRUDRole(Role)
