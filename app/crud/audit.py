@@ -24,6 +24,7 @@ CHANGED = "changed"
 # Bookkeeping columns: every write moves them, none is a change worth reading.
 UNTRACKED = frozenset({"created_at", "updated_at", "last_seen_at", "tokens_not_before"})
 ENTRIES = AuditEntry.__table__
+INSERT_ENTRY = insert(ENTRIES)  # built once; each entry is its parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +87,18 @@ async def record(
     who = actor or session.info.get(ACTOR) or Actor(None, None)
     connection = await session.connection()
     await connection.execute(
-        insert(ENTRIES).values(
-            at=utcnow(),
-            actor_id=who.id,
-            actor_name=who.name,
-            address=who.address,
-            request_id=who.request_id,
-            event=event,
-            resource=resource,
-            record_id=record_id,
-            changes=changes,
-        )
+        INSERT_ENTRY,
+        {
+            "at": utcnow(),
+            "actor_id": who.id,
+            "actor_name": who.name,
+            "address": who.address,
+            "request_id": who.request_id,
+            "event": event,
+            "resource": resource,
+            "record_id": record_id,
+            "changes": changes,
+        },
     )
 
 
