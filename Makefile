@@ -60,13 +60,15 @@ docs: install
 	$(BIN)/python scripts/gen_docs.py
 
 # The service under wrk against its baselines (scripts/bench.py; BENCH_ARGS=--quick for a
-# short run, --peer URL to compare with a running Flask-AppBuilder), then the policy engine.
+# short run, --peer URL to compare with a running Flask-AppBuilder), then the policy engine,
+# then writes with and without the audit log.
 WRK := /usr/bin/wrk
 bench: install
 	test -x $(WRK) || \
 		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_policy.py
+	$(BIN)/python scripts/bench_audit.py $(findstring --quick,$(BENCH_ARGS))
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
