@@ -337,34 +337,38 @@ class Names:
         self.recorded: dict[tuple[str, int], str] = {}
 
     def remember(self, entry: Any) -> None:
-        changes = entry.changes or {}
+        """Keep the name a created, changed or deleted record had (the newest seen)."""
         if entry.event not in ("created", "updated", "deleted") or entry.record_id is None:
             return
-        value = lambda field: changes.get(field) or [None, None]  # noqa: E731
+        changes = entry.changes or {}
+
+        def latest(field: str) -> Any:
+            old, new = changes.get(field) or (None, None)
+            return new if new is not None else old
+
         if entry.resource == "permissions":
-            parts = [value(f) for f in ("model", "action", "scope")]
-            known = [p[1] if p[1] is not None else p[0] for p in parts]
-            if all(known):
-                self.recorded[("permissions", entry.record_id)] = ":".join(map(str, known))
+            parts = [latest(field) for field in ("model", "action", "scope")]
+            if all(parts):
+                self.recorded[("permissions", entry.record_id)] = ":".join(map(str, parts))
             return
-        field = "username" if entry.resource == "users" else "name"
-        old, new = value(field)
-        if new or old:
-            self.recorded[(entry.resource, entry.record_id)] = str(new or old)
+        name = latest("username" if entry.resource == "users" else "name")
+        if name:
+            self.recorded[(entry.resource, entry.record_id)] = str(name)
 
     def of(self, table: str, row_id: int | None) -> str:
+        """A record of an access table by name: now, else as last recorded, "(deleted)"."""
         kind = ACCESS_TABLES[table]
-        if table == "permissions":
-            known = self.permissions.get(row_id or 0)
-        else:
-            current = {"users": self.directory.users, "roles": self.directory.roles}.get(
-                table, self.directory.groups
-            )
-            known = current.get(row_id or 0)
-        if known is not None:
-            shown = known
-        elif (table, row_id or 0) in self.recorded:
-            shown = f"{self.recorded[(table, row_id or 0)]} (deleted)"
+        current = {
+            "users": self.directory.users,
+            "roles": self.directory.roles,
+            "groups": self.directory.groups,
+            "permissions": self.permissions,
+        }[table]
+        key = row_id if row_id is not None else 0
+        if key in current:
+            shown = current[key]
+        elif (table, key) in self.recorded:
+            shown = f"{self.recorded[table, key]} (deleted)"
         else:
             shown = f"{kind[0]}:{row_id} (unknown)"
         return f"{shown} ({kind[0]}:{row_id})" if self.directory.ids else shown
