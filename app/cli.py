@@ -253,6 +253,8 @@ async def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
     ):
         for rule in drift[key]:
             print(f"error: {said}: {rule['text']}")
+    for name in report["malformed_models"]:
+        print(f"error: permission {name} has a model no Casbin rule can hold (never synced)")
     for key, said in (
         ("unknown_models", "permission {} names an unknown model"),
         ("unheld_roles", "role {} is held by nobody"),

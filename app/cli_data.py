@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.database import create_app_engine
 from app.core.enforcer import PolicyEngine, role_sub, user_sub
-from app.crud.policy import Rule, sync_policy
+from app.crud.policy import Rule, sync_policy, well_formed
 from app.db import create_sessionmaker
 from app.models import Group, Permission, Role, User, role_permissions, user_roles
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, REGISTRY, Resource
@@ -359,9 +359,9 @@ async def matrix(session: AsyncSession) -> tuple[list[str], dict[str, list[str]]
 
 
 async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
-    """Return the errors (drift: missing, stale, orphan and duplicate rule rows) and the
-    warnings (unknown models, unheld roles and permissions, users without a role, inactive
-    users who still hold roles), all in names."""
+    """Return the errors (drift: missing, stale, orphan and duplicate rule rows; permissions
+    whose model no rule can hold) and the warnings (unknown models, unheld roles and
+    permissions, users without a role, inactive users who still hold roles), in names."""
     diff = await sync_policy(session, dry_run=True)
     directory = await Directory.load(session, ids=ids)
     unknown = sorted(
@@ -369,7 +369,7 @@ async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
         for p in await session.scalars(
             select(Permission).where(Permission.model.not_in(PERMISSION_MODELS))
         )
-        if str(p) not in EXTRA_PERMISSIONS
+        if str(p) not in EXTRA_PERMISSIONS and well_formed(p.model)
     )
     memberships = list(await session.execute(select(user_roles.c.user_id, user_roles.c.role_id)))
     held_roles = {role_id for _, role_id in memberships}
@@ -381,6 +381,8 @@ async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
         return [{"rule": list(rule), "text": directory.rule(rule)} for rule in rules]
 
     orphans = [rule for rule in diff.removed if directory.orphan(rule)]
+    permissions = list(await session.scalars(select(Permission)))
+    malformed = sorted(str(p) for p in permissions if not well_formed(p.model))
     return {
         "drift": {
             "missing": named(diff.added),
@@ -388,14 +390,13 @@ async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
             "orphan": named(orphans),
             "duplicate": named(diff.duplicates),
         },
+        "malformed_models": malformed,
         "unknown_models": unknown,
         "unheld_roles": sorted(directory.role(r) for r in directory.roles if r not in held_roles),
-        "unheld_permissions": sorted(
-            str(p) for p in await session.scalars(select(Permission)) if p.id not in granted
-        ),
+        "unheld_permissions": sorted(str(p) for p in permissions if p.id not in granted),
         "users_without_roles": [directory.user(u) for u, _ in users if u not in with_role],
         "inactive_users_with_roles": [
             directory.user(u) for u, active in users if not active and u in with_role
         ],
-        "ok": not diff.changed,
+        "ok": not diff.changed and not malformed,
     }

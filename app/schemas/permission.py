@@ -1,20 +1,18 @@
 """Permission schemas: `<model>:<action>:<scope>` in three parts."""
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, computed_field
 
-from app.models.permission import ACTIONS, SCOPES
+from app.models.permission import ACTIONS, MODEL_NAME, SCOPES
 from app.schemas.common import OwnerFields, ReadSchema, Text, partial
 
 Action = Literal[ACTIONS]  # type: ignore[valid-type]
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
-MODEL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def model_name(value: str) -> str:
-    """A model is named like a table: the rule text Casbin parses has no room for more."""
+    """A model is named like a table (`MODEL_NAME`)."""
     if not MODEL_NAME.fullmatch(value):
         raise ValueError("use lowercase letters, digits and underscores, starting with a letter")
     return value

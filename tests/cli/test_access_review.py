@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from app.core.config import PROJECT_ROOT
-from app.models import CasbinRule
+from app.models import CasbinRule, Permission, role_permissions
 from app.models.audit import AuditEntry
 from tests.cli.conftest import PolicyRunner
 from tests.conftest import Backend
@@ -432,3 +432,29 @@ def test_prune_deletes_only_what_is_older_and_says_so(live: Backend, policy: Pol
     assert (
         json.loads(policy("audit", "prune", "--before", "2000-01-01", "--json").out)["entries"] == 0
     )
+
+
+def test_a_permission_no_rule_can_hold_is_reported_and_never_synced(
+    live: Backend, policy: PolicyRunner, admin: httpx.Client
+) -> None:
+    """A model with a bracket (put in by SQL: the API refuses it) once stopped the policy
+    from loading, every request answering 500; it is now never synced, and lint says so."""
+    role_id, granted = permission_ids(admin, "user")
+    with db(live.settings) as connection:
+        bad = connection.execute(
+            insert(Permission).values(model="task]", action="read", scope="all")
+        ).inserted_primary_key[0]
+        connection.execute(insert(role_permissions).values(role_id=role_id, permission_id=bad))
+    lint = policy("lint")
+    assert lint.code == 1
+    assert "error: permission task]:read:all has a model no Casbin rule can hold" in lint.out
+    assert "nothing changes" in policy("sync").out
+    # A change through the API (the bad grant kept) syncs the policy; the app goes on deciding.
+    changed = [*granted[1:], bad]
+    assert admin.put(f"/roles/{role_id}", json={"permission_ids": changed}).status_code == 200
+    assert admin.get("/tasks").status_code == 200
+    with db(live.settings) as connection:
+        stored = connection.scalar(
+            select(func.count()).select_from(CasbinRule).where(CasbinRule.v1 == "task]")
+        )
+    assert stored == 0
