@@ -64,6 +64,7 @@ class Resource:
     # HTML: the field that names a record, the columns of its list, and the related
     # records its detail page shows as (child resource path, foreign key on the child)
     title_field: str = "name"
+    title_fields: tuple[str, ...] = DERIVED  # what the title is made of; default: title_field
     list_columns: tuple[str, ...] = ()
     children: tuple[tuple[str, str], ...] = ()
     policy_model: str = DERIVED  # the `<model>` of `<model>:<action>:<scope>`: "time_entry"
@@ -97,6 +98,8 @@ class Resource:
             shown = self.read_schema.model_fields
             plain = not any(name in shown for name, _ in self.crud.relations.values())
             object.__setattr__(self, "plain_reads", plain)
+        if self.title_fields is DERIVED:
+            object.__setattr__(self, "title_fields", (self.title_field,))
         if not self.sort_columns:
             object.__setattr__(self, "sort_columns", (*OWNER_SORT, *self.list_columns))
 
@@ -115,9 +118,11 @@ class Resource:
         return found
 
     def title_of(self, record: Any) -> str:
-        """Return a short human name for a record: its name, title or id."""
-        value = getattr(record, self.title_field, None)
-        text = str(value) if value not in (None, "") else f"#{record.id}"
+        """Return a short human name for a record: its `title_fields` joined by ":" (a
+        name, a title, `model:action:scope`), else its id."""
+        values = [getattr(record, name, None) for name in self.title_fields]
+        shown = [str(value) for value in values if value not in (None, "")]
+        text = ":".join(shown) if shown else f"#{record.id}"
         return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -158,6 +163,7 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "model", "action", "scope"),
         search_columns=("model", "action", "scope", "description"),
         filter_columns=("model", "action", "scope"),
+        title_fields=("model", "action", "scope"),
         list_columns=("model", "action", "scope", "description"),
     ),
     Resource(

@@ -5,7 +5,7 @@ decides on a create or update as the record would be after it; `owner_defaults` 
 the owner fields a create leaves out.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -72,6 +72,18 @@ class Access:
         """Return up to `limit` records of `res` this user may read, to name them in a picker."""
         where = self.where(res.model, res.policy_model, "read")
         return await res.crud.titles(session=session, where=where, limit=limit)
+
+    async def titles_of(
+        self, res: Resource, session: AsyncSession, ids: Iterable[int | None]
+    ) -> dict[int, str]:
+        """Return the titles of the records of `res` among `ids` this user may read (one
+        statement; a record they may not read is left out, never named)."""
+        wanted = sorted({row_id for row_id in ids if row_id is not None})
+        if not wanted or not self.scopes(res.policy_model, "read").any:
+            return {}
+        where = self.where(res.model, res.policy_model, "read")
+        found = await res.crud.titles(session=session, where=where, limit=len(wanted), ids=wanted)
+        return {row.id: res.title_of(row) for row in found}
 
     async def readable_counts(
         self, resources: Sequence[Resource], session: AsyncSession

@@ -240,11 +240,18 @@ class CRUDBase(Generic[ModelT]):
         return await get_many(session=session, model=self.model, ids=ids, field=field)
 
     async def titles(
-        self, *, session: AsyncSession, where: ColumnElement[bool] | None, limit: int
+        self,
+        *,
+        session: AsyncSession,
+        where: ColumnElement[bool] | None,
+        limit: int,
+        ids: Sequence[int] | None = None,
     ) -> list[ModelT]:
-        """Return up to `limit` records matching `where` in id order, for naming them in a
-        picker: no total, and no related records loaded."""
+        """Return up to `limit` records matching `where` (and among `ids`, when given) in id
+        order, for naming them in a picker or a page: no total, no related records loaded."""
         stmt = select(self.model) if where is None else select(self.model).where(where)
+        if ids is not None:
+            stmt = stmt.where(self.model.id.in_(ids))
         return list(await session.scalars(stmt.order_by(self.model.id).limit(limit)))
 
     def sort_type(self, sort: str | None) -> type | None:

@@ -24,6 +24,7 @@ from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
 from app.routers.errors import install_html_error_handlers
 from app.routers.forms import validate
+from app.routers.naming import entry_names
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
 from app.schemas.user import LoginRequest, RegisterRequest
@@ -252,6 +253,7 @@ async def audit_log(
     older = urlencode(filters | {"cursor": found["next_cursor"] or ""})
     context = {
         "entries": found["items"],
+        "record_names": await entry_names(access, session, found["items"]),
         "next_cursor": found["next_cursor"],
         "filters": filters,
         "older": older,

@@ -25,6 +25,7 @@ from app.routers.forms import (
     validate,
     with_choices,
 )
+from app.routers.naming import entry_names, page_names
 from app.routers.templating import redirect, render, templates
 
 
@@ -129,7 +130,8 @@ def build_pages(res: Resource) -> APIRouter:
             except WriteError as exc:
                 errors = form_errors(exc)
             else:
-                return redirect(request, f"/{res.path}/{saved.id}", f"{res.singular} {done}.")
+                said = f"{res.singular} “{res.title_of(saved)}” {done}."
+                return redirect(request, f"/{res.path}/{saved.id}", said)
         return await form_page(
             request,
             page,
@@ -150,12 +152,15 @@ def build_pages(res: Resource) -> APIRouter:
         session: SessionDep,
     ) -> Response:
         result = await access.readable(res, session, params)
+        columns = res.list_columns or ("id",)
+        names = await page_names(access, session, res, result.items, columns)
         return render(
             request,
             template(res, "list"),
             {
                 "res": res,
                 "items": result.items,
+                "names": names,
                 "total": result.total,
                 "total_exact": result.total_exact,
                 "next_cursor": result.next_cursor,
@@ -243,17 +248,21 @@ def build_pages(res: Resource) -> APIRouter:
                     "fk": foreign_key,
                 }
             )
+        names = await page_names(access, session, res, [record], list(res.read_schema.model_fields))
+        entries = await history(access, session, res, record)
         return render(
             request,
             template(res, "detail"),
             {
                 "res": res,
                 "record": record,
+                "names": names,
                 "related": related,
                 "can_update": res.update_schema is not None
                 and access.can_record(res.policy_model, "update", record),
                 "can_delete": access.can_record(res.policy_model, "delete", record),
-                "history": await history(access, session, res, record),
+                "history": entries,
+                "record_names": await entry_names(access, session, entries or []),
             },
             page=page,
         )

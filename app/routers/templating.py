@@ -22,6 +22,7 @@ from app.crud.base import ListParams
 from app.resources import Resource
 from app.routers.context import PageContext
 from app.routers.forms import literal_choices
+from app.routers.naming import Names
 
 FLASH_COOKIE = "flash"
 
@@ -70,26 +71,57 @@ def form_value(value: Any, widget: str) -> str:
     return str(value)
 
 
-def show(prefix: str, res: Any, record: Any, column: str) -> Markup:
-    """Return one field of a record as HTML: references linked, times and flags in words.
+def show(prefix: str, res: Any, record: Any, column: str, names: Names) -> Markup:
+    """Return one field of a record as HTML: references by name, times and flags in words.
 
     Python rather than a template macro, and f-strings around `html.escape` rather than
     `Markup.format` or `escape` (a `Markup` object per call): a list page shows hundreds of
     cells, and the per-cell machinery cost more than the rest of the page.
     """
     value = record[column] if isinstance(record, dict) else getattr(record, column, None)
-    return Markup(_cell(html_escape(prefix), res, column, value))
+    return Markup(_cell(html_escape(prefix), res, column, value, names))
 
 
-LINKED = {
-    "owner_user_id": ("users", "user"),
-    "user_id": ("users", "user"),
-    "owner_group_id": ("groups", "group"),
-}
 MISSING = '<span class="muted">—</span>'
+HIDDEN = '<span class="muted">hidden</span>'
+# Column headings that say what a reference is rather than how it is stored.
+LABELS = {"owner_user_id": "Owner", "owner_group_id": "Group", "user_id": "User"}
 
 
-def _cell(prefix: str, res: Any, column: str, value: Any) -> str:
+def column_label(column: str) -> str:
+    """`project_id` -> "Project", `tag_ids` -> "Tags", `owner_user_id` -> "Owner"."""
+    if column in LABELS:
+        return LABELS[column]
+    if column.endswith("_ids"):
+        column = column.removesuffix("_ids") + "s"
+    return column.removesuffix("_id").replace("_", " ").capitalize()
+
+
+def label(value: str) -> str:
+    """An enumeration's value in words: `in_progress` -> "In progress"."""
+    return value.replace("_", " ").capitalize()
+
+
+_ENUMS: dict[str, frozenset[str]] = {}
+
+
+def enum_columns(res: Any) -> frozenset[str]:
+    """The columns of `res` whose values are one of a fixed set (`Literal`), shown by label."""
+    found = _ENUMS.get(res.path)
+    if found is None:
+        found = frozenset(
+            name
+            for name, info in res.read_schema.model_fields.items()
+            if any(
+                typing.get_origin(arg) is typing.Literal
+                for arg in (info.annotation, *typing.get_args(info.annotation))
+            )
+        )
+        _ENUMS[res.path] = found
+    return found
+
+
+def _cell(prefix: str, res: Any, column: str, value: Any, names: Names) -> str:
     """Return a cell's HTML; `prefix` comes escaped."""
     if value is None or value == "":
         return MISSING
@@ -97,26 +129,29 @@ def _cell(prefix: str, res: Any, column: str, value: Any) -> str:
         return "Yes"
     if value is False:
         return "No"
-    target = res.references.get(column)
-    if target:
-        shown = html_escape(str(value))
-        return f'<a href="{prefix}/{target}/{shown}">#{shown}</a>'
-    if column in LINKED:
-        path, noun = LINKED[column]
-        shown = html_escape(str(value))
-        return f'<a href="{prefix}/{path}/{shown}">{noun} #{shown}</a>'
+    path = names.path_of(column)
+    if path is not None:
+        title = names.title(column, value)
+        if title is None:  # a record the viewer may not read: never its id
+            return HIDDEN
+        return f'<a href="{prefix}/{path}/{value}">{html_escape(title)}</a>'
     if isinstance(value, datetime):
         shown = value.strftime("%Y-%m-%d %H:%M")
         return f'<time datetime="{value.isoformat()}">{shown} UTC</time>'
     if column == "color":
         color = html_escape(str(value))
         return f'<span class="swatch" data-color="{color}"></span> {color}'
+    if column in enum_columns(res):
+        return html_escape(label(str(value)))
     text = str(value)
     return html_escape(do_truncate(templates.env, text, 80) if len(text) > 80 else text)
 
 
-def table_rows(prefix: str, res: Any, items: list[Any], columns: list[str]) -> list[Markup]:
-    """Return the cells of a list page's rows: the id, the title linked, then each column.
+def table_rows(
+    prefix: str, res: Any, items: list[Any], columns: list[str], names: Names
+) -> list[Markup]:
+    """Return the cells of a list page's rows: the id linked, then each column (the title
+    linked too).
 
     Built in Python for the same reason as `show`: fifty rows of cells in template code
     cost more than the page's query and the rest of the page together.
@@ -125,22 +160,23 @@ def table_rows(prefix: str, res: Any, items: list[Any], columns: list[str]) -> l
     noun = html_escape(res.singular.lower())
     prefix = html_escape(prefix)
     base = f"{prefix}/{res.path}/"
-    rest = columns[1:]
     for item in items:
         href = f"{base}{item.id}"
         title = html_escape(res.title_of(item))
-        cells = [
-            f'<td><a href="{href}" aria-label="Open {noun} {title}">{item.id}</a></td>'
-            f'<td><a href="{href}">{title}</a></td>'
-        ]
-        for column in rest:
-            value = getattr(item, column, None)
-            cells.append(f"<td>{_cell(prefix, res, column, value)}</td>")
+        cells = [f'<td><a href="{href}" aria-label="Open {noun} {title}">{item.id}</a></td>']
+        for column in columns:
+            if column == res.title_field:
+                cells.append(f'<td><a href="{href}">{title}</a></td>')
+            else:
+                value = getattr(item, column, None)
+                cells.append(f"<td>{_cell(prefix, res, column, value, names)}</td>")
         rows.append(Markup("".join(cells)))
     return rows
 
 
 templates.env.globals.update(
+    column_label=column_label,
+    label=label,
     filter_choices=filter_choices,
     query=query,
     form_value=form_value,

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from app.resources import RESOURCES
+from app.routers.templating import column_label
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -93,5 +94,4 @@ def accept_next_dialog(page: Page) -> None:
 
 def value_of(page: Page, column: str) -> Locator:
     """Return the value a detail page shows for `column`."""
-    label = column.replace("_ids", "s").replace("_id", "").replace("_", " ").capitalize()
-    return page.locator(f'dl.fields dt:text-is("{label}") + dd')
+    return page.locator(f'dl.fields dt:text-is("{column_label(column)}") + dd')

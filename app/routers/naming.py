@@ -1,0 +1,87 @@
+"""Names for the records a page refers to: every reference (a foreign key, an owner, a
+session's user) is shown by its record's title and linked when the viewer may read that
+record, and as "hidden" when not; never by its id. One statement per referenced table and
+page, however many rows the page has.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.access import Access
+from app.resources import REGISTRY, Resource
+
+# Columns every table may have that name a user or a group, beside its own foreign keys.
+OWNERS = {"owner_user_id": "users", "user_id": "users", "owner_group_id": "groups"}
+
+
+def reference_targets(res: Resource) -> dict[str, str]:
+    """Each column of `res` that names one record, with the path of that record's table."""
+    columns = res.model.__table__.columns
+    found = {
+        column: path
+        for column, path in res.references.items()
+        if not column.endswith("_ids") and column in columns
+    }
+    for column, path in OWNERS.items():
+        if column in columns:
+            found.setdefault(column, path)
+    return found
+
+
+@dataclass
+class Names:
+    """The titles a page may show: column -> table path, and path -> id -> title."""
+
+    targets: dict[str, str] = field(default_factory=dict)
+    titles: dict[str, dict[int, str]] = field(default_factory=dict)
+
+    def path_of(self, column: str) -> str | None:
+        return self.targets.get(column)
+
+    def title(self, column: str, record_id: Any) -> str | None:
+        """The title of the record `column` names, None when the viewer may not read it."""
+        return self.titles.get(self.targets[column], {}).get(record_id)
+
+
+def value_of(record: Any, column: str) -> Any:
+    return record[column] if isinstance(record, dict) else getattr(record, column, None)
+
+
+async def page_names(
+    access: Access,
+    session: AsyncSession,
+    res: Resource,
+    records: Iterable[Any],
+    columns: Sequence[str],
+) -> Names:
+    """Look up the titles of what `columns` of `records` refer to, that the viewer may read."""
+    targets = {c: p for c, p in reference_targets(res).items() if c in columns}
+    wanted: dict[str, set[int]] = {}
+    for record in records:
+        for column, path in targets.items():
+            value = value_of(record, column)
+            if value is not None:
+                wanted.setdefault(path, set()).add(value)
+    titles = {
+        path: await access.titles_of(REGISTRY[path], session, ids) for path, ids in wanted.items()
+    }
+    return Names(targets, titles)
+
+
+async def entry_names(
+    access: Access, session: AsyncSession, entries: Iterable[Any]
+) -> dict[tuple[str, int], str]:
+    """The titles of the records audit entries are about, that the viewer may read (a
+    deleted record has none: its entry shows the table and id it had)."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        if entry.resource in REGISTRY and entry.record_id is not None:
+            wanted.setdefault(entry.resource, set()).add(entry.record_id)
+    found = {}
+    for path, ids in wanted.items():
+        for record_id, title in (await access.titles_of(REGISTRY[path], session, ids)).items():
+            found[path, record_id] = title
+    return found
