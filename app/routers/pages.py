@@ -322,15 +322,28 @@ def build_pages(res: Resource) -> APIRouter:
                 errors=errors,
             )
 
-    # DELETE comes from the page's script; the POST form serves browsers without script.
+    # DELETE comes from the page's script, after its own confirmation; the POST form
+    # serves browsers without script: it first shows a page asking to confirm.
     @router.delete("/{id}", name=f"html_delete_{res.path}", dependencies=[CsrfProtected])
-    @router.post("/{id}/delete", name=f"html_delete_form_{res.path}", dependencies=[CsrfProtected])
     async def delete(
         request: Request,
         record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
         session: SessionDep,
     ) -> Response:
+        title = res.title_of(record)
         await delete_record(res=res, session=session, record=record)
-        return redirect(request, f"/{res.path}", f"{res.singular} deleted.")
+        return redirect(request, f"/{res.path}", f"{res.singular} “{title}” deleted.")
+
+    @router.post("/{id}/delete", name=f"html_delete_form_{res.path}", dependencies=[CsrfProtected])
+    async def delete_form(
+        request: Request,
+        page: PageDep,
+        record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
+        session: SessionDep,
+    ) -> Response:
+        if (await request.form()).get("confirm") is None:
+            context = {"res": res, "record": record}
+            return render(request, "generic/confirm_delete.html", context, page=page)
+        return await delete(request, record, session)
 
     return router

@@ -1,5 +1,6 @@
 """The admin in a real browser: navigation and signing out, sessions, the permission matrix."""
 
+import httpx
 from playwright.sync_api import Page, expect
 
 from app.models import ACTIONS, SCOPES
@@ -9,6 +10,7 @@ from tests.browser.helpers import (
     SQLITE_ONLY,
     ContextFactory,
     accept_next_dialog,
+    api_create,
     arrive,
     expect_flash,
     nav_links,
@@ -61,7 +63,7 @@ def test_admin_views_and_revokes_another_session(page: Page, new_context: Contex
     accept_next_dialog(page)
     page.get_by_role("button", name="Delete").click()
     arrive(page, r"/sessions$")
-    expect_flash(page, "Session deleted.")
+    expect_flash(page, f"Session “{session_id}” deleted.")
     expect(page.locator("main")).to_contain_text("1 record")
     expect(page.locator(f'tbody a[href="/sessions/{session_id}"]')).to_have_count(0)
 
@@ -140,3 +142,23 @@ def test_admin_previews_the_matrix_and_goes_back_unsaved(page: Page) -> None:
     expect(page).to_have_url(role_url)
     expect(page.locator(".flash")).to_have_count(0)
     expect(box).to_be_checked()
+
+
+def test_a_delete_without_script_asks_first(
+    new_context: ContextFactory, admin: httpx.Client
+) -> None:
+    """With script off, Delete shows a page naming the record; Cancel keeps it, Delete ends it."""
+    tag = api_create(admin, "tags", name="no-script-tag")
+    page = new_context(java_script_enabled=False).new_page()
+    sign_in(page, "admin", "admin123")
+    page.goto(f"/tags/{tag['id']}")
+    page.get_by_role("button", name="Delete").click()
+    arrive(page, rf"/tags/{tag['id']}/delete$")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete tag “no-script-tag”?")
+    page.get_by_role("link", name="Cancel").click()
+    arrive(page, rf"/tags/{tag['id']}$")
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete").click()
+    arrive(page, r"/tags$")
+    expect_flash(page, "Tag “no-script-tag” deleted.")
+    assert admin.get(f"/tags/{tag['id']}").status_code == 404

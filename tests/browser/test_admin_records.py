@@ -335,7 +335,8 @@ def test_admin_creates_views_edits_and_deletes(page: Page, refs: Refs, case: Cas
     accept_next_dialog(page)
     page.get_by_role("button", name="Delete").click()
     arrive(page, rf"/{case.path}$")
-    expect_flash(page, f"{case.singular} deleted.")
+    expect_flash(page, f"{case.singular} “")
+    expect_flash(page, " deleted.")
     expect(page.locator(f'tbody a[href="/{case.path}/{record_id}"]')).to_have_count(0)
     response = page.goto(f"/{case.path}/{record_id}")
     assert response is not None and response.status == 404

@@ -63,7 +63,8 @@ def test_the_pages_refuse_to_lock_everyone_out(admin_browser: Browser) -> None:
         assert_html(response, 409)
         assert "no active user could manage users and roles" in response.text
     for method, action in (("POST", f"{url}/delete"), ("DELETE", url), ("POST", "/roles/1/delete")):
-        response = submit(admin_browser, action, {}, csrf_token(admin_browser), method)
+        confirmed = {"confirm": "1"} if method == "POST" else {}
+        response = submit(admin_browser, action, confirmed, csrf_token(admin_browser), method)
         assert_html(response, 409)
     matrix = submit(admin_browser, "/roles/1/permissions", {"grant": ["tag:read:all"]}, token)
     assert_html(matrix, 409)

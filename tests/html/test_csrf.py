@@ -244,7 +244,8 @@ def prepare(case: Case, world: World) -> Attempt:
         assert admin_api.get(f"/{path}/{record['id']}").status_code == 404
 
     target = url if case.method == "DELETE" else f"{url}/delete"
-    return Attempt(case.method, target, {}, victim, right, others, effect)
+    confirmed = {} if case.method == "DELETE" else {"confirm": "1"}  # without script: confirmed
+    return Attempt(case.method, target, confirmed, victim, right, others, effect)
 
 
 def _flip(token: str) -> str:
@@ -332,7 +333,9 @@ def test_the_header_carries_the_token_for_a_form_post(
     """Accept the token in `X-CSRF-Token` on a POST too (the script's way)."""
     tag = records.create("tags")
     response = admin_browser.post(
-        f"/tags/{tag['id']}/delete", headers={csrf.HEADER: csrf_token(admin_browser)}
+        f"/tags/{tag['id']}/delete",
+        data={"confirm": "1"},
+        headers={csrf.HEADER: csrf_token(admin_browser)},
     )
     assert location(response) == "/tags"
 
