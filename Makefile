@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
 
-.PHONY: install browser proxy tools run test lint format docs bench lock clean
+.PHONY: install browser proxy tools run demo test lint format docs bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ tools:
 DEV := $(if $(or $(ENVIRONMENT),$(shell grep -s '^ENVIRONMENT=' .env)),,ENVIRONMENT=development)
 run: install
 	$(DEV) $(BIN)/python -m app.init_db
+	$(DEV) $(BIN)/python -m app.serve
+
+# `make run` with a small sample company loaded first (app/demo_data.py). It goes only into a
+# database without business records: on any other, init_db refuses and nothing is served.
+demo: install
+	$(DEV) $(BIN)/python -m app.init_db --demo-data
 	$(DEV) $(BIN)/python -m app.serve
 
 test: install browser proxy tools

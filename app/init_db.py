@@ -1,9 +1,12 @@
 """Create the database if needed, migrate it and seed the default data (idempotent).
 
 Run as `python -m app.init_db`. When the database cannot be reached it prints one line
-saying where it looked and what to check, and exits with status 1.
+saying where it looked and what to check, and exits with status 1. With `--demo-data` it
+also loads the sample company of `app/demo_data.py`, into a database without business
+records only: any other it refuses in one line, changing nothing, and exits with status 1.
 """
 
+import argparse
 import asyncio
 import sys
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app import demo_data
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.database import create_app_engine, create_sync_engine
 from app.core.security import passwords_for
@@ -64,15 +68,16 @@ DEFAULT_USERS = (
 DEFAULT_GROUPS = {"demo-team": "The demo user's team"}
 
 
-async def seed(session: AsyncSession, settings: Settings) -> list[str]:
-    """Seed the default data; return what was created.
+async def seed(session: AsyncSession, settings: Settings, *, demo: bool = False) -> list[str]:
+    """Seed the default data (with `demo`, the sample company too); return what was created.
 
     Every run makes sure each registered model has its permissions (12: four actions in
     three scopes). When a model gets its first ones (a table added after the database was
     made), the `admin` role is granted its `:all` permissions; later runs leave grants
     alone, so a grant an admin removes stays removed. The roles, groups and accounts are
     seeded only into a database without users, so an account an admin deleted (with its
-    well-known password) never comes back at the next start.
+    well-known password) never comes back at the next start. With `demo`, the sample
+    company follows, or `demo_data.Refused` is raised (and the caller rolls back).
     """
     created: list[str] = []
     fresh = await session.scalar(select(User.id).limit(1)) is None
@@ -104,6 +109,8 @@ async def seed(session: AsyncSession, settings: Settings) -> list[str]:
         grants = [existing[f"{m}:{a}:all"] for m in new_models for a in ACTIONS] + new_extras
         if grants:
             created += await _grant_to_admin(session, grants)
+    if demo:
+        created += await demo_data.load(session, settings)
     diff = await sync_policy(session)
     if diff.changed:
         created.append(f"policy +{len(diff.added)} -{len(diff.removed)}")
@@ -202,21 +209,35 @@ def migrate(settings: Settings, target: str = "head") -> None:
         engine.dispose()
 
 
-async def seed_database(settings: Settings) -> list[str]:
+async def seed_database(settings: Settings, *, demo: bool = False) -> list[str]:
     """Seed through the app's own async engine, in one transaction."""
     engine = create_app_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            return await seed(session, settings)
+            return await seed(session, settings, demo=demo)
     finally:
         await engine.dispose()
 
 
-def init_db(settings: Settings) -> list[str]:
-    """Create, migrate and seed; return what changed."""
-    changes = ["database created"] if ensure_database(settings) else []
+def refuse_used_database(settings: Settings) -> None:
+    """Raise `demo_data.Refused` if the database's business tables hold a record."""
+    engine = create_sync_engine(settings)
+    try:
+        with engine.connect() as connection:
+            demo_data.refuse_records(connection)
+    finally:
+        engine.dispose()
+
+
+def init_db(settings: Settings, *, demo: bool = False) -> list[str]:
+    """Create, migrate and seed (with `demo`, the sample company too); return what changed."""
+    created = ensure_database(settings)
+    if demo and not created:
+        # Before migrating, so that refusing a database in use changes nothing at all.
+        refuse_used_database(settings)
     migrate(settings)
-    return changes + asyncio.run(seed_database(settings))
+    changes = ["database created"] if created else []
+    return changes + asyncio.run(seed_database(settings, demo=demo))
 
 
 def describe_target(settings: Settings) -> str:
@@ -227,6 +248,15 @@ def describe_target(settings: Settings) -> str:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m app.init_db", description="Create, migrate and seed the database."
+    )
+    parser.add_argument(
+        "--demo-data",
+        action="store_true",
+        help="also load a small sample company (into a database without business records only)",
+    )
+    args = parser.parse_args()
     try:
         settings = get_settings()
     except ValueError as exc:
@@ -234,7 +264,10 @@ def main() -> int:
         return 2
     target = describe_target(settings)
     try:
-        changes = init_db(settings)
+        changes = init_db(settings, demo=args.demo_data)
+    except demo_data.Refused as exc:
+        print(f"init_db: --demo-data refused: {target}: {exc}; nothing changed", file=sys.stderr)
+        return 1
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
         print(
@@ -256,6 +289,11 @@ def main() -> int:
         )
     else:
         print(f"init_db: {target} is up to date; nothing to change")
+    if args.demo_data:
+        print(
+            f"init_db: demo data loaded; at http://localhost:{settings.claude_internal_port} sign "
+            "in as admin / admin123 (everything) or demo / demo123 (own and demo-team records)"
+        )
     return 0
 
 
