@@ -78,6 +78,9 @@ class Resource:
     # their roles give them (`holders(session=..., record=...)`). Set, an update can be
     # tried first (`?dry_run=1`, `app/api/what_if.py`): who would gain and lose what.
     holders: Callable[..., Awaitable[dict[int, Holder]]] | None = None
+    # The records that link to this one through a many-to-many field of theirs, listed and
+    # managed on its page: (their resource path, their `<x>_ids` field), e.g. a role's users.
+    members: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         name = snake_case(self.model.__name__)
@@ -152,6 +155,7 @@ RESOURCES: tuple[Resource, ...] = (
         search_columns=("name", "description"),
         list_columns=("name", "description"),
         holders=crud.role.holders,
+        members=("users", "role_ids"),
     ),
     Resource(
         path="permissions",

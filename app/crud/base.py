@@ -254,6 +254,14 @@ class CRUDBase(Generic[ModelT]):
             stmt = stmt.where(self.model.id.in_(ids))
         return list(await session.scalars(stmt.order_by(self.model.id).limit(limit)))
 
+    async def ids_linked_to(self, *, session: AsyncSession, field: str, id: int) -> list[int]:
+        """Return, in id order, the records whose many-to-many `field` (`role_ids`) holds
+        `id`: a role's users, say."""
+        attribute, _ = self.relations[field]
+        link = getattr(self.model, attribute)
+        stmt = select(self.model.id).where(link.any(id=id)).order_by(self.model.id)
+        return list(await session.scalars(stmt))
+
     def sort_type(self, sort: str | None) -> type | None:
         """Return the Python type of a sort column's values (None: the list sorts by id)."""
         name, _ = sort_key(sort)

@@ -25,6 +25,7 @@ from app.routers.forms import (
     validate,
     with_choices,
 )
+from app.routers.members import build_member_routes, members_of
 from app.routers.naming import entry_names, page_names
 from app.routers.templating import redirect, render, templates
 
@@ -262,6 +263,7 @@ def build_pages(res: Resource) -> APIRouter:
                 and access.can_record(res.policy_model, "update", record),
                 "can_delete": access.can_record(res.policy_model, "delete", record),
                 "history": entries,
+                "members": await members_of(access, session, res, record),
                 "record_names": await entry_names(access, session, entries or []),
             },
             page=page,
@@ -325,7 +327,7 @@ def build_pages(res: Resource) -> APIRouter:
     # DELETE comes from the page's script, after its own confirmation; the POST form
     # serves browsers without script: it first shows a page asking to confirm.
     @router.delete("/{id}", name=f"html_delete_{res.path}", dependencies=[CsrfProtected])
-    async def delete(
+    async def erase(
         request: Request,
         record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
         session: SessionDep,
@@ -344,6 +346,8 @@ def build_pages(res: Resource) -> APIRouter:
         if (await request.form()).get("confirm") is None:
             context = {"res": res, "record": record}
             return render(request, "generic/confirm_delete.html", context, page=page)
-        return await delete(request, record, session)
+        return await erase(request, record, session)
 
+    if res.members is not None:
+        router.include_router(build_member_routes(res))
     return router

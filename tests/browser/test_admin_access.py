@@ -162,3 +162,20 @@ def test_a_delete_without_script_asks_first(
     arrive(page, r"/tags$")
     expect_flash(page, "Tag “no-script-tag” deleted.")
     assert admin.get(f"/tags/{tag['id']}").status_code == 404
+
+
+def test_admin_adds_and_removes_a_role_member(page: Page) -> None:
+    """The role's page lists its members; add one from the picker, see it, remove it."""
+    sign_in(page, "admin", "admin123")
+    page.goto("/roles")
+    page.get_by_role("link", name="manager", exact=True).click()
+    members = page.locator("section.members")
+    expect(members).to_contain_text("Nobody holds this role yet.")
+    page.get_by_label("Add a user").select_option(label="demo")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect_flash(page, "demo now holds manager.")
+    expect(members.get_by_role("link", name="demo", exact=True)).to_have_count(1)
+    screenshot(page, "role-members")
+    members.get_by_role("button", name="Remove demo from manager").click()
+    expect_flash(page, "demo no longer holds manager.")
+    expect(members).to_contain_text("Nobody holds this role yet.")

@@ -40,7 +40,7 @@ class Case:
 
     method: str
     template: str
-    kind: str  # create update delete matrix login register logout revoke-others
+    kind: str  # create update delete matrix member-add member-remove login register logout ...
     path: str | None = None  # the resource, for the resource routes
 
     def __str__(self) -> str:
@@ -63,6 +63,10 @@ def cases() -> list[Case]:
             found.append(Case("POST", f"/{res.path}/{{id}}", "update", res.path))
         found.append(Case("DELETE", f"/{res.path}/{{id}}", "delete", res.path))
         found.append(Case("POST", f"/{res.path}/{{id}}/delete", "delete", res.path))
+        if res.members is not None:
+            found.append(Case("POST", f"/{res.path}/{{id}}/members", "member-add", res.path))
+            remove = f"/{res.path}/{{id}}/members/{{member_id}}/remove"
+            found.append(Case("POST", remove, "member-remove", res.path))
     return found
 
 
@@ -211,6 +215,25 @@ def prepare(case: Case, world: World) -> Attempt:
         url = f"/roles/{role['id']}/permissions"
         data = {"grant": grant, "confirm": "1"}  # the preview's form: the one that writes
         return Attempt("POST", url, data, victim, right, others, effect)
+
+    if case.kind in ("member-add", "member-remove"):
+        role = admin_api.post("/roles", json={"name": unique("role")}).json()
+        user = world.records.create("users")
+        adding = case.kind == "member-add"
+        if not adding:
+            admin_api.put(f"/users/{user['id']}", json={"role_ids": [role["id"]]})
+
+        def effect(response: httpx.Response) -> None:
+            assert location(response) == f"/roles/{role['id']}"
+            held = admin_api.get(f"/users/{user['id']}").json()["role_ids"]
+            assert held == ([role["id"]] if adding else [])
+
+        url = f"/roles/{role['id']}/members"
+        if adding:
+            return Attempt(
+                "POST", url, {"member_id": str(user["id"])}, victim, right, others, effect
+            )
+        return Attempt("POST", f"{url}/{user['id']}/remove", {}, victim, right, others, effect)
 
     if case.kind == "create":
         form = page(victim, f"/{path}/new").form(f"/{path}")
