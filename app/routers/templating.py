@@ -19,7 +19,7 @@ from markupsafe import Markup
 from app.api.identity import SESSION_COOKIE
 from app.core.config import PROJECT_ROOT
 from app.crud.base import ListParams
-from app.resources import Resource
+from app.resources import REGISTRY, Resource
 from app.routers.context import PageContext
 from app.routers.forms import literal_choices
 from app.routers.naming import Names
@@ -174,7 +174,13 @@ def table_rows(
     return rows
 
 
+def resource_at(path: str | None) -> Resource | None:
+    """The registry's resource at `path` (None for none): what a reference field names."""
+    return REGISTRY.get(path) if path else None
+
+
 templates.env.globals.update(
+    resource_at=resource_at,
     column_label=column_label,
     label=label,
     filter_choices=filter_choices,

@@ -61,7 +61,7 @@ def test_admin_views_and_revokes_another_session(page: Page, new_context: Contex
     expect(page.get_by_role("link", name="Edit")).to_have_count(0)
 
     accept_next_dialog(page)
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     arrive(page, r"/sessions$")
     expect_flash(page, f"Session “{session_id}” deleted.")
     expect(page.locator("main")).to_contain_text("1 record")
@@ -152,13 +152,13 @@ def test_a_delete_without_script_asks_first(
     page = new_context(java_script_enabled=False).new_page()
     sign_in(page, "admin", "admin123")
     page.goto(f"/tags/{tag['id']}")
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     arrive(page, rf"/tags/{tag['id']}/delete$")
     expect(page.get_by_role("heading", level=1)).to_have_text("Delete tag “no-script-tag”?")
     page.get_by_role("link", name="Cancel").click()
     arrive(page, rf"/tags/{tag['id']}$")
-    page.get_by_role("button", name="Delete").click()
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     arrive(page, r"/tags$")
     expect_flash(page, "Tag “no-script-tag” deleted.")
     assert admin.get(f"/tags/{tag['id']}").status_code == 404
@@ -179,3 +179,23 @@ def test_admin_adds_and_removes_a_role_member(page: Page) -> None:
     members.get_by_role("button", name="Remove demo from manager").click()
     expect_flash(page, "demo no longer holds manager.")
     expect(members).to_contain_text("Nobody holds this role yet.")
+
+
+def test_matrix_rows_and_columns_toggle_at_once(page: Page) -> None:
+    """A model's row and an action's column are checked (or cleared) in one click; nothing
+    is saved until the form is."""
+    sign_in(page, "admin", "admin123")
+    page.goto("/roles")
+    page.get_by_role("link", name="manager", exact=True).click()
+    matrix = page.locator("section.matrix")
+    row = matrix.locator('input[name="grant"][value^="role:"]')
+    expect(row.and_(page.locator(":checked"))).to_have_count(0)
+    matrix.get_by_role("button", name="Toggle every action of role").click()
+    expect(row.and_(page.locator(":checked"))).to_have_count(12)
+    matrix.get_by_role("button", name="Toggle every action of role").click()
+    expect(row.and_(page.locator(":checked"))).to_have_count(0)
+    column = matrix.locator('input[name="grant"][value$=":delete:all"]')
+    matrix.get_by_role("button", name="Toggle delete all for every model").click()
+    expect(column.and_(page.locator(":checked"))).to_have_count(column.count())
+    page.reload()  # nothing was saved
+    expect(matrix.locator('input[name="grant"][value$=":delete:all"]:checked')).to_have_count(0)

@@ -329,11 +329,11 @@ def test_admin_creates_views_edits_and_deletes(page: Page, refs: Refs, case: Cas
     expect_choices(page, case, refs)
 
     page.once("dialog", lambda dialog: dialog.dismiss())
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     page.reload()  # the dismissed confirmation sent nothing: the record is still there
     expect(heading).to_have_text(re.compile(rf"^{re.escape(case.singular)}: "))
     accept_next_dialog(page)
-    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Delete", exact=True).click()
     arrive(page, rf"/{case.path}$")
     expect_flash(page, f"{case.singular} “")
     expect_flash(page, " deleted.")

@@ -19,7 +19,7 @@ def rows(shown: Page) -> list[str]:
     links = []
     for row in body.find_all("tr"):
         first = row.find("a")
-        if first is not None:
+        if first is not None and first.text().isdigit():  # not an empty state's link
             links.append(first.attrs["href"])
     return links
 

@@ -30,3 +30,19 @@ for (const swatch of document.querySelectorAll(".swatch[data-color]")) {
     swatch.style.backgroundColor = swatch.dataset.color;
   }
 }
+
+// The permission matrix's row and column toggles (shown only with script): a whole row (a
+// model) or column (an action and scope) is checked at once, or unchecked when all already
+// are. Nothing is saved until the form is.
+for (const toggle of document.querySelectorAll("button[data-toggle]")) {
+  toggle.hidden = false;
+  toggle.addEventListener("click", () => {
+    const key = toggle.dataset.key;
+    const boxes = [...toggle.closest("form").querySelectorAll('input[name="grant"]')].filter(
+      (box) =>
+        toggle.dataset.toggle === "row" ? box.value.startsWith(`${key}:`) : box.value.endsWith(`:${key}`),
+    );
+    const check = !boxes.every((box) => box.checked);
+    for (const box of boxes) box.checked = check;
+  });
+}

@@ -1,0 +1,32 @@
+"""Names and empty states in a real browser: a list shows a task's project by name, linked;
+an empty search says so and offers the whole list."""
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import SQLITE_ONLY, api_create, arrive, screenshot, sign_in
+
+pytestmark = SQLITE_ONLY
+
+
+def test_a_list_shows_related_records_by_name(page: Page, admin: httpx.Client) -> None:
+    project = api_create(admin, "projects", name="Harbour bridge")
+    api_create(admin, "tasks", title="Inspect cables", project_id=project["id"])
+    sign_in(page, "admin", "admin123")
+    page.goto("/tasks")
+    row = page.locator("tbody tr", has_text="Inspect cables")
+    link = row.get_by_role("link", name="Harbour bridge")
+    expect(link).to_have_attribute("href", f"/projects/{project['id']}")
+    expect(row).not_to_contain_text("#")
+    screenshot(page, "list-related-names")
+    link.click()
+    arrive(page, rf"/projects/{project['id']}$")
+
+
+def test_an_empty_search_says_what_to_do(page: Page) -> None:
+    sign_in(page, "admin", "admin123")
+    page.goto("/tags?q=nothing-like-this")
+    expect(page.locator("tbody")).to_contain_text("No tags match this search.")
+    screenshot(page, "empty-state")
+    page.get_by_role("link", name="Show all tags").click()
+    arrive(page, r"/tags$")

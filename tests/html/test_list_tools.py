@@ -1,0 +1,58 @@
+"""List pages: a page size to choose, and empty states that say what to do next; a form whose
+required choice has nothing to choose from says which record to create first."""
+
+from collections.abc import Callable
+
+from tests.html.conftest import Browser
+from tests.html.site import page
+from tests.support.factories import UserFactory
+from tests.support.records import Records
+
+
+def rows(browser: Browser, path: str) -> int:
+    return len(page(browser, path).root.find("tbody").find_all("tr"))  # type: ignore[union-attr]
+
+
+def test_the_page_size_is_chosen_from_25_50_100(admin_browser: Browser, records: Records) -> None:
+    for _ in range(30):
+        records.create("tags")
+    shown = page(admin_browser, "/tags")
+    select = shown.root.by_id("limit")
+    assert select is not None
+    options = [o.attrs["value"] for o in select.find_all("option")]
+    assert options == ["25", "50", "100"]
+    assert "selected" in select.find("option", value="50").attrs  # type: ignore[union-attr]
+    assert rows(admin_browser, "/tags?limit=25") == 25
+    small = page(admin_browser, "/tags?limit=25")
+    chosen = small.root.by_id("limit").find("option", value="25")  # type: ignore[union-attr]
+    assert chosen is not None and "selected" in chosen.attrs
+    following = small.root.find("nav", class_="pager").find_all("a")  # type: ignore[union-attr]
+    assert any("limit=25" in a.attrs.get("href", "") for a in following), "pages keep the size"
+
+
+def test_empty_lists_say_what_to_do_next(
+    admin_browser: Browser, make_user: UserFactory, signed_in: Callable[[str, str], Browser]
+) -> None:
+    nothing = page(admin_browser, "/tags?q=no-such-tag-at-all")
+    text = nothing.root.find("tbody").text()  # type: ignore[union-attr]
+    assert "No tags match this search." in text
+    assert nothing.root.find("a", href="/tags") is not None
+
+    user, _ = make_user()
+    browser = signed_in(user["username"], "tidal-parsnip-42")
+    empty = page(browser, "/projects")
+    text = empty.root.find("tbody").text()  # type: ignore[union-attr]
+    assert "No projects yet. Create the first project" in text
+    assert empty.root.find("a", href="/projects/new") is not None
+
+
+def test_a_required_choice_with_nothing_to_choose_says_what_to_create(
+    make_user: UserFactory, signed_in: Callable[[str, str], Browser]
+) -> None:
+    user, _ = make_user()
+    browser = signed_in(user["username"], "tidal-parsnip-42")
+    form = page(browser, "/tasks/new")
+    hint = form.root.by_id("project_id-hint")
+    assert hint is not None
+    assert "There is no project you can choose yet: create a project first" in hint.text()
+    assert hint.find("a", href="/projects/new") is not None
