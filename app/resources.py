@@ -101,6 +101,14 @@ class Resource:
             shown = self.read_schema.model_fields
             plain = not any(name in shown for name, _ in self.crud.relations.values())
             object.__setattr__(self, "plain_reads", plain)
+        owners = [
+            name
+            for name in OWNER_FIELDS
+            if name in self.model.__table__.columns and name in self.read_schema.model_fields
+        ]
+        if owners:  # every owned table's list filters by owner and group, by name
+            filters = (*self.filter_columns, *(o for o in owners if o not in self.filter_columns))
+            object.__setattr__(self, "filter_columns", filters)
         if self.title_fields is DERIVED:
             object.__setattr__(self, "title_fields", (self.title_field,))
         if not self.sort_columns:

@@ -85,3 +85,25 @@ async def entry_names(
         for record_id, title in (await access.titles_of(REGISTRY[path], session, ids)).items():
             found[path, record_id] = title
     return found
+
+
+FILTER_CHOICES = 500  # the most records a list filter offers by name
+
+
+async def filter_options(
+    access: Access, session: AsyncSession, res: Resource
+) -> dict[str, list[tuple[str, str]]]:
+    """The choices of each list filter that names records (owner, group, project, ...):
+    the records of its table the viewer may read, by title."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    targets = reference_targets(res)
+    for column in res.filter_columns:
+        path = targets.get(column)
+        if path is None:
+            continue
+        target = REGISTRY[path]
+        rows: list[Any] = []
+        if access.scopes(target.policy_model, "read").any:
+            rows = await access.readable_titles(target, session, limit=FILTER_CHOICES)
+        found[column] = [(str(row.id), target.title_of(row)) for row in rows]
+    return found

@@ -26,7 +26,7 @@ from app.routers.forms import (
     with_choices,
 )
 from app.routers.members import build_member_routes, members_of
-from app.routers.naming import entry_names, page_names
+from app.routers.naming import entry_names, filter_options, page_names
 from app.routers.templating import redirect, render, templates
 
 
@@ -155,6 +155,7 @@ def build_pages(res: Resource) -> APIRouter:
         result = await access.readable(res, session, params)
         columns = res.list_columns or ("id",)
         names = await page_names(access, session, res, result.items, columns)
+        options = await filter_options(access, session, res)
         return render(
             request,
             template(res, "list"),
@@ -162,6 +163,7 @@ def build_pages(res: Resource) -> APIRouter:
                 "res": res,
                 "items": result.items,
                 "names": names,
+                "filter_options": options,
                 "total": result.total,
                 "total_exact": result.total_exact,
                 "next_cursor": result.next_cursor,

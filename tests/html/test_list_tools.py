@@ -56,3 +56,26 @@ def test_a_required_choice_with_nothing_to_choose_says_what_to_create(
     assert hint is not None
     assert "There is no project you can choose yet: create a project first" in hint.text()
     assert hint.find("a", href="/projects/new") is not None
+
+
+def test_lists_filter_by_owner_group_and_references_by_name(
+    admin_browser: Browser, records: Records, make_user: UserFactory
+) -> None:
+    owner, _ = make_user()
+    mine = records.create("tasks", owner_user_id=owner["id"], title="Owner's own task")
+    records.create("tasks", title="Someone else's task")
+    shown = page(admin_browser, "/tasks")
+    select = shown.root.by_id("filter-owner_user_id")
+    assert select is not None
+    options = {o.text(): o.attrs["value"] for o in select.find_all("option")}
+    assert options[owner["username"]] == str(owner["id"])
+    assert shown.root.find("label", for_="filter-owner_user_id").text() == "Owner"  # type: ignore[union-attr]
+    assert shown.root.by_id("filter-owner_group_id") is not None
+    projects = shown.root.by_id("filter-project_id")
+    assert projects is not None and projects.find_all("option")[1].text() != ""
+    filtered = page(admin_browser, f"/tasks?owner_user_id={owner['id']}")
+    body = filtered.root.find("tbody").text()  # type: ignore[union-attr]
+    assert "Owner's own task" in body and "Someone else's task" not in body
+    kept = filtered.root.by_id("filter-owner_user_id").find("option", value=str(owner["id"]))  # type: ignore[union-attr]
+    assert kept is not None and "selected" in kept.attrs
+    assert mine["owner_user_id"] == owner["id"]
