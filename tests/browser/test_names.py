@@ -30,3 +30,17 @@ def test_an_empty_search_says_what_to_do(page: Page) -> None:
     screenshot(page, "empty-state")
     page.get_by_role("link", name="Show all tags").click()
     arrive(page, r"/tags$")
+
+
+def test_a_filtered_list_exports_what_it_shows(page: Page, admin: httpx.Client) -> None:
+    api_create(admin, "tags", name="export-me")
+    sign_in(page, "admin", "admin123")
+    page.goto("/tags")
+    page.get_by_label("Search").fill("export-me")
+    page.get_by_role("button", name="Apply").click()
+    arrive(page, r"/tags\?q=export-me")
+    screenshot(page, "filtered-export")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    text = download.value.path().read_text(encoding="utf-8")
+    assert "export-me" in text and len(text.splitlines()) == 2  # the header and the one tag

@@ -79,3 +79,16 @@ def test_lists_filter_by_owner_group_and_references_by_name(
     kept = filtered.root.by_id("filter-owner_user_id").find("option", value=str(owner["id"]))  # type: ignore[union-attr]
     assert kept is not None and "selected" in kept.attrs
     assert mine["owner_user_id"] == owner["id"]
+
+
+def test_the_list_links_its_csv_export_with_its_filters(
+    admin_browser: Browser, records: Records
+) -> None:
+    records.create("tags", name="exported-tag")
+    shown = page(admin_browser, "/tags?q=exported&sort=-name")
+    link = next(a for a in shown.root.find_all("a") if a.text() == "Export CSV")
+    href = link.attrs["href"]
+    assert href.startswith("/api/v1/tags?") and "format=csv" in href
+    assert "q=exported" in href and "sort=-name" in href
+    response = admin_browser.get(href)
+    assert response.status_code == 200 and "exported-tag" in response.text

@@ -1,12 +1,13 @@
 """Build a resource's JSON routes from its registry entry."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api.access import Access, Authorize, AuthorizedRecord
 from app.api.accounts import MANAGING_FIELDS
 from app.api.deps import AccessDep, SessionDep, SettingsDep
+from app.api.export import csv_response, wants_csv
 from app.api.listing import list_params
 from app.api.statuses import BODY, answers
 from app.api.what_if import dry_run_param, try_update
@@ -17,6 +18,14 @@ from app.models import User
 from app.resources import Resource
 from app.schemas.common import Page
 from app.schemas.dry_run import dry_run_schema
+
+FORMAT = (
+    "csv: every record the list selects (search, filters, sort; not one page), streamed as "
+    "CSV; the same as asking with `Accept: text/csv`"
+)
+CSV_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+}
 
 
 def build_router(res: Resource) -> APIRouter:
@@ -29,12 +38,21 @@ def build_router(res: Resource) -> APIRouter:
     guarded = res.model in MANAGING_FIELDS
     update_answers = (401, 403, 404, 409, *BODY, *((429,) if res.model is User else ()))
 
-    @router.get("", response_model=Page[Read], name=f"list_{res.path}", responses=answers(401, 403))
+    @router.get(
+        "",
+        response_model=Page[Read],
+        name=f"list_{res.path}",
+        responses=answers(401, 403) | CSV_ANSWER,
+    )
     async def list_records(
+        request: Request,
         access: Annotated[Access, Authorize(res, "read")],
         params: ListQuery,
         session: SessionDep,
+        format: Annotated[Literal["json", "csv"] | None, Query(description=FORMAT)] = None,
     ) -> Any:
+        if wants_csv(request, format):
+            return csv_response(request, access, res, params)
         page = await access.readable(res, session, params)
         return {
             "items": page.items,
