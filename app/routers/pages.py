@@ -16,6 +16,7 @@ from app.crud import audit
 from app.crud.base import COUNT_CAP, ListParams
 from app.models import User
 from app.resources import REGISTRY, Resource
+from app.routers.bulk import build_bulk_routes
 from app.routers.context import PageContext, PageDep
 from app.routers.forms import (
     FormField,
@@ -171,11 +172,15 @@ def build_pages(res: Resource) -> APIRouter:
                 "params": params,
                 "can_create": res.create_schema is not None
                 and access.scopes(res.policy_model, "create").any,
+                "can_bulk_delete": access.scopes(res.policy_model, "delete").any,
                 "can_revoke": res.path == "sessions"
                 and access.scopes(res.policy_model, "delete").any,
             },
             page=page,
         )
+
+    # Before `/{id}`: "bulk-delete" is no id.
+    router.include_router(build_bulk_routes(res))
 
     if res.create_schema is not None:
 

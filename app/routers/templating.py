@@ -148,10 +148,15 @@ def _cell(prefix: str, res: Any, column: str, value: Any, names: Names) -> str:
 
 
 def table_rows(
-    prefix: str, res: Any, items: list[Any], columns: list[str], names: Names
+    prefix: str,
+    res: Any,
+    items: list[Any],
+    columns: list[str],
+    names: Names,
+    selectable: bool = False,
 ) -> list[Markup]:
-    """Return the cells of a list page's rows: the id linked, then each column (the title
-    linked too).
+    """Return the cells of a list page's rows: a box to select it (for a bulk delete), the
+    id linked, then each column (the title linked too).
 
     Built in Python for the same reason as `show`: fifty rows of cells in template code
     cost more than the page's query and the rest of the page together.
@@ -164,6 +169,9 @@ def table_rows(
         href = f"{base}{item.id}"
         title = html_escape(res.title_of(item))
         cells = [f'<td><a href="{href}" aria-label="Open {noun} {title}">{item.id}</a></td>']
+        if selectable:  # the bulk form's boxes (`form="bulk"`: the form is below the table)
+            box = f'<input type="checkbox" name="ids" value="{item.id}" form="bulk"'
+            cells.insert(0, f'<td>{box} aria-label="Select {noun} {title}"></td>')
         for column in columns:
             if column == res.title_field:
                 cells.append(f'<td><a href="{href}">{title}</a></td>')

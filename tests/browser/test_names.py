@@ -44,3 +44,19 @@ def test_a_filtered_list_exports_what_it_shows(page: Page, admin: httpx.Client) 
         page.get_by_role("link", name="Export CSV").click()
     text = download.value.path().read_text(encoding="utf-8")
     assert "export-me" in text and len(text.splitlines()) == 2  # the header and the one tag
+
+
+def test_bulk_delete_of_ticked_rows(page: Page, admin: httpx.Client) -> None:
+    first = api_create(admin, "tags", name="bulk-one")
+    second = api_create(admin, "tags", name="bulk-two")
+    sign_in(page, "admin", "admin123")
+    page.goto("/tags?q=bulk-")
+    page.get_by_label("Select tag bulk-one").check()
+    page.get_by_label("Select tag bulk-two").check()
+    page.get_by_role("button", name="Delete selected").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete 2 tags?")
+    page.get_by_role("button", name="Delete 2").click()
+    arrive(page, r"/tags$")
+    expect(page.locator(".flash")).to_contain_text("Deleted 2 tags: bulk-one, bulk-two.")
+    for tag in (first, second):
+        assert admin.get(f"/tags/{tag['id']}").status_code == 404

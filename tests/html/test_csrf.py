@@ -63,6 +63,7 @@ def cases() -> list[Case]:
             found.append(Case("POST", f"/{res.path}/{{id}}", "update", res.path))
         found.append(Case("DELETE", f"/{res.path}/{{id}}", "delete", res.path))
         found.append(Case("POST", f"/{res.path}/{{id}}/delete", "delete", res.path))
+        found.append(Case("POST", f"/{res.path}/bulk-delete", "bulk-delete", res.path))
         if res.members is not None:
             found.append(Case("POST", f"/{res.path}/{{id}}/members", "member-add", res.path))
             remove = f"/{res.path}/{{id}}/members/{{member_id}}/remove"
@@ -250,6 +251,14 @@ def prepare(case: Case, world: World) -> Attempt:
 
     record = _target(world, path)
     url = f"/{path}/{record['id']}"
+    if case.kind == "bulk-delete":
+
+        def effect(response: httpx.Response) -> None:
+            assert location(response) == f"/{path}"
+            assert admin_api.get(url).status_code == 404
+
+        data = {"ids": [str(record["id"])], "confirm": "1"}
+        return Attempt("POST", f"/{path}/bulk-delete", data, victim, right, others, effect)
     if case.kind == "update":
         data = page(victim, f"{url}/edit").form(url).data()
         change = CHANGES[path]
@@ -280,7 +289,7 @@ def groups() -> list[list[Case]]:
     by_path: dict[str, list[Case]] = {}
     alone = []
     for case in CASES:
-        if case.kind in ("create", "update", "delete"):
+        if case.kind in ("create", "update", "delete", "bulk-delete"):
             by_path.setdefault(case.path or "", []).append(case)
         else:
             alone.append([case])

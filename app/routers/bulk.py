@@ -1,0 +1,76 @@
+"""Bulk delete from a list page: the rows ticked, each decided by the enforcer as a single
+delete is (read, then delete), each deleted in a savepoint of its own so that one refusal
+(the last-admin guard, a record gone meanwhile) keeps the others; what was refused is said."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from app.api.access import Access, Authorize
+from app.api.deps import CsrfProtected, SessionDep
+from app.api.writes import delete_record
+from app.resources import Resource
+from app.routers.context import PageDep
+from app.routers.templating import redirect, render
+from app.schemas.common import INT_MAX
+
+MOST = 200  # rows one bulk delete takes: a list page's largest
+
+
+def chosen_ids(form: Any) -> list[int]:
+    """The ticked rows' ids, each a positive id (anything else is ignored), at most MOST."""
+    ids = []
+    for raw in form.getlist("ids"):
+        if isinstance(raw, str) and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= INT_MAX:
+            ids.append(int(raw))
+    return sorted(set(ids))[:MOST]
+
+
+def build_bulk_routes(res: Resource) -> APIRouter:
+    router = APIRouter()  # included in the resource's pages, under its path
+
+    @router.post("/bulk-delete", dependencies=[CsrfProtected], name=f"html_bulk_{res.path}")
+    async def bulk_delete(
+        request: Request,
+        page: PageDep,
+        access: Annotated[Access, Authorize(res, "delete")],
+        session: SessionDep,
+    ) -> Response:
+        form = await request.form()
+        ids = chosen_ids(form)
+        back = f"/{res.path}"
+        if not ids:
+            return redirect(
+                request, back, f"Tick the {res.label.lower()} to delete first.", "error"
+            )
+        rows = await res.crud.titles(session=session, where=None, limit=len(ids), ids=ids)
+        readable = [row for row in rows if access.can_record(res.policy_model, "read", row)]
+        if form.get("confirm") is None:
+            deletable = [r for r in readable if access.can_record(res.policy_model, "delete", r)]
+            context = {
+                "res": res,
+                "chosen": deletable,
+                "refused": len(ids) - len(deletable),
+            }
+            return render(request, "generic/confirm_bulk_delete.html", context, page=page)
+        deleted, refused = [], len(ids) - len(readable)
+        for record in readable:
+            title = res.title_of(record)
+            if not access.can_record(res.policy_model, "delete", record):
+                refused += 1
+                continue
+            try:
+                async with session.begin_nested():
+                    await delete_record(res=res, session=session, record=record)
+            except HTTPException:  # gone meanwhile, or the last admin
+                refused += 1
+                continue
+            deleted.append(title)
+        noun = res.singular.lower() if len(deleted) == 1 else res.label.lower()
+        said = f"Deleted {len(deleted)} {noun}" + (f": {', '.join(deleted)}." if deleted else ".")
+        if refused:
+            said += f" {refused} could not be deleted (not allowed, or gone)."
+        return redirect(request, back, said, "error" if refused else "success")
+
+    return router
