@@ -6,7 +6,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import Throttled, throttled, throttled_message, validation_error
+from app.core.errors import (
+    Throttled,
+    error_message,
+    throttled,
+    throttled_message,
+    validation_error,
+)
 from app.routers.context import page_for_error
 from app.routers.templating import login_redirect, render
 
@@ -47,7 +53,7 @@ async def request_error(request: Request, exc: Exception) -> Response:
     detail = (
         "No such page."
         if path_error
-        else "; ".join(f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors())
+        else "; ".join(f"{error['loc'][-1]}: {error_message(error)}" for error in exc.errors())
     )
     return await error_page(request, code, detail)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, EmailStr, ValidationError
 from starlette.datastructures import FormData
 
 from app.api.access import Access
-from app.core.errors import WriteError
+from app.core.errors import WriteError, choose, error_message
 from app.resources import REGISTRY, Resource
 from app.schemas.examples import constraint, unwrap
 
@@ -105,8 +105,9 @@ async def with_choices(
 def parse_form(fields: list[FormField], form: FormData, *, partial: bool) -> dict[str, Any]:
     """Turn submitted form data into the dict the schema validates.
 
-    Empty inputs become None (or are left out of an edit, for passwords); multi-selects
-    come from `getlist`; an unchecked checkbox is False.
+    Empty inputs become None, refused as "required" where a value is (a blank password of
+    an edit is left out: the password stays); multi-selects come from `getlist`; an
+    unchecked checkbox is False.
     """
     data: dict[str, Any] = {}
     for item in fields:
@@ -122,40 +123,36 @@ def parse_form(fields: list[FormField], form: FormData, *, partial: bool) -> dic
             if value:
                 data[item.name] = raw
             elif not partial:
-                data[item.name] = ""
+                data[item.name] = None
             continue
-        if value in (None, ""):
-            if partial or not item.required:
-                data[item.name] = None if not partial or not item.required else value
-            else:
-                data[item.name] = value
-            continue
-        data[item.name] = value
+        data[item.name] = value or None
     return data
 
 
 def validate(schema: type[ModelT], data: dict[str, Any]) -> tuple[ModelT | None, dict[str, str]]:
-    """Validate form data; return the model, or the messages by field."""
+    """Validate form data; return the model, or the messages by field, in the API's words.
+
+    An empty input is no value: "required" where the schema wants one.
+    """
     try:
-        return schema.model_validate(data), {}
+        return schema.model_validate({k: None if v == "" else v for k, v in data.items()}), {}
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():
-            message = error["msg"].removeprefix("Value error, ")
-            errors.setdefault(str(error["loc"][0]) if error["loc"] else "__all__", message)
+            field = str(error["loc"][0]) if error["loc"] else "__all__"
+            in_body = error | {"loc": ("body", *error["loc"])}  # where a form's fields are
+            errors.setdefault(field, error_message(in_body))
         return None, errors
-
-
-# What a form says where the API names the problem in its own words.
-FORM_MESSAGES = {
-    "reference_error": "Choose a record you can see.",
-    "unique": "This value is already taken.",
-}
 
 
 def form_errors(exc: WriteError) -> dict[str, str]:
     """Return the messages of a refused write by field, as a form shows them."""
     errors: dict[str, str] = {}
     for error in exc.errors:
-        errors.setdefault(error.field or "__all__", FORM_MESSAGES.get(error.type, error.message))
+        message = error.message
+        if error.type == "reference_error":  # the ids refused are the choices offered
+            message = f"{choose(error.field)} you can see"
+        elif error.type == "unique":
+            message = "This value is already taken."
+        errors.setdefault(error.field or "__all__", message)
     return errors

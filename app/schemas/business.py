@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
 
+from app.core.errors import pattern
 from app.models.business import PROJECT_STATUSES, TASK_STATUSES
 from app.schemas.common import (
     Bool,
@@ -24,7 +25,7 @@ from app.schemas.common import (
 # The choices are written once, with the model (which checks them in the database too).
 ProjectStatus = Literal[PROJECT_STATUSES]  # type: ignore[valid-type]
 TaskStatus = Literal[TASK_STATUSES]  # type: ignore[valid-type]
-Color = Annotated[Text(7), Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
+Color = Annotated[Text(7), pattern(r"^#[0-9A-Fa-f]{6}$", "a colour like #1a2b3c")]
 LongText = Text(100_000)
 
 
@@ -62,7 +63,7 @@ class ProjectCreate(OwnerFields):
     rules = (
         Rule(
             ("due_date", "start_date"),
-            "due_date must not be before start_date",
+            "a due date on or after the start date",
             lambda r: not (r["start_date"] and r["due_date"]) or r["due_date"] >= r["start_date"],
         ),
     )

@@ -22,6 +22,9 @@ from pydantic import (
     field_validator,
 )
 
+from app.core.errors import KINDS, UNICODE, kind_of
+from app.schemas.examples import unwrap
+
 INT_MAX = 2**31 - 1
 T = TypeVar("T")
 
@@ -29,11 +32,11 @@ T = TypeVar("T")
 def no_nul(value: str) -> str:
     """Refuse text no database column stores: NUL bytes, lone surrogates."""
     if "\x00" in value:
-        raise ValueError("must not contain NUL bytes")
+        raise ValueError("text without NUL bytes")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (`"\ud800"` in JSON): no database stores it
-        raise ValueError("must be valid Unicode text") from None
+        raise ValueError(UNICODE) from None
     return value
 
 
@@ -43,7 +46,7 @@ def _as_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:00:00-05:00 is in year 10000 in UTC
-        raise ValueError("must be within years 1 to 9999 in UTC") from None
+        raise ValueError(f"{KINDS[datetime]}, within years 1 to 9999 in UTC") from None
 
 
 def Text(max_length: int | None = None, min_length: int = 0) -> Any:
@@ -58,28 +61,34 @@ def Text(max_length: int | None = None, min_length: int = 0) -> Any:
 NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
 
 
-def _not_a_number(value: Any) -> Any:
+def _not_a_number(kind: type) -> Callable[[Any], Any]:
     """Refuse a number where a date or time is expected (`0` is not 1970-01-01), written
     as one or as text (`"0.5"`, which pydantic would read as seconds since 1970)."""
-    numeric = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-    if numeric or (isinstance(value, str) and NUMBER.fullmatch(value)):
-        raise ValueError("must be written as ISO 8601 text (2026-01-31), not a number")
-    return value
+
+    def check(value: Any) -> Any:
+        numeric = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+        if numeric or (isinstance(value, str) and NUMBER.fullmatch(value)):
+            raise ValueError(f"{KINDS[kind]}, not a number")
+        return value
+
+    return check
 
 
 def _not_a_bool(value: Any) -> Any:
     """Refuse true and false where a number is expected (Python counts them as 1 and 0)."""
     if isinstance(value, bool):
-        raise ValueError("must be a number, not true or false")
+        raise ValueError(f"{KINDS[int]}, not true or false")
     return value
 
 
 Id = Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=INT_MAX)]
 # true or false only: `0`, `1`, `"yes"` are refused rather than guessed at.
 Bool = Annotated[bool, Strict()]
-Date = Annotated[date, BeforeValidator(_not_a_number)]
+Date = Annotated[date, BeforeValidator(_not_a_number(date))]
 # Input timestamps: a naive value is taken as UTC, an aware one converted to it.
-UTCTimestamp = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_as_utc)]
+UTCTimestamp = Annotated[
+    datetime, BeforeValidator(_not_a_number(datetime)), AfterValidator(_as_utc)
+]
 # ISO 8601 with an explicit offset (`+00:00`), as the contract promises.
 Timestamp = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), when_used="json")]
 Name = Text(200, min_length=1)
@@ -110,7 +119,10 @@ class InputSchema(BaseModel):
     @classmethod
     def _booleans_only_for_booleans(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, bool) and info.field_name not in _boolean_fields(cls):
-            raise ValueError("must not be true or false")
+            assert info.field_name is not None
+            annotation, _, _ = unwrap(cls.model_fields[info.field_name].annotation)
+            choices = typing.get_origin(annotation) is typing.Literal  # "one of: ..." says it
+            raise ValueError(kind_of(annotation) + ("" if choices else ", not true or false"))
         return value
 
 

@@ -11,17 +11,18 @@ Action = Literal[ACTIONS]  # type: ignore[valid-type]
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
 
 
+MODEL_WORDS = "lowercase letters, digits and underscores, starting with a letter"
+
+
 def model_name(value: str) -> str:
     """A model is named like a table (`MODEL_NAME`)."""
     if not MODEL_NAME.fullmatch(value):
-        raise ValueError("use lowercase letters, digits and underscores, starting with a letter")
+        raise ValueError(MODEL_WORDS)
     return value
 
 
 ModelName = Annotated[
-    Text(50, min_length=1),
-    AfterValidator(model_name),
-    Field(description="lowercase letters, digits and underscores, starting with a letter"),
+    Text(50, min_length=1), AfterValidator(model_name), Field(description=MODEL_WORDS)
 ]
 
 

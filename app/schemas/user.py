@@ -4,11 +4,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, field_validator
 
+from app.core.errors import pattern
 from app.core.security import is_common_password, normalise_password
 from app.schemas.common import Bool, Id, InputSchema, ReadSchema, Text, Timestamp, no_nul, partial
 
 Username = Annotated[
-    str, StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9_.\-]+$")
+    str,
+    StringConstraints(min_length=3, max_length=50),
+    pattern(r"^[A-Za-z0-9_.\-]+$", "letters, digits, '.', '_' and '-' only"),
 ]
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
@@ -17,11 +20,11 @@ def _new_password(value: str) -> str:
     """A password as set: NFC, 8 to 128 characters, not a common one; never trimmed."""
     value = normalise_password(no_nul(value))
     if len(value) < PASSWORD_MIN:
-        raise ValueError(f"must be at least {PASSWORD_MIN} characters")
+        raise ValueError(f"at least {PASSWORD_MIN} characters")
     if len(value) > PASSWORD_MAX:
-        raise ValueError(f"must be at most {PASSWORD_MAX} characters")
+        raise ValueError(f"at most {PASSWORD_MAX} characters")
     if is_common_password(value):
-        raise ValueError("is one of the most common passwords: choose one that is harder to guess")
+        raise ValueError("not one of the most common passwords: choose one harder to guess")
     return value
 
 
