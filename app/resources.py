@@ -237,7 +237,15 @@ RESOURCES: tuple[Resource, ...] = (
         search_columns=("title", "description"),
         filter_columns=("status", "priority", "project_id", "assignee_id"),
         title_field="title",
-        list_columns=("title", "status", "priority", "project_id", "due_at"),
+        list_columns=(
+            "title",
+            "status",
+            "priority",
+            "project_id",
+            "assignee_id",
+            "tag_ids",
+            "due_at",
+        ),
         children=(("comments", "task_id"), ("time_entries", "task_id")),
     ),
     Resource(

@@ -58,12 +58,15 @@ async def page_names(
     columns: Sequence[str],
 ) -> Names:
     """Look up the titles of what `columns` of `records` refer to, that the viewer may read."""
-    targets = {c: p for c, p in reference_targets(res).items() if c in columns}
+    linked = {c: p for c, p in res.references.items() if c.endswith("_ids")}
+    targets = {c: p for c, p in (reference_targets(res) | linked).items() if c in columns}
     wanted: dict[str, set[int]] = {}
     for record in records:
         for column, path in targets.items():
             value = value_of(record, column)
-            if value is not None:
+            if isinstance(value, list):  # a many-to-many field: a task's tag_ids
+                wanted.setdefault(path, set()).update(value)
+            elif value is not None:
                 wanted.setdefault(path, set()).add(value)
     titles = {
         path: await access.titles_of(REGISTRY[path], session, ids) for path, ids in wanted.items()

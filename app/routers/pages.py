@@ -256,7 +256,8 @@ def build_pages(res: Resource) -> APIRouter:
                     "fk": foreign_key,
                 }
             )
-        names = await page_names(access, session, res, [record], list(res.read_schema.model_fields))
+        shown = [name for name in res.read_schema.model_fields if not name.endswith("_ids")]
+        names = await page_names(access, session, res, [record], shown)  # links: `linked`
         entries = await history(access, session, res, record)
         return render(
             request,

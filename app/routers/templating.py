@@ -121,6 +121,12 @@ def enum_columns(res: Any) -> frozenset[str]:
     return found
 
 
+def _named(prefix: str, path: str, title: str | None, record_id: Any) -> str:
+    if title is None:  # a record the viewer may not read: never its id
+        return HIDDEN
+    return f'<a href="{prefix}/{path}/{record_id}">{html_escape(title)}</a>'
+
+
 def _cell(prefix: str, res: Any, column: str, value: Any, names: Names) -> str:
     """Return a cell's HTML; `prefix` comes escaped."""
     if value is None or value == "":
@@ -130,6 +136,10 @@ def _cell(prefix: str, res: Any, column: str, value: Any, names: Names) -> str:
     if value is False:
         return "No"
     path = names.path_of(column)
+    if path is not None and isinstance(value, list):  # tag_ids: each by name
+        if not value:
+            return MISSING
+        return ", ".join(_named(prefix, path, names.title(column, one), one) for one in value)
     if path is not None:
         title = names.title(column, value)
         if title is None:  # a record the viewer may not read: never its id

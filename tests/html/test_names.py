@@ -94,6 +94,12 @@ def test_references_are_titled_and_linked(
     assert {"Project", "Assignee", "Owner", "Group", "Tags"} <= fields
     listed = page(admin_browser, "/tasks")
     assert project["name"] in main_text(listed.root)
+    row = next(r for r in listed.root.find_all("tr") if task["title"] in r.text())
+    cells = {a.text(): a.attrs["href"] for a in row.find_all("a")}
+    assert cells[world["tags"]["name"]].endswith(f"/tags/{world['tags']['id']}")  # its tags
+    assert cells["demo"].endswith(f"/users/{world['users']['id']}")  # its assignee
+    headings = [th.text().strip() for th in listed.root.find_all("th")]
+    assert "Assignee" in headings and "Tags" in headings
     sessions = page(admin_browser, "/sessions")
     headings = [th.text().strip() for th in sessions.root.find_all("th")]
     assert "User" in headings and "User id" not in headings
