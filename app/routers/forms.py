@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from app.api.access import Access
 from app.core.errors import WriteError, choose, error_message
 from app.resources import REGISTRY, Resource
+from app.routers.naming import readable_choices, target_of
 from app.schemas.examples import constraint, unwrap
 
 LONG_TEXT = 500
@@ -72,6 +73,9 @@ def form_fields(res: Resource, schema: type[BaseModel]) -> list[FormField]:
     return fields
 
 
+PICKER_CHOICES = 1000  # the most records a form's picker offers
+
+
 async def with_choices(
     fields: list[FormField], res: Resource, access: Access, session: Any
 ) -> list[FormField]:
@@ -79,18 +83,11 @@ async def with_choices(
     for item in fields:
         if item.widget not in ("select", "multiselect") or item.choices:
             continue
-        target_path = res.references.get(item.name)
-        if item.name == "owner_user_id":
-            target_path = "users"
-        elif item.name == "owner_group_id":
-            target_path = "groups"
+        target_path = target_of(res, item.name)
         if target_path is None:
             continue
         target = REGISTRY[target_path]
-        scopes = access.scopes(target.policy_model, "read")
-        rows: list[Any] = []
-        if scopes.any:
-            rows = await access.readable_titles(target, session, limit=1000)
+        rows = await readable_choices(access, session, target, PICKER_CHOICES)
         if item.name == "owner_group_id":
             mine = set(access.policy.group_ids(access.user.id))
             known = {row.id for row in rows}

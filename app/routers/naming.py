@@ -93,20 +93,31 @@ async def entry_names(
 FILTER_CHOICES = 500  # the most records a list filter offers by name
 
 
+def target_of(res: Resource, column: str) -> str | None:
+    """The table path of the records `column` names (a foreign key, an owner, `tag_ids`)."""
+    return res.references.get(column) or reference_targets(res).get(column)
+
+
+async def readable_choices(
+    access: Access, session: AsyncSession, target: Resource, limit: int
+) -> list[Any]:
+    """Up to `limit` records of `target` the viewer may read, to offer them by title."""
+    if not access.scopes(target.policy_model, "read").any:
+        return []
+    return await access.readable_titles(target, session, limit=limit)
+
+
 async def filter_options(
     access: Access, session: AsyncSession, res: Resource
 ) -> dict[str, list[tuple[str, str]]]:
     """The choices of each list filter that names records (owner, group, project, ...):
     the records of its table the viewer may read, by title."""
     found: dict[str, list[tuple[str, str]]] = {}
-    targets = reference_targets(res)
     for column in res.filter_columns:
-        path = targets.get(column)
+        path = target_of(res, column)
         if path is None:
             continue
         target = REGISTRY[path]
-        rows: list[Any] = []
-        if access.scopes(target.policy_model, "read").any:
-            rows = await access.readable_titles(target, session, limit=FILTER_CHOICES)
+        rows = await readable_choices(access, session, target, FILTER_CHOICES)
         found[column] = [(str(row.id), target.title_of(row)) for row in rows]
     return found
