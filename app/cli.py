@@ -169,18 +169,9 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["user", "active", "permission", "via roles", "groups reached"])
-        for user in found["users"]:
-            for held in user["permissions"] or [{"permission": "", "roles": []}]:
-                reached = user["groups"] if held["permission"].endswith(":group") else []
-                writer.writerow(
-                    [
-                        user["user"],
-                        str(user["active"]).lower(),
-                        held["permission"],
-                        ";".join(held["roles"]),
-                        ";".join(reached),
-                    ]
-                )
+        for user, permission, roles, reached in review.held_rows(found):
+            active = str(user["active"]).lower()
+            writer.writerow([user["user"], active, permission, ";".join(roles), ";".join(reached)])
         sys.stdout.write(out.getvalue())
     else:
         print(

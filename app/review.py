@@ -6,6 +6,7 @@ Everything reads the same loaded Casbin policy the app decides with, and speaks 
 
 import json
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,15 +52,25 @@ async def report(
     }
 
 
-def report_rows(found: dict[str, Any]) -> list[list[str]]:
-    """One row per user and permission (a user without any: one row saying so)."""
-    rows = []
+def held_rows(found: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str, list[str], list[str]]]:
+    """Each user with each permission they hold, its roles and, for the group scope, the
+    groups it reaches; a user without any permission once, with permission "" and no roles."""
     for user in found["users"]:
+        for held in user["permissions"] or [{"permission": "", "roles": []}]:
+            reached = user["groups"] if held["permission"].endswith(":group") else []
+            yield user, held["permission"], held["roles"], reached
+
+
+def report_rows(found: dict[str, Any]) -> list[list[str]]:
+    """The table's rows: one per user and permission (a user without any: one saying so)."""
+    rows = []
+    for user, permission, roles, reached in held_rows(found):
         name = user["user"] if user["active"] else f"{user['user']} (inactive)"
-        groups = ", ".join(user["groups"]) or "-"
-        for held in user["permissions"] or [{"permission": "(no permissions)", "roles": []}]:
-            scope_groups = groups if held["permission"].endswith(":group") else ""
-            rows.append([name, held["permission"], ", ".join(held["roles"]), scope_groups])
+        if not permission:
+            rows.append([name, "(no permissions)", "", ""])
+            continue
+        groups = (", ".join(reached) or "-") if permission.endswith(":group") else ""
+        rows.append([name, permission, ", ".join(roles), groups])
     return rows
 
 
