@@ -12,7 +12,6 @@ and the load average; then each goal of issue 9 with its ratio. `--peer` names a
 Flask-AppBuilder peer (set up outside the project, never a dependency) to compare with.
 """
 
-import argparse
 import asyncio
 import os
 import re
@@ -32,7 +31,7 @@ import httpx
 from sqlalchemy import Engine, create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_data import ROOT, app_environment, build
+from bench_data import ROOT, app_environment, bench_arguments, build
 from bench_goals import login_flood, propagation, rss_mb, sign_in
 
 from app.core.config import with_driver
@@ -330,15 +329,7 @@ def report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per case, 2 rounds")
-    parser.add_argument("--rounds", type=int)
-    parser.add_argument("--seconds", type=int)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("TEST_DATABASE_URL")
-        or "postgresql://postgres@127.0.0.1:5432/postgres",
-    )
+    parser = bench_arguments(__doc__.splitlines()[0], "3 s per case, 2 rounds")
     parser.add_argument("--peer", help="base URL of the Flask-AppBuilder peer, if running")
     args = parser.parse_args()
     rounds = args.rounds or (2 if args.quick else 3)

@@ -10,7 +10,6 @@ change a customer's name (one of 200, at random, so every update is a change the
 Prints each run with the load average, the medians, and the ratio audited / unaudited.
 """
 
-import argparse
 import os
 import re
 import secrets
@@ -26,7 +25,7 @@ from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import UNITS, serving
-from bench_data import ROOT, app_environment
+from bench_data import ROOT, app_environment, bench_arguments
 
 from app.core.config import with_driver
 
@@ -104,15 +103,7 @@ def wrk(base: str, lua: Path, seconds: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 s per run, 3 rounds")
-    parser.add_argument("--rounds", type=int)
-    parser.add_argument("--seconds", type=int)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("TEST_DATABASE_URL")
-        or "postgresql://postgres@127.0.0.1:5432/postgres",
-    )
+    parser = bench_arguments(__doc__.splitlines()[0], "3 s per run, 3 rounds")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 5)
     seconds = args.seconds or (3 if args.quick else 8)

@@ -8,6 +8,7 @@ twelve); `created_at` is spread over the past. Rows are written in SQL, in chunk
 progress bar, then the policy is synced and the tables analysed.
 """
 
+import argparse
 import os
 import subprocess
 import sys
@@ -23,6 +24,20 @@ USERS = 1_000
 CHUNK = 100_000
 VERSION = "crud bench v4"  # v4: migration 0003 (search indexes over lower())
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima"
+
+
+def bench_arguments(description: str, quick: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes: a short run, rounds, seconds, the database server."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--seconds", type=int)
+    parser.add_argument(
+        "--server",
+        default=os.environ.get("TEST_DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres",
+    )
+    return parser
 
 
 def app_environment(url: str) -> dict[str, str]:
