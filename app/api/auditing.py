@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access, forbidden
+from app.core.zones import with_offset
 from app.crud import audit
 from app.schemas.common import INT_MAX, UTCTimestamp
 
@@ -43,10 +44,15 @@ class AuditQuery(BaseModel):
         )
 
     @classmethod
-    def from_form(cls, params: dict[str, str]) -> "AuditQuery":
-        """The page's filter form sends every field: a blank one is no filter."""
+    def from_form(cls, params: dict[str, str], zone: str) -> "AuditQuery":
+        """The page's filter form sends every field: a blank one is no filter; its times
+        are the viewer's wall clock in `zone`."""
+        given = {k: v for k, v in params.items() if v != ""}
+        for name in ("since", "until"):
+            if name in given:
+                given[name] = with_offset(given[name], zone)
         try:
-            return cls.model_validate({k: v for k, v in params.items() if v != ""})
+            return cls.model_validate(given)
         except ValidationError as exc:
             raise RequestValidationError(
                 [error | {"loc": ("query", *error["loc"])} for error in exc.errors()]

@@ -13,6 +13,7 @@ from app.api.identity import (
     get_current_user_required,
     get_policy,
     get_settings,
+    get_zone,
 )
 from app.api.transaction import get_db
 from app.core.config import Settings
@@ -26,5 +27,6 @@ CurrentSession = Annotated[Login | None, Depends(get_current_session)]
 OptionalUser = Annotated[Caller | None, Depends(get_current_user)]
 CurrentUser = Annotated[Caller, Depends(get_current_user_required)]
 AccessDep = Annotated[Access, Depends(get_access)]
+ViewerZone = Annotated[str, Depends(get_zone)]
 CsrfToken = Annotated[str | None, Depends(get_csrf_token)]
 CsrfProtected = Depends(require_csrf)

@@ -10,6 +10,7 @@ from app.api.transaction import READ_METHODS, commit, get_db
 from app.core import tokens
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
+from app.core.zones import ZONE_COOKIE, viewer_zone
 from app.crud import audit
 from app.crud.base import CRUDBase
 from app.crud.login_session import Caller, Login
@@ -149,6 +150,13 @@ async def get_current_user(
 ) -> Caller | None:
     """Return the signed-in, active user, or None."""
     return active_user(login)
+
+
+async def get_zone(
+    request: Request, user: Annotated[Caller | None, Depends(get_current_user)]
+) -> str:
+    """Return the zone the caller's times show in: their setting, else their browser's."""
+    return viewer_zone(user.time_zone if user else None, request.cookies.get(ZONE_COOKIE))
 
 
 async def get_current_user_required(

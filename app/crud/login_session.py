@@ -26,6 +26,7 @@ class Caller:
     username: str
     full_name: str | None
     is_active: bool
+    time_zone: str | None = None  # their setting; None: their browser's zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,13 @@ class Login:
 _SESSIONS = LoginSession.__table__
 _USERS = User.__table__
 # The `Caller` fields, and the stored policy revision.
-_CALLER = (_USERS.c.id, _USERS.c.username, _USERS.c.full_name, _USERS.c.is_active)
+_CALLER = (
+    _USERS.c.id,
+    _USERS.c.username,
+    _USERS.c.full_name,
+    _USERS.c.is_active,
+    _USERS.c.time_zone,
+)
 _REVISION = (
     select(PolicyState.__table__.c.revision)
     .where(PolicyState.__table__.c.id == 1)

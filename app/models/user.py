@@ -28,6 +28,8 @@ class User(OwnedMixin, TimestampMixin, Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The IANA zone the pages show this user's times in; NULL: their browser's.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     # Bearer tokens issued before this moment are refused: set when the user signs out
     # everywhere, changes password, or is deactivated (`app/core/tokens.py`).
     tokens_not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -17,8 +17,10 @@ from app.api.identity import (
     current_login,
     get_current_user,
     get_policy,
+    get_zone,
 )
 from app.core.enforcer import PolicyEngine
+from app.core.zones import DEFAULT_ZONE, ZONE_COOKIE, viewer_zone
 from app.crud.audit import AUDIT_READ
 from app.crud.login_session import Caller
 from app.resources import RESOURCES, Resource
@@ -30,6 +32,7 @@ class PageContext:
     csrf_token: str | None = None
     nav: list[Resource] = field(default_factory=list)
     can_audit: bool = False  # holds audit:read:all: the audit log and records' history
+    zone: str = DEFAULT_ZONE  # the zone times show in (`app/core/zones.py`)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,18 +40,22 @@ class PageContext:
             "csrf_token": self.csrf_token,
             "nav": self.nav,
             "can_audit": self.can_audit,
+            "zone": self.zone,
         }
 
 
-def page_context(user: Caller | None, policy: PolicyEngine, csrf_token: str | None) -> PageContext:
+def page_context(
+    user: Caller | None, policy: PolicyEngine, csrf_token: str | None, zone: str = DEFAULT_ZONE
+) -> PageContext:
     """Return the page context of `user` (None: an anonymous visitor)."""
     if user is None:
-        return PageContext(csrf_token=csrf_token)
+        return PageContext(csrf_token=csrf_token, zone=zone)
     return PageContext(
         user=user,
         csrf_token=csrf_token,
         nav=[res for res in RESOURCES if policy.scopes(user.id, res.policy_model, "read").any],
         can_audit=policy.scopes(user.id, *AUDIT_READ.split(":")[:2]).all,
+        zone=zone,
     )
 
 
@@ -56,9 +63,10 @@ async def get_page(
     user: Annotated[Caller | None, Depends(get_current_user)],
     policy: Annotated[PolicyEngine, Depends(get_policy)],
     csrf_token: Annotated[str | None, Depends(get_csrf_token)],
+    zone: Annotated[str, Depends(get_zone)],
 ) -> PageContext:
-    """Gather what every HTML page shows: the user, their navigation and CSRF token."""
-    return page_context(user, policy, csrf_token)
+    """Gather what every HTML page shows: the user, their navigation, CSRF token, zone."""
+    return page_context(user, policy, csrf_token, zone)
 
 
 PageDep = Annotated[PageContext, Depends(get_page)]
@@ -76,6 +84,8 @@ async def page_for_error(request: Request) -> PageContext:
             login = await current_login(request, session, request.cookies.get(SESSION_COOKIE))
             csrf_token = await get_csrf_token(request, login, settings)
             policy = await get_policy(request, session)
-            return page_context(active_user(login), policy, csrf_token)
+            user = active_user(login)
+            zone = viewer_zone(user and user.time_zone, request.cookies.get(ZONE_COOKIE))
+            return page_context(user, policy, csrf_token, zone)
     except SQLAlchemyError:
-        return PageContext()
+        return PageContext(zone=viewer_zone(None, request.cookies.get(ZONE_COOKIE)))

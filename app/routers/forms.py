@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from app.api.access import Access
 from app.core.errors import WriteError, choose, error_message
+from app.core.zones import DEFAULT_ZONE, with_offset, zone_names
 from app.resources import REGISTRY, Resource
 from app.routers.naming import readable_choices, target_of
 from app.schemas.examples import constraint, unwrap
@@ -31,6 +32,7 @@ class FormField:
     max_length: int | None = None
     step: str | None = None
     choices: list[Choice] = field(default_factory=list)
+    blank: str = "—"  # the choice of no value, in a select that may be left empty
 
 
 def literal_choices(annotation: Any) -> list[Choice]:
@@ -47,8 +49,13 @@ def form_fields(res: Resource, schema: type[BaseModel]) -> list[FormField]:
         choices: list[Choice] = []
         step = None
         max_length = constraint(info, "max_length", metadata)
+        blank = "—"
         if name == "password":
             widget = "password"
+        elif name == "time_zone":
+            widget = "select"
+            choices = [(zone, zone.replace("_", " ")) for zone in zone_names()]
+            blank = "Your browser's time zone"
         elif name.endswith("_ids") or name in res.references or name.startswith("owner_"):
             widget = "multiselect" if name.endswith("_ids") else "select"
         elif typing.get_origin(annotation) is Literal:
@@ -69,7 +76,7 @@ def form_fields(res: Resource, schema: type[BaseModel]) -> list[FormField]:
             widget = "textarea"
         label = name.removesuffix("_ids").removesuffix("_id").replace("_", " ").capitalize()
         required = info.is_required() and not optional and widget not in ("checkbox",)
-        fields.append(FormField(name, label, widget, required, max_length, step, choices))
+        fields.append(FormField(name, label, widget, required, max_length, step, choices, blank))
     return fields
 
 
@@ -99,12 +106,14 @@ async def with_choices(
     return fields
 
 
-def parse_form(fields: list[FormField], form: FormData, *, partial: bool) -> dict[str, Any]:
+def parse_form(
+    fields: list[FormField], form: FormData, *, partial: bool, zone: str = DEFAULT_ZONE
+) -> dict[str, Any]:
     """Turn submitted form data into the dict the schema validates.
 
     Empty inputs become None, refused as "required" where a value is (a blank password of
     an edit is left out: the password stays); multi-selects come from `getlist`; an
-    unchecked checkbox is False.
+    unchecked checkbox is False; a time without an offset is the viewer's wall clock.
     """
     data: dict[str, Any] = {}
     for item in fields:
@@ -122,6 +131,8 @@ def parse_form(fields: list[FormField], form: FormData, *, partial: bool) -> dic
             elif not partial:
                 data[item.name] = None
             continue
+        if value and item.widget == "datetime":
+            value = with_offset(value, zone)
         data[item.name] = value or None
     return data
 

@@ -248,7 +248,7 @@ async def audit_log(
 ) -> Response:
     """The audit log, filtered and newest first, for holders of audit:read:all (403 else)."""
     reader(access)
-    found = await entries_page(session, AuditQuery.from_form(dict(request.query_params)))
+    found = await entries_page(session, AuditQuery.from_form(dict(request.query_params), page.zone))
     filters = {name: value for name, value in request.query_params.items() if name != "cursor"}
     older = urlencode(filters | {"cursor": found["next_cursor"] or ""})
     context = {

@@ -209,7 +209,7 @@ def build_pages(res: Resource) -> APIRouter:
             settings: SettingsDep,
         ) -> Response:
             fields = visible_fields(res, access, "create")
-            data = parse_form(fields, await request.form(), partial=False)
+            data = parse_form(fields, await request.form(), partial=False, zone=page.zone)
             for owner in ("owner_user_id", "owner_group_id"):
                 if data.get(owner) is None:  # left blank: the caller's defaults apply
                     data.pop(owner, None)
@@ -308,7 +308,7 @@ def build_pages(res: Resource) -> APIRouter:
             settings: SettingsDep,
         ) -> Response:
             fields = visible_fields(res, access, "update", record)
-            data = parse_form(fields, await request.form(), partial=True)
+            data = parse_form(fields, await request.form(), partial=True, zone=page.zone)
             model, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
             write = None
             if model is not None:

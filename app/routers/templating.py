@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from app.api.identity import SESSION_COOKIE
 from app.core.config import PROJECT_ROOT
+from app.core.zones import DEFAULT_ZONE, local, shown, zone_names
 from app.crud.base import ListParams
 from app.resources import REGISTRY, Resource
 from app.routers.context import PageContext
@@ -56,14 +57,21 @@ def query(params: ListParams, **overrides: Any) -> str:
     return urlencode(pairs)
 
 
-def form_value(value: Any, widget: str) -> str:
-    """Return a value as an input's `value` attribute wants it."""
+def form_value(value: Any, widget: str, zone: str = DEFAULT_ZONE) -> str:
+    """Return a value as an input's `value` attribute wants it (a time in `zone`)."""
     if value is None:
         return ""
+    if widget == "datetime" and isinstance(value, str):  # as submitted, shown again
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         if widget != "datetime":
             return value.isoformat()
-        # datetime-local: no offset (values are UTC), and no precision lost to a resubmit.
+        # datetime-local: the viewer's wall clock, no offset (`parse_form` reads it back in
+        # the same zone), and no precision lost to a resubmit.
+        value = local(value, zone)
         spec = "milliseconds" if value.microsecond else "seconds" if value.second else "minutes"
         return value.replace(tzinfo=None).isoformat(timespec=spec)
     if isinstance(value, date):
@@ -71,7 +79,9 @@ def form_value(value: Any, widget: str) -> str:
     return str(value)
 
 
-def show(prefix: str, res: Any, record: Any, column: str, names: Names) -> Markup:
+def show(
+    prefix: str, res: Any, record: Any, column: str, names: Names, zone: str = DEFAULT_ZONE
+) -> Markup:
     """Return one field of a record as HTML: references by name, times and flags in words.
 
     Python rather than a template macro, and f-strings around `html.escape` rather than
@@ -79,7 +89,7 @@ def show(prefix: str, res: Any, record: Any, column: str, names: Names) -> Marku
     cells, and the per-cell machinery cost more than the rest of the page.
     """
     value = record[column] if isinstance(record, dict) else getattr(record, column, None)
-    return Markup(_cell(html_escape(prefix), res, column, value, names))
+    return Markup(_cell(html_escape(prefix), res, column, value, names, zone))
 
 
 MISSING = '<span class="muted">—</span>'
@@ -127,7 +137,19 @@ def _named(prefix: str, path: str, title: str | None, record_id: Any) -> str:
     return f'<a href="{prefix}/{path}/{record_id}">{html_escape(title)}</a>'
 
 
-def _cell(prefix: str, res: Any, column: str, value: Any, names: Names) -> str:
+def when(value: datetime, zone: str, seconds: bool = False) -> Markup:
+    """A time as HTML: in the viewer's zone, the zone named, the UTC moment machine-readable."""
+    return Markup(_time(value, zone, seconds))
+
+
+def _time(value: datetime, zone: str, seconds: bool = False) -> str:
+    moment, text = html_escape(value.isoformat()), shown(value, zone, seconds)
+    return f'<time datetime="{moment}" title="{html_escape(zone)}">{text}</time>'
+
+
+def _cell(
+    prefix: str, res: Any, column: str, value: Any, names: Names, zone: str = DEFAULT_ZONE
+) -> str:
     """Return a cell's HTML; `prefix` comes escaped."""
     if value is None or value == "":
         return MISSING
@@ -146,8 +168,7 @@ def _cell(prefix: str, res: Any, column: str, value: Any, names: Names) -> str:
             return HIDDEN
         return f'<a href="{prefix}/{path}/{value}">{html_escape(title)}</a>'
     if isinstance(value, datetime):
-        shown = value.strftime("%Y-%m-%d %H:%M")
-        return f'<time datetime="{value.isoformat()}">{shown} UTC</time>'
+        return _time(value, zone)
     if column == "color":
         color = html_escape(str(value))
         return f'<span class="swatch" data-color="{color}"></span> {color}'
@@ -164,6 +185,7 @@ def table_rows(
     columns: list[str],
     names: Names,
     selectable: bool = False,
+    zone: str = DEFAULT_ZONE,
 ) -> list[Markup]:
     """Return the cells of a list page's rows: a box to select it (for a bulk delete), the
     id linked, then each column (the title linked too).
@@ -187,7 +209,7 @@ def table_rows(
                 cells.append(f'<td><a href="{href}">{title}</a></td>')
             else:
                 value = getattr(item, column, None)
-                cells.append(f"<td>{_cell(prefix, res, column, value, names)}</td>")
+                cells.append(f"<td>{_cell(prefix, res, column, value, names, zone)}</td>")
         rows.append(Markup("".join(cells)))
     return rows
 
@@ -206,6 +228,8 @@ templates.env.globals.update(
     form_value=form_value,
     show=show,
     table_rows=table_rows,
+    when=when,
+    zone_names=zone_names,
 )
 
 

@@ -6,6 +6,7 @@ from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstrain
 
 from app.core.errors import pattern
 from app.core.security import is_common_password, normalise_password
+from app.core.zones import ZONE_EXAMPLE, is_zone
 from app.schemas.common import Bool, Id, InputSchema, ReadSchema, Text, Timestamp, no_nul, partial
 
 Username = Annotated[
@@ -43,11 +44,25 @@ GivenPassword = Annotated[
     str, Field(min_length=1, max_length=1024), AfterValidator(_given_password)
 ]
 FullName = Text(200)
+
+
+def _zone(value: str) -> str:
+    if not is_zone(value):
+        raise ValueError(f"a time zone such as {ZONE_EXAMPLE} or UTC")
+    return value
+
+
+# Empty: the zone of the browser the pages are viewed in.
+TimeZone = Annotated[
+    str,
+    Field(max_length=64, description=f"an IANA time zone such as {ZONE_EXAMPLE}"),
+    AfterValidator(_zone),
+]
 # Stored lowercased, so the unique constraint holds in any case (login matches any case too).
 Email = Annotated[EmailStr, Field(max_length=320), AfterValidator(str.lower)]
 
 # Fields a user holding only `user:update:own` may change on their own row.
-SELF_EDITABLE = frozenset({"email", "full_name", "password"})
+SELF_EDITABLE = frozenset({"email", "full_name", "password", "time_zone"})
 CURRENT_PASSWORD = "Your current password: needed, and checked, when you change your own password."
 
 
@@ -60,6 +75,7 @@ class UserCreate(InputSchema):
     role_ids: list[Id] = Field(default_factory=list, max_length=500)
     group_ids: list[Id] = Field(default_factory=list, max_length=500)
     owner_group_id: Id | None = None
+    time_zone: TimeZone | None = None
 
 
 # Changing one's own password needs the current one (`app/api/accounts.py`).
@@ -82,6 +98,7 @@ class UserRead(ReadSchema):
     full_name: str | None
     is_active: bool
     last_login_at: Timestamp | None
+    time_zone: str | None
     roles: list[str]
     role_ids: list[int]
     groups: list[str]

@@ -173,6 +173,10 @@ VALIDATORS: dict[str, Callable[[Any, Limits], list[tuple[str, Any, str, str | No
             "9999-12-31T23:00:00-05:00",
         )
     ],
+    "_zone": lambda kind, limits: [
+        ("time zone", "Mars/Olympus", "a time zone such as Europe/Berlin or UTC", "Mars/Olympus"),
+        ("time zone", "europe/berlin", "a time zone such as Europe/Berlin or UTC", "europe/berlin"),
+    ],
     "_not_a_number.<locals>.check": lambda kind, limits: not_a_number_rules(kind),
     "_not_a_bool": lambda kind, limits: [],  # ids: their own rules below
     "model_name": lambda kind, limits: [

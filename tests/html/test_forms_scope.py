@@ -86,7 +86,7 @@ def fill_demo(path: str, demo: httpx.Client) -> dict[str, str]:
 def test_demo_edits_own_account_but_not_privileged_fields(
     demo_browser: Browser, demo: httpx.Client, live: Backend
 ) -> None:
-    """Let demo edit only email, name and password; ignore smuggled privileged fields."""
+    """Let demo edit only email, name, password and time zone; ignore smuggled privileged fields."""
     me = demo.get("/auth/me").json()
     url = f"/users/{me['id']}"
     form = page(demo_browser, f"{url}/edit").form(url)
@@ -96,6 +96,7 @@ def test_demo_edits_own_account_but_not_privileged_fields(
         "full_name",
         "current_password",
         "password",
+        "time_zone",
     }
     data = form.data()
     cases = [

@@ -1,3 +1,12 @@
+// The browser's time zone, which the pages show times in while the account sets none
+// (read by the server from this cookie; without script, times show in UTC).
+(() => {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && /^[A-Za-z0-9_+\-\/]{1,64}$/.test(zone) && !document.cookie.split("; ").includes(`tz=${zone}`)) {
+    document.cookie = `tz=${zone}; path=/; max-age=31536000; samesite=lax`;
+  }
+})();
+
 // Progressive enhancement: delete with DELETE and the CSRF header, after a confirmation.
 // Without script, the same forms post to /{path}/{id}/delete.
 document.addEventListener("submit", async (event) => {
