@@ -55,7 +55,13 @@ class Resource:
     update_schema: type[BaseModel] | None = DERIVED  # default: create_schema, every field optional
     sort_columns: tuple[str, ...] = ()  # default: the owner columns and the list columns
     search_columns: tuple[str, ...] = ()
-    filter_columns: tuple[str, ...] = ()
+    filter_columns: tuple[str, ...] = ()  # equality filters: `status=done`
+    # Filters by a linked record (`tag_id=3`: the tasks carrying tag 3): each many-to-many
+    # field the read schema shows, as `<x>_id`, with its `<x>_ids` field; derived.
+    link_filters: dict[str, str] = DERIVED
+    # Columns filtered by a range of days (`due_at_from=`, `due_at_to=`, both included):
+    # default, every date and time the read schema shows but `updated_at`.
+    range_columns: tuple[str, ...] = DERIVED
     # input field -> resource path of the records it names (which the caller must see);
     # default: the create schema's foreign keys and `<x>_ids` relations, owners aside
     references: dict[str, str] = DERIVED
@@ -109,6 +115,20 @@ class Resource:
         if owners:  # every owned table's list filters by owner and group, by name
             filters = (*self.filter_columns, *(o for o in owners if o not in self.filter_columns))
             object.__setattr__(self, "filter_columns", filters)
+        if self.link_filters is DERIVED:
+            shown = self.read_schema.model_fields
+            links = {f"{name.removesuffix('_ids')}_id": name for name in self.crud.relations}
+            links = {param: name for param, name in links.items() if name in shown}
+            object.__setattr__(self, "link_filters", links)
+        if self.range_columns is DERIVED:
+            dated = [
+                column.name
+                for column in self.model.__table__.columns
+                if column.name in self.read_schema.model_fields
+                and column.name != "updated_at"
+                and self.crud.is_dated(column.name)
+            ]
+            object.__setattr__(self, "range_columns", tuple(dated))
         if self.title_fields is DERIVED:
             object.__setattr__(self, "title_fields", (self.title_field,))
         if not self.sort_columns:
@@ -127,6 +147,11 @@ class Resource:
                 if keys:
                     found[name] = keys[0].column.table.name
         return found
+
+    @property
+    def choice_filters(self) -> tuple[str, ...]:
+        """The list filters offered as a choice (a value, a named record), in page order."""
+        return (*self.filter_columns, *self.link_filters)
 
     def title_of(self, record: Any) -> str:
         """Return a short human name for a record: its `title_fields` joined by ":" (a

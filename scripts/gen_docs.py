@@ -303,7 +303,14 @@ def render_resource(resource: Resource) -> str:
         + "; `q` searches "
         + (", ".join(f"`{c}`" for c in resource.search_columns) or "nothing")
         + "; filters: "
-        + (", ".join(f"`{c}=`" for c in resource.filter_columns) or "none")
+        + (", ".join(f"`{c}=`" for c in resource.choice_filters) or "none")
+        + (
+            "; ranges of days, both included (`_from=`, `_to=`, a date like 2026-01-31; "
+            "for a time, days in your time zone): "
+            + ", ".join(f"`{c}`" for c in resource.range_columns)
+            if resource.range_columns
+            else ""
+        )
         + ".",
     ]
     if resource.create_schema is not None:

@@ -49,39 +49,53 @@ def _number(text: str) -> bool:
     return True
 
 
-async def csv_lines(
+Rows = list[dict[str, Any]]
+
+
+async def read_page(
     request: Request, access: Access, res: Resource, params: ListParams
+) -> tuple[Rows, ListParams | None]:
+    """One page of the export, read in a short session of its own, and the parameters of
+    the next (None after the last)."""
+    async with request.app.state.read_sessionmaker() as session:
+        page = await access.readable(res, session, params)
+        rows = [
+            res.read_schema.model_validate(item, from_attributes=True).model_dump(mode="json")
+            for item in page.items
+        ]
+    if page.next_cursor is None:
+        return rows, None
+    after = decode_cursor(page.next_cursor, params.sort, res.crud.sort_type(params.sort))
+    return rows, replace(params, after=after)
+
+
+async def csv_lines(
+    request: Request, access: Access, res: Resource, first: Rows, following: ListParams | None
 ) -> AsyncIterator[str]:
-    """The header, then the rows page by page, each page read in a short session of its own."""
+    """The header and the first page, then the following pages as they are read."""
     columns = list(res.read_schema.model_fields)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
-    yield out.getvalue()
-    sessions = request.app.state.read_sessionmaker
-    page_params = replace(params, limit=EXPORT_PAGE, offset=0, after=None)
+    rows = first
     while True:
-        async with sessions() as session:
-            page = await access.readable(res, session, page_params)
-            rows = [
-                res.read_schema.model_validate(item, from_attributes=True).model_dump(mode="json")
-                for item in page.items
-            ]
-        out.seek(0)
-        out.truncate()
         for row in rows:
             writer.writerow([cell(row[column]) for column in columns])
         yield out.getvalue()
-        if page.next_cursor is None:
+        out.seek(0)
+        out.truncate()
+        if following is None:
             return
-        sort = page_params.sort
-        after = decode_cursor(page.next_cursor, sort, res.crud.sort_type(sort))
-        page_params = replace(page_params, after=after)
+        rows, following = await read_page(request, access, res, following)
 
 
-def csv_response(request: Request, access: Access, res: Resource, params: ListParams) -> Any:
+async def csv_response(request: Request, access: Access, res: Resource, params: ListParams) -> Any:
+    """The export as a streamed response; its first page is read before the response starts,
+    so that a request the database refuses is answered with an error, not a cut stream."""
+    first_params = replace(params, limit=EXPORT_PAGE, offset=0, after=None)
+    first, following = await read_page(request, access, res, first_params)
     return StreamingResponse(
-        csv_lines(request, access, res, params),
+        csv_lines(request, access, res, first, following),
         media_type=CSV_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{res.path}.csv"'},
     )

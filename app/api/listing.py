@@ -1,14 +1,70 @@
 """The query string of a list request, read and validated against the resource."""
 
-from typing import Any
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import SmallInteger
 
+from app.api.identity import get_zone
 from app.crud.base import CursorError, ListParams, decode_cursor
 from app.resources import Resource
 from app.schemas.common import INT_MAX
+
+SMALLINT_MAX = 32767
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_day(raw: str) -> date | None:
+    """A day written as 2026-01-31 (not a number of seconds, not 20260131); None otherwise."""
+    if not DAY.fullmatch(raw):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:  # 2026-02-30
+        return None
+
+
+def int_limit(res: Resource, name: str) -> int:
+    """The largest whole number column `name` holds (a SMALLINT's is 32767), or a link's."""
+    columns = res.model.__table__.columns
+    if name in columns and isinstance(columns[name].type, SmallInteger):
+        return SMALLINT_MAX
+    return INT_MAX
+
+
+def filter_parameters(res: Resource) -> list[dict[str, Any]]:
+    """The list's filters as OpenAPI query parameters (read from the query string by hand,
+    so FastAPI does not list them itself)."""
+    ids = {"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX}
+    found = []
+    for name in res.filter_columns:
+        schema = TypeAdapter(res.read_schema.model_fields[name].annotation).json_schema()
+        if schema.get("type") == "integer":
+            largest = int_limit(res, name)
+            schema |= {"minimum": -largest, "maximum": largest}
+        found.append((name, schema, f"only the records whose {name} is this value"))
+    for name, field in res.link_filters.items():
+        found.append((name, ids, f"only the records whose {field} hold this id"))
+    for column in res.range_columns:
+        day = "days in your time zone" if res.crud.python_type(column) is datetime else "dates"
+        for bound, word in (("from", "on or after"), ("to", "on or before")):
+            about = f"only the records whose {column} is {word} this day ({day})"
+            found.append((f"{column}_{bound}", {"type": "string", "format": "date"}, about))
+    empty = {"type": "string", "maxLength": 0}  # a form's blank field: no filter
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "schema": {"anyOf": [schema, empty]},
+            "description": f"{about}; empty: any",
+        }
+        for name, schema, about in found
+    ]
 
 
 def list_params(res: Resource) -> Any:
@@ -17,9 +73,12 @@ def list_params(res: Resource) -> Any:
         name: TypeAdapter(res.read_schema.model_fields[name].annotation)
         for name in res.filter_columns
     }
+    filter_types |= {name: TypeAdapter(int) for name in res.link_filters}
+    ranges = [f"{column}_{bound}" for column in res.range_columns for bound in ("from", "to")]
 
     async def dependency(
         request: Request,
+        zone: Annotated[str, Depends(get_zone)],
         limit: int = 50,
         offset: int = 0,
         sort: str | None = None,
@@ -61,10 +120,20 @@ def list_params(res: Resource) -> Any:
             except ValidationError:
                 fail(name, f"{name} has an invalid value")
                 continue
-            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT_MAX:
-                fail(name, f"{name} is out of range")
+            largest = int_limit(res, name)
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > largest:
+                fail(name, f"{name} must be between {-largest} and {largest}")
                 continue
             filters.append((name, value))
+        for name in ranges:
+            raw = request.query_params.get(name)
+            if raw is None or raw == "":
+                continue
+            day = parse_day(raw)
+            if day is None:
+                fail(name, f"{name} must be a date like 2026-01-31")
+            else:
+                filters.append((name, day))
         if errors:
             raise RequestValidationError(errors)
         return ListParams(
@@ -74,6 +143,7 @@ def list_params(res: Resource) -> Any:
             q=q or None,
             filters=tuple(filters),
             after=after,
+            zone=zone,
         )
 
     return dependency

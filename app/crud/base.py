@@ -6,7 +6,7 @@ import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any, Generic, TypeVar
@@ -36,6 +36,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.core.database import Base
 from app.core.errors import invalid_reference
+from app.core.zones import DEFAULT_ZONE, day_end, day_start
 from app.crud import audit
 from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
 from app.crud.rows import as_rows, row_columns
@@ -64,7 +65,10 @@ class ListParams:
     """What a list request asks for, already validated against the resource.
 
     `after` is the decoded keyset cursor: the sort value and id of the last row of the
-    previous page (the value is None for a sort by id).
+    previous page (the value is None for a sort by id). A filter is a column's value
+    (`status`), a linked record (`tag_id`: the records whose `tag_ids` hold it) or a day
+    that starts or ends a range (`due_at_from`, `due_at_to`: both days included, in `zone`
+    for a time).
     """
 
     limit: int = 50
@@ -73,6 +77,7 @@ class ListParams:
     q: str | None = None
     filters: tuple[tuple[str, Any], ...] = ()
     after: tuple[Any, int] | None = None
+    zone: str = DEFAULT_ZONE
 
 
 @dataclass(frozen=True)
@@ -262,13 +267,22 @@ class CRUDBase(Generic[ModelT]):
         stmt = select(self.model.id).where(link.any(id=id)).order_by(self.model.id)
         return list(await session.scalars(stmt))
 
+    def is_dated(self, name: str) -> bool:
+        """Whether column `name` holds a date or a time (a range of days can filter it)."""
+        try:
+            return self.python_type(name) in (date, datetime)
+        except NotImplementedError:  # a type with no Python equivalent (none is dated)
+            return False
+
+    def python_type(self, name: str) -> type:
+        """The Python type of column `name`'s values."""
+        column_type = getattr(self.model, name).type
+        return getattr(column_type, "impl_instance", column_type).python_type
+
     def sort_type(self, sort: str | None) -> type | None:
         """Return the Python type of a sort column's values (None: the list sorts by id)."""
         name, _ = sort_key(sort)
-        if name == "id":
-            return None
-        column_type = getattr(self.model, name).type
-        return getattr(column_type, "impl_instance", column_type).python_type
+        return None if name == "id" else self.python_type(name)
 
     async def list(
         self,
@@ -430,8 +444,9 @@ class CRUDBase(Generic[ModelT]):
         """Return the columns a list's `q` searches (none without `q`)."""
         return tuple(search_columns) if params.q else ()
 
-    @staticmethod
-    def _values(scope: RowScope, params: ListParams, searched: tuple[str, ...]) -> dict[str, Any]:
+    def _values(
+        self, scope: RowScope, params: ListParams, searched: tuple[str, ...]
+    ) -> dict[str, Any]:
         """Return the values of the parameters scope, search and filters leave in a statement."""
         values = dict(scope.values)
         if searched:
@@ -440,8 +455,35 @@ class CRUDBase(Generic[ModelT]):
             escaped = q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
             values["q"] = f"%{escaped}%"
         for name, value in params.filters:
+            column, bound = self._range_of(name)
+            if bound and self.python_type(column) is datetime:  # a day: its moments
+                value = self._day_bound(value, bound, params.zone)
             values[f"filter_{name}"] = value
         return values
+
+    def _range_of(self, name: str) -> tuple[str, str | None]:
+        """Split a filter's name into the column it tests and `from` or `to` (None: a value
+        or a linked record)."""
+        columns = self.model.__table__.columns
+        if name not in columns:
+            for bound in ("from", "to"):
+                column = name.removesuffix(f"_{bound}")
+                if column != name and column in columns:
+                    return column, bound
+        return name, None
+
+    @staticmethod
+    def _day_bound(day: date, bound: str, zone: str) -> datetime:
+        """The first moment of a range that starts on `day`, or the first after one that
+        ends on it, in `zone`; past the years 1 to 9999, the end of time that way."""
+        try:
+            return day_start(day, zone) if bound == "from" else day_end(day, zone)
+        except OverflowError:
+            return (
+                datetime.min.replace(tzinfo=UTC)
+                if bound == "from"
+                else datetime.max.replace(tzinfo=UTC)
+            )
 
     def _after(self, stmt: Select[Any], params: ListParams) -> Select[Any]:
         """Keep the rows after the cursor's (`after_value`, `after_id`), in `_order`'s order."""
@@ -483,8 +525,24 @@ class CRUDBase(Generic[ModelT]):
                 clauses.append(lowered.like(bindparam("q", type_=String), escape="\\"))
             stmt = stmt.where(or_(*clauses))
         for name in filters:
-            stmt = stmt.where(getattr(self.model, name) == bindparam(f"filter_{name}"))
+            stmt = stmt.where(self._filter_clause(name))
         return stmt
+
+    def _filter_clause(self, name: str) -> ColumnElement[bool]:
+        """The condition of one list filter (see `ListParams`), its value a parameter."""
+        value = bindparam(f"filter_{name}")
+        column_name, bound = self._range_of(name)
+        if bound is not None:
+            column = getattr(self.model, column_name)
+            if bound == "from":
+                return column >= value
+            # The day after a range of times (`_values`); the last day of a range of dates.
+            return column < value if self.python_type(column_name) is datetime else column <= value
+        link = self.relations.get(f"{name.removesuffix('_id')}_ids")
+        if link is not None and name not in self.model.__table__.columns:
+            attribute, related = link
+            return getattr(self.model, attribute).any(related.id == value)
+        return getattr(self.model, name) == value
 
     def _order(self, sort: str | None, columns: Any) -> tuple[ColumnElement[Any], ...]:
         """Return the ORDER BY of a sort over `columns` (the model's, or a subquery's): the

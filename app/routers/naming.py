@@ -94,7 +94,10 @@ FILTER_CHOICES = 500  # the most records a list filter offers by name
 
 
 def target_of(res: Resource, column: str) -> str | None:
-    """The table path of the records `column` names (a foreign key, an owner, `tag_ids`)."""
+    """The table path of the records `column` names (a foreign key, an owner, `tag_ids`,
+    the `tag_id` filter)."""
+    if column in res.link_filters:
+        column = res.link_filters[column]
     return res.references.get(column) or reference_targets(res).get(column)
 
 
@@ -113,7 +116,7 @@ async def filter_options(
     """The choices of each list filter that names records (owner, group, project, ...):
     the records of its table the viewer may read, by title."""
     found: dict[str, list[tuple[str, str]]] = {}
-    for column in res.filter_columns:
+    for column in res.choice_filters:
         path = target_of(res, column)
         if path is None:
             continue

@@ -214,6 +214,11 @@ def table_rows(
     return rows
 
 
+def column_is_time(res: Resource, column: str) -> bool:
+    """Whether `column` holds moments (shown, and filtered by day, in the viewer's zone)."""
+    return res.crud.python_type(column) is datetime
+
+
 def resource_at(path: str | None) -> Resource | None:
     """The registry's resource at `path` (None for none): what a reference field names."""
     return REGISTRY.get(path) if path else None
@@ -222,6 +227,7 @@ def resource_at(path: str | None) -> Resource | None:
 templates.env.globals.update(
     resource_at=resource_at,
     column_label=column_label,
+    column_is_time=column_is_time,
     label=label,
     filter_choices=filter_choices,
     query=query,

@@ -60,3 +60,27 @@ def test_bulk_delete_of_ticked_rows(page: Page, admin: httpx.Client) -> None:
     expect(page.locator(".flash")).to_contain_text("Deleted 2 tags: bulk-one, bulk-two.")
     for tag in (first, second):
         assert admin.get(f"/tags/{tag['id']}").status_code == 404
+
+
+def test_a_list_filters_by_tag_and_a_range_of_days(page: Page, admin: httpx.Client) -> None:
+    project = api_create(admin, "projects", name="Filter works")
+    tag = api_create(admin, "tags", name="Night shift")
+    for title, due, tags in (
+        ("Tagged in June", "2031-06-10T08:00:00Z", [tag["id"]]),
+        ("Tagged in July", "2031-07-10T08:00:00Z", [tag["id"]]),
+        ("Untagged in June", "2031-06-11T08:00:00Z", []),
+    ):
+        api_create(admin, "tasks", title=title, project_id=project["id"], due_at=due, tag_ids=tags)
+    sign_in(page, "admin", "admin123")
+    page.goto("/tasks")
+    page.get_by_label("Tag", exact=True).select_option(label="Night shift")
+    page.get_by_label("Due at from").fill("2031-06-01")
+    page.get_by_label("Due at to").fill("2031-06-30")
+    page.get_by_role("button", name="Apply").click()
+    arrive(page, r"/tasks\?.*tag_id=")
+    body = page.locator("tbody")
+    expect(body).to_contain_text("Tagged in June")
+    expect(body).not_to_contain_text("Tagged in July")
+    expect(body).not_to_contain_text("Untagged in June")
+    expect(page.get_by_label("Due at from")).to_have_value("2031-06-01")
+    screenshot(page, "list-filters")

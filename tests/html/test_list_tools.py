@@ -8,6 +8,8 @@ from tests.html.site import page
 from tests.support.factories import UserFactory
 from tests.support.records import Records
 
+DUE = "2031-06-01T09:00:00+00:00"  # 23:00 at UTC+14
+
 
 def rows(browser: Browser, path: str) -> int:
     return len(page(browser, path).root.find("tbody").find_all("tr"))  # type: ignore[union-attr]
@@ -92,3 +94,53 @@ def test_the_list_links_its_csv_export_with_its_filters(
     assert "q=exported" in href and "sort=-name" in href
     response = admin_browser.get(href)
     assert response.status_code == 200 and "exported-tag" in response.text
+
+
+def test_lists_filter_by_tag_and_by_a_range_of_days(
+    admin_browser: Browser, records: Records
+) -> None:
+    tag = records.create("tags", name="Urgent")
+    tagged = records.create("tasks", title="Tagged task", tag_ids=[tag["id"]], due_at=DUE)
+    records.create("tasks", title="Untagged task", due_at="2031-07-01T09:00:00Z")
+    shown = page(admin_browser, "/tasks")
+    tags = shown.root.by_id("filter-tag_id")
+    assert tags is not None
+    assert (tag["id"], "Urgent") in [
+        (int(o.attrs["value"] or 0), o.text()) for o in tags.find_all("option")
+    ]
+    assert shown.root.find("label", for_="filter-tag_id").text() == "Tag"  # type: ignore[union-attr]
+    for column in ("due_at", "completed_at", "created_at"):
+        for bound in ("from", "to"):
+            box = shown.root.by_id(f"filter-{column}_{bound}")
+            assert box is not None and box.attrs["type"] == "date", column
+    legends = [legend.text() for legend in shown.root.find_all("legend")]
+    assert "Due at (UTC)" in legends
+
+    filtered = page(
+        admin_browser, f"/tasks?tag_id={tag['id']}&due_at_from=2031-06-01&due_at_to=2031-06-01"
+    )
+    body = filtered.root.find("tbody").text()  # type: ignore[union-attr]
+    assert "Tagged task" in body and "Untagged task" not in body
+    assert filtered.root.by_id("filter-due_at_from").attrs["value"] == "2031-06-01"  # type: ignore[union-attr]
+    chosen = filtered.root.by_id("filter-tag_id").find("option", value=str(tag["id"]))  # type: ignore[union-attr]
+    assert chosen is not None and "selected" in chosen.attrs
+    link = next(a for a in filtered.root.find_all("a") if a.text() == "Export CSV")
+    assert (
+        f"tag_id={tag['id']}" in link.attrs["href"] and "due_at_to=2031-06-01" in link.attrs["href"]
+    )
+    exported = admin_browser.get(link.attrs["href"]).text.splitlines()
+    assert len(exported) == 2 and exported[1].startswith(f"{tagged['id']},")
+
+    admin_browser.cookies.set("tz", "Pacific/Kiritimati")
+    there = page(admin_browser, "/tasks?due_at_from=2031-06-02&due_at_to=2031-06-02")
+    assert "Tagged task" not in there.root.find("tbody").text()  # type: ignore[union-attr]
+    there = page(admin_browser, "/tasks?due_at_from=2031-06-01&due_at_to=2031-06-01")
+    assert "Tagged task" in there.root.find("tbody").text()  # type: ignore[union-attr]
+    assert "Due at (Pacific/Kiritimati)" in [
+        legend.text() for legend in there.root.find_all("legend")
+    ]
+
+
+def test_a_bad_day_in_a_list_filter_is_said_in_words(admin_browser: Browser) -> None:
+    shown = page(admin_browser, "/tasks?due_at_from=31/12/2031", status=422)
+    assert "due_at_from must be a date like 2026-01-31" in shown.root.text()

@@ -8,7 +8,7 @@ from app.api.access import Access, Authorize, AuthorizedRecord
 from app.api.accounts import MANAGING_FIELDS
 from app.api.deps import AccessDep, SessionDep, SettingsDep
 from app.api.export import csv_response, wants_csv
-from app.api.listing import list_params
+from app.api.listing import filter_parameters, list_params
 from app.api.statuses import BODY, answers
 from app.api.what_if import dry_run_param, try_update
 from app.api.writes import create_record, delete_record, update_record
@@ -43,6 +43,7 @@ def build_router(res: Resource) -> APIRouter:
         response_model=Page[Read],
         name=f"list_{res.path}",
         responses=answers(401, 403) | CSV_ANSWER,
+        openapi_extra={"parameters": filter_parameters(res)},
     )
     async def list_records(
         request: Request,
@@ -52,7 +53,7 @@ def build_router(res: Resource) -> APIRouter:
         format: Annotated[Literal["json", "csv"] | None, Query(description=FORMAT)] = None,
     ) -> Any:
         if wants_csv(request, format):
-            return csv_response(request, access, res, params)
+            return await csv_response(request, access, res, params)
         page = await access.readable(res, session, params)
         return {
             "items": page.items,
