@@ -5,7 +5,7 @@ default derived from them), after its migration, model and schemas exist.
 """
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,9 +156,15 @@ class Resource:
     def title_of(self, record: Any) -> str:
         """Return a short human name for a record: its `title_fields` joined by ":" (a
         name, a title, `model:action:scope`), else its id."""
-        values = [getattr(record, name, None) for name in self.title_fields]
+        return self.title_from(
+            record.id, [getattr(record, name, None) for name in self.title_fields]
+        )
+
+    @staticmethod
+    def title_from(record_id: int, values: Sequence[Any]) -> str:
+        """Return the title of the record `record_id` whose title fields hold `values`."""
         shown = [str(value) for value in values if value not in (None, "")]
-        text = ":".join(shown) if shown else f"#{record.id}"
+        text = ":".join(shown) if shown else f"#{record_id}"
         return text if len(text) <= 60 else text[:57] + "..."
 
 

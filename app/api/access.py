@@ -5,7 +5,7 @@ decides on a create or update as the record would be after it; `owner_defaults` 
 the owner fields a create leaves out.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -26,6 +26,7 @@ from app.core.enforcer import PolicyEngine, Scopes
 from app.core.errors import FieldError, WriteError, invalid_reference
 from app.crud.base import CRUDBase, ListParams, PageResult, count_each, get_many
 from app.crud.login_session import Caller
+from app.crud.titles import Titled
 from app.models import User
 from app.resources import REGISTRY, Resource
 from app.schemas.common import INT_MAX
@@ -57,15 +58,32 @@ class Access:
         return scope_clause(model, self.scopes(policy_model, action))
 
     async def readable(
-        self, res: Resource, session: AsyncSession, params: ListParams | None = None
+        self,
+        res: Resource,
+        session: AsyncSession,
+        params: ListParams | None = None,
+        named: Mapping[str, Resource] | None = None,
     ) -> PageResult:
-        """Return one page of the records of `res` this user may read, and their total."""
+        """Return one page of the records of `res` this user may read, and their total;
+        with the titles of the records the `named` columns refer to (column -> their
+        resource) that this user may read, read by the same statement."""
+        titled = [
+            Titled(
+                column,
+                target.model,
+                target.title_fields,
+                RowScope.of(self.scopes(target.policy_model, "read"), prefix=f"named{number}"),
+                res.crud.relations[column][0] if column in res.crud.relations else None,
+            )
+            for number, (column, target) in enumerate((named or {}).items())
+        ]
         return await res.crud.list(
             session=session,
             scope=RowScope.of(self.scopes(res.policy_model, "read")),
             params=params or ListParams(),
             search_columns=res.search_columns,
             plain=res.plain_reads,
+            titled=titled,
         )
 
     async def readable_titles(self, res: Resource, session: AsyncSession, limit: int) -> list[Any]:

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import dataclasses
 import json
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from app.core.zones import DEFAULT_ZONE, day_end, day_start
 from app.crud import audit
 from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
 from app.crud.rows import as_rows, row_columns
+from app.crud.titles import Titled, read_titles, title_column
 from app.schemas.common import INT_MAX
 from app.utils.permissions import RowScope
 
@@ -83,12 +85,14 @@ class ListParams:
 @dataclass(frozen=True)
 class PageResult:
     """One page of a list: its rows, how many match (exactly or at least) and the cursor
-    of the page after it (None on the last page)."""
+    of the page after it (None on the last page); with the titles of what its rows refer
+    to that the viewer may read, when asked: column -> id -> title fields."""
 
     items: list[Any]
     total: int
     total_exact: bool
     next_cursor: str | None
+    titles: dict[str, dict[int, list[Any]]] = dataclasses.field(default_factory=dict)
 
 
 def sort_key(sort: str | None) -> tuple[str, bool]:
@@ -292,6 +296,7 @@ class CRUDBase(Generic[ModelT]):
         params: ListParams,
         search_columns: Sequence[str] = (),
         plain: bool = False,
+        titled: Sequence[Titled] = (),
     ) -> PageResult:
         """Return one page of the records `scope` allows, with how many match.
 
@@ -299,9 +304,12 @@ class CRUDBase(Generic[ModelT]):
         count stops `COUNT_CAP` rows past the page's start (`SEARCH_COUNT_CAP` with a
         search; no `count(*)` over a million rows) and is skipped when the page itself
         shows where the list ends. `plain`: the rows as plain rows (`app/crud/rows.py`)
-        rather than ORM objects.
+        rather than ORM objects. `titled`: the references whose titles the same statement
+        reads (`app/crud/titles.py`).
         """
-        stmt, values = self.page_statement(scope, params, search_columns, plain=plain)
+        stmt, values = self.page_statement(
+            scope, params, search_columns, plain=plain, titled=titled
+        )
         if plain:
             connection = await session.connection()
             rows: list[Any] = list(await connection.execute(stmt, values))
@@ -309,11 +317,16 @@ class CRUDBase(Generic[ModelT]):
             rows = list(await session.execute(stmt, values))
         more = len(rows) > params.limit
         page = rows[: params.limit]
+        end = -1 - len(titled)  # each row: the record, its titles, the count
         if plain:  # named tuples: cheaper to read attributes from than result rows
             make = self.row_type._make  # type: ignore[attr-defined]
-            items = [make(row[:-1]) for row in page]
+            items = [make(row[:end]) for row in page]
         else:
             items = [row[0] for row in page]
+        titles: dict[str, dict[int, list[Any]]] = {item.column: {} for item in titled}
+        for row in page:
+            for item, value in zip(titled, row[end:-1], strict=True):
+                titles[item.column].update(read_titles(item, value))
         next_cursor = None
         if more:
             last = items[-1]
@@ -321,14 +334,14 @@ class CRUDBase(Generic[ModelT]):
             value = None if name == "id" else getattr(last, name)
             next_cursor = encode_cursor(params.sort, value, last.id)
         if params.after is None and not more and (items or params.offset == 0):
-            return PageResult(items, params.offset + len(items), True, next_cursor)
+            return PageResult(items, params.offset + len(items), True, next_cursor, titles)
         cap = params.offset + self._cap(self._searched(params, search_columns))
         if rows:  # every row carries the capped count, computed once by the same statement
             total = rows[0][-1]
         else:  # past the end: no row to carry it
             counted, values = self.count_statement(scope, params, search_columns)
             total = await session.scalar(counted, values) or 0
-        return PageResult(items, min(total, cap), total <= cap, next_cursor)
+        return PageResult(items, min(total, cap), total <= cap, next_cursor, titles)
 
     # Statements are built once per shape (scope, search, filters, sort, cursor) and cached:
     # building one and its cache key on every request cost more than running it. What
@@ -340,18 +353,22 @@ class CRUDBase(Generic[ModelT]):
         search_columns: Sequence[str],
         *,
         plain: bool = False,
+        titled: Sequence[Titled] = (),
     ) -> tuple[Select[Any], dict[str, Any]]:
-        """Return the statement of one page, with one row more to tell whether more follow
-        and the capped count (as `count_statement` counts) as each row's last column, and
-        its parameter values."""
+        """Return the statement of one page, with one row more to tell whether more follow,
+        the titles `titled` names and the capped count (as `count_statement` counts) as
+        each row's last columns, and its parameter values."""
         searched = self._searched(params, search_columns)
         after = None if params.after is None else params.after[0] is None
         filters = tuple(name for name, _ in params.filters)
+        named = tuple(item.shape for item in titled)
         stmt = self._statement(
-            ("page", scope.shape, searched, filters, params.sort, after, plain),
-            lambda: self._page(scope, searched, filters, params, plain),
+            ("page", scope.shape, searched, filters, params.sort, after, plain, named),
+            lambda: self._page(scope, searched, filters, params, plain, titled),
         )
         values = self._values(scope, params, searched)
+        for item in titled:
+            values |= dict(item.scope.values)
         values |= {
             "limit": params.limit + 1,
             "offset": params.offset,
@@ -384,8 +401,10 @@ class CRUDBase(Generic[ModelT]):
         filters: tuple[str, ...],
         params: ListParams,
         plain: bool,
+        titled: Sequence[Titled],
     ) -> Select[Any]:
-        """Build the statement of one page and the capped count, from one index walk.
+        """Build the statement of one page, its titles and the capped count, from one index
+        walk.
 
         `listed` holds the ids (and sort values) of up to `window` matching rows from the
         page's start, read from an index alone; the page is its first `limit` rows, read by
@@ -419,7 +438,8 @@ class CRUDBase(Generic[ModelT]):
             total = listed_rows + bindparam("offset")
         else:  # a keyset page counts from the list's start too, as its first page did
             total = self._counted(self._matching(scope, searched, filters)).scalar_subquery()
-        return stmt.add_columns(total.label("list_total"))
+        names = [title_column(model, item) for item in titled]
+        return stmt.add_columns(*names, total.label("list_total"))
 
     def _counted(self, matching: Select[Any]) -> Select[Any]:
         capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))

@@ -1,7 +1,7 @@
 """Names for the records a page refers to: every reference (a foreign key, an owner, a
 session's user) is shown by its record's title and linked when the viewer may read that
-record, and as "hidden" when not; never by its id. One statement per referenced table and
-page, however many rows the page has.
+record, and as "hidden" when not; never by its id. A list reads them in its own statement
+(`list_names`); a record's page in one statement per referenced table (`page_names`).
 """
 
 from collections.abc import Iterable, Sequence
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access
+from app.crud.base import PageResult
 from app.resources import REGISTRY, Resource
 
 # Columns every table may have that name a user or a group, beside its own foreign keys.
@@ -50,6 +51,26 @@ def value_of(record: Any, column: str) -> Any:
     return record[column] if isinstance(record, dict) else getattr(record, column, None)
 
 
+def named_columns(res: Resource, columns: Sequence[str]) -> dict[str, Resource]:
+    """The columns among `columns` that refer to records (`tag_ids` included), with the
+    resource of those records."""
+    linked = {c: p for c, p in res.references.items() if c.endswith("_ids")}
+    targets = reference_targets(res) | linked
+    return {column: REGISTRY[path] for column, path in targets.items() if column in columns}
+
+
+def list_names(named: dict[str, Resource], result: PageResult) -> Names:
+    """The names of a list page, from the titles its own statement read (`Access.readable`
+    with `named`)."""
+    titles: dict[str, dict[int, str]] = {}
+    for column, found in result.titles.items():
+        target = named[column]
+        shown = titles.setdefault(target.path, {})
+        for record_id, values in found.items():
+            shown[record_id] = target.title_from(record_id, values)
+    return Names({column: target.path for column, target in named.items()}, titles)
+
+
 async def page_names(
     access: Access,
     session: AsyncSession,
@@ -57,9 +78,9 @@ async def page_names(
     records: Iterable[Any],
     columns: Sequence[str],
 ) -> Names:
-    """Look up the titles of what `columns` of `records` refer to, that the viewer may read."""
-    linked = {c: p for c, p in res.references.items() if c.endswith("_ids")}
-    targets = {c: p for c, p in (reference_targets(res) | linked).items() if c in columns}
+    """Look up the titles of what `columns` of `records` refer to, that the viewer may read
+    (a record's page: one statement per referenced table)."""
+    targets = {column: target.path for column, target in named_columns(res, columns).items()}
     wanted: dict[str, set[int]] = {}
     for record in records:
         for column, path in targets.items():

@@ -27,7 +27,13 @@ from app.routers.forms import (
     with_choices,
 )
 from app.routers.members import build_member_routes, members_of
-from app.routers.naming import entry_names, filter_options, page_names
+from app.routers.naming import (
+    entry_names,
+    filter_options,
+    list_names,
+    named_columns,
+    page_names,
+)
 from app.routers.templating import redirect, render, templates
 
 
@@ -153,9 +159,10 @@ def build_pages(res: Resource) -> APIRouter:
         params: ListQuery,
         session: SessionDep,
     ) -> Response:
-        result = await access.readable(res, session, params)
         columns = res.list_columns or ("id",)
-        names = await page_names(access, session, res, result.items, columns)
+        named = named_columns(res, columns)
+        result = await access.readable(res, session, params, named)
+        names = list_names(named, result)
         options = await filter_options(access, session, res)
         return render(
             request,

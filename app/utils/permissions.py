@@ -30,20 +30,23 @@ class RowScope:
 
     shape: tuple[str, ...]  # ("all",), ("none",), or "own" and/or "group"
     values: tuple[tuple[str, Any], ...] = ()
+    # What its parameters are called after: one statement can hold the scopes of several
+    # tables (a list's, and those of the records it names), each with its own values.
+    prefix: str = "scope"
 
     @classmethod
-    def of(cls, scopes: Scopes) -> "RowScope":
+    def of(cls, scopes: Scopes, prefix: str = "scope") -> "RowScope":
         if scopes.all:
-            return cls(("all",))
+            return cls(("all",), prefix=prefix)
         shape: list[str] = []
         values: list[tuple[str, Any]] = []
         if scopes.own:
             shape.append("own")
-            values.append(("scope_user", scopes.user_id))
+            values.append((f"{prefix}_user", scopes.user_id))
         if scopes.group_ids:
             shape.append("group")
-            values.append(("scope_groups", sorted(scopes.group_ids)))
-        return cls(tuple(shape) or ("none",), tuple(values))
+            values.append((f"{prefix}_groups", sorted(scopes.group_ids)))
+        return cls(tuple(shape) or ("none",), tuple(values), prefix)
 
     def clause(self, model: Any, *, bound: bool = False) -> ColumnElement[bool] | None:
         """Return the WHERE clause of this shape (None: all rows): its values left as required
@@ -59,9 +62,10 @@ class RowScope:
 
         clauses: list[ColumnElement[bool]] = []
         if "own" in self.shape:
-            clauses.append(model.owner_user_id == parameter("scope_user"))
+            clauses.append(model.owner_user_id == parameter(f"{self.prefix}_user"))
         if "group" in self.shape:
-            clauses.append(model.owner_group_id.in_(parameter("scope_groups", expanding=True)))
+            groups = parameter(f"{self.prefix}_groups", expanding=True)
+            clauses.append(model.owner_group_id.in_(groups))
         return or_(*clauses) if clauses else false()
 
 

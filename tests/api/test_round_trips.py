@@ -154,3 +154,33 @@ def test_a_revision_that_goes_down_is_followed(live: Backend) -> None:
         run(scenario)
     finally:
         engine.dispose()
+
+
+def test_a_list_page_reads_its_names_in_its_own_statement(live: Backend, records: Records) -> None:
+    """The task list names each row's project, assignee, tags, owner and group: a page of
+    rows sends no more statements than an empty page (the names ride in the page's own
+    statement); the filters' choices are a fixed number of statements, whatever the rows."""
+    demo = next(
+        user for user in records.admin.get("/users").json()["items"] if user["username"] == "demo"
+    )
+    tag = records.create("tags")["id"]
+    for number in range(30):
+        records.create("tasks", title=f"named {number}", tag_ids=[tag], assignee_id=demo["id"])
+
+    async def scenario() -> None:
+        async with app_client(live.settings) as (client, wire, _):
+            await sign_in(client, "admin", "admin123")
+            counts = {}
+            for query in ("q=no-such-task", "q=named", "q=named&limit=25"):
+                wire.sent.clear()
+                wire.sql.clear()
+                response = await client.get(f"/tasks?{query}")
+                assert response.status_code == 200
+                counts[query] = len(wire.sent)
+                if query == "q=named":
+                    assert response.text.count(">demo</a>") == 30, "each assignee by name"
+                    page = [sql for sql in wire.sql if "list_total" in sql]
+                    assert len(page) == 1 and "title_of_project_id" in page[0]
+            assert len(set(counts.values())) == 1, counts
+
+    run(scenario)
