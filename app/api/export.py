@@ -73,7 +73,7 @@ async def csv_lines(
     request: Request, access: Access, res: Resource, first: Rows, following: ListParams | None
 ) -> AsyncIterator[str]:
     """The header and the first page, then the following pages as they are read."""
-    columns = list(res.read_schema.model_fields)
+    columns = [*res.read_schema.model_fields, *res.read_schema.model_computed_fields]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)

@@ -9,7 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import SmallInteger
 
-from app.api.identity import get_zone
+from app.api.access import Access, get_access
+from app.core.zones import ZONE_COOKIE, viewer_zone
 from app.crud.base import CursorError, ListParams, decode_cursor
 from app.resources import Resource
 from app.schemas.common import INT_MAX
@@ -78,7 +79,7 @@ def list_params(res: Resource) -> Any:
 
     async def dependency(
         request: Request,
-        zone: Annotated[str, Depends(get_zone)],
+        access: Annotated[Access, Depends(get_access)],  # the route's own, solved already
         limit: int = 50,
         offset: int = 0,
         sort: str | None = None,
@@ -143,7 +144,7 @@ def list_params(res: Resource) -> Any:
             q=q or None,
             filters=tuple(filters),
             after=after,
-            zone=zone,
+            zone=viewer_zone(access.user.time_zone, request.cookies.get(ZONE_COOKIE)),
         )
 
     return dependency

@@ -63,24 +63,20 @@ class json_rows(FunctionElement[Any]):
     inherit_cache = True
 
 
-@compiles(json_row, "postgresql")
-def _json_build_array(element: json_row, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_build_array({compiler.process(element.clauses, **kw)})"
+def _calling(name: str) -> Any:
+    def compile_call(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+        return f"{name}({compiler.process(element.clauses, **kw)})"
+
+    return compile_call
 
 
-@compiles(json_row)
-def _json_array(element: json_row, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_array({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_rows, "postgresql")
-def _json_agg(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_agg({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(json_rows)
-def _json_group_array(element: json_rows, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+# Each function by its name on PostgreSQL, then on SQLite.
+for _element, _postgresql, _sqlite in (
+    (json_row, "json_build_array", "json_array"),
+    (json_rows, "json_agg", "json_group_array"),
+):
+    compiles(_element, "postgresql")(_calling(_postgresql))
+    compiles(_element)(_calling(_sqlite))
 
 
 def title_column(model: Any, titled: Titled) -> ColumnElement[Any]:
