@@ -98,16 +98,34 @@ async def page_names(
 async def entry_names(
     access: Access, session: AsyncSession, entries: Iterable[Any]
 ) -> dict[tuple[str, int], str]:
-    """The titles of the records audit entries are about, that the viewer may read (a
-    deleted record has none: its entry shows the table and id it had)."""
+    """The titles of the records audit entries are about, and of those their changes name
+    (`project_id: 3 → 5`), that the viewer may read: (path, id) -> title. A deleted record
+    has none: its entry shows the table and id it had."""
     wanted: dict[str, set[int]] = {}
     for entry in entries:
-        if entry.resource in REGISTRY and entry.record_id is not None:
+        if entry.resource not in REGISTRY:
+            continue
+        if entry.record_id is not None:
             wanted.setdefault(entry.resource, set()).add(entry.record_id)
+        res = REGISTRY[entry.resource]
+        for name, change in (entry.changes or {}).items():
+            path = target_of(res, name)
+            if path is not None:
+                wanted.setdefault(path, set()).update(changed_ids(change))
     found = {}
     for path, ids in wanted.items():
         for record_id, title in (await access.titles_of(REGISTRY[path], session, ids)).items():
             found[path, record_id] = title
+    return found
+
+
+def changed_ids(change: Any) -> set[int]:
+    """The ids a change of a reference holds, before and after (`[3, 5]`, `[[1], [1, 2]]`)."""
+    found: set[int] = set()
+    for side in change if isinstance(change, list) else []:
+        for value in side if isinstance(side, list) else [side]:
+            if isinstance(value, int) and not isinstance(value, bool):
+                found.add(value)
     return found
 
 

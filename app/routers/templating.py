@@ -23,7 +23,7 @@ from app.crud.base import ListParams
 from app.resources import REGISTRY, Resource
 from app.routers.context import PageContext
 from app.routers.forms import literal_choices
-from app.routers.naming import Names
+from app.routers.naming import Names, target_of
 
 FLASH_COOKIE = "flash"
 
@@ -219,6 +219,28 @@ def column_is_time(res: Resource, column: str) -> bool:
     return res.crud.python_type(column) is datetime
 
 
+def change_of(prefix: str, entry: Any, field: str, change: Any, names: dict[Any, str]) -> Markup:
+    """One change of an audit entry as HTML: `before → after`, a reference by its title
+    (linked) when the viewer may read it (`naming.entry_names`), else as recorded."""
+    res = REGISTRY.get(entry.resource or "")
+    path = target_of(res, field) if res is not None else None
+    prefix = html_escape(prefix)
+
+    def side(value: Any) -> str:
+        if value is None:
+            return "—"
+        if path is not None and isinstance(value, list):
+            return ", ".join(side(one) for one in value) or "none"
+        title = names.get((path, value)) if path is not None else None
+        if title is not None:
+            return f'<a href="{prefix}/{path}/{value}">{html_escape(title)}</a>'
+        return html_escape(str(value))
+
+    if isinstance(change, list) and len(change) == 2:
+        return Markup(f"{side(change[0])} → {side(change[1])}")
+    return Markup(html_escape(str(change)))
+
+
 def resource_at(path: str | None) -> Resource | None:
     """The registry's resource at `path` (None for none): what a reference field names."""
     return REGISTRY.get(path) if path else None
@@ -228,6 +250,7 @@ templates.env.globals.update(
     resource_at=resource_at,
     column_label=column_label,
     column_is_time=column_is_time,
+    change_of=change_of,
     label=label,
     filter_choices=filter_choices,
     query=query,

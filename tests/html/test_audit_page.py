@@ -4,6 +4,7 @@ import httpx
 
 from tests.html.conftest import Browser
 from tests.html.site import location, page
+from tests.support.records import Records
 
 
 def test_admin_reads_and_filters_the_log(admin_browser: Browser, admin: httpx.Client) -> None:
@@ -36,3 +37,34 @@ def test_others_see_neither(demo_browser: Browser, browser: Browser, admin: http
     nav = detail.root.find("header")
     assert nav is not None and not any(a.attrs.get("href") == "/audit" for a in nav.find_all("a"))
     assert location(browser.get("/audit")) == "/login?next=/audit"
+
+
+def test_changes_name_the_records_they_refer_to(
+    admin_browser: Browser, admin: httpx.Client, records: Records
+) -> None:
+    """`project_id: Old project → New project`, each linked; tags by name; a record that is
+    gone shows the id it had."""
+    old = records.create("projects", name="Old project")
+    new = records.create("projects", name="New project")
+    gone = records.create("tags", name="short-lived")
+    task = records.create("tasks", project_id=old["id"], tag_ids=[gone["id"]])
+    admin.put(f"/tasks/{task['id']}", json={"project_id": new["id"]})
+    assert admin.delete(f"/tags/{gone['id']}").status_code == 204
+    history = page(admin_browser, f"/tasks/{task['id']}").root.find(
+        "section", **{"class": "history"}
+    )
+    assert history is not None
+    items = [li for li in history.find_all("li") if li.find("code") is not None]
+    project = next(
+        li
+        for li in items
+        if li.find("code").text() == "project_id"  # type: ignore[union-attr]
+        and "New project" in li.text()
+    )
+    assert project.text() == "project_id: Old project → New project"
+    links = [a.attrs["href"] for a in project.find_all("a")]
+    assert links == [f"/projects/{old['id']}", f"/projects/{new['id']}"]
+    tags = next(li for li in items if li.find("code").text() == "tag_ids")  # type: ignore[union-attr]
+    assert tags.text() == f"tag_ids: — → {gone['id']}", "a deleted tag: the id it had"
+    owner = next(li for li in items if li.find("code").text() == "owner_user_id")  # type: ignore[union-attr]
+    assert owner.text() == "owner_user_id: — → admin"
