@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from app.api.access import Access
-from app.crud.base import ListParams, decode_cursor
+from app.crud.paging import ListParams, decode_cursor
 from app.resources import Resource
 
 EXPORT_PAGE = 500  # rows read per statement

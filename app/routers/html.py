@@ -18,7 +18,7 @@ from app.api.writes import update_record
 from app.core import csrf
 from app.core.errors import Throttled, WriteError, throttled_message
 from app.core.routing import PathGuard
-from app.crud.base import COUNT_CAP
+from app.crud.paging import COUNT_CAP
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access
-from app.crud.base import PageResult
+from app.crud.paging import PageResult
 from app.resources import REGISTRY, Resource
 
 # Columns every table may have that name a user or a group, beside its own foreign keys.

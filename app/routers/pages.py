@@ -13,7 +13,7 @@ from app.api.listing import list_params
 from app.api.writes import create_record, delete_record, update_record
 from app.core.errors import WriteError
 from app.crud import audit
-from app.crud.base import COUNT_CAP, ListParams
+from app.crud.paging import COUNT_CAP, ListParams
 from app.models import User
 from app.resources import REGISTRY, Resource
 from app.routers.bulk import build_bulk_routes

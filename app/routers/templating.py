@@ -19,7 +19,7 @@ from markupsafe import Markup
 from app.api.identity import SESSION_COOKIE
 from app.core.config import PROJECT_ROOT
 from app.core.zones import DEFAULT_ZONE, local, shown, zone_names
-from app.crud.base import ListParams
+from app.crud.paging import ListParams
 from app.resources import REGISTRY, Resource
 from app.routers.context import PageContext
 from app.routers.forms import literal_choices

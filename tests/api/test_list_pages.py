@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.crud.base import COUNT_CAP, SEARCH_COUNT_CAP
+from app.crud.paging import COUNT_CAP, SEARCH_COUNT_CAP
 from tests.support.factories import unique
 from tests.support.records import Records
 

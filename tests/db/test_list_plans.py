@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import psycopg
 
 from app.core.config import with_driver
 from app.core.enforcer import Scopes
-from app.crud.base import ListParams
+from app.crud.paging import ListParams
 from app.init_db import migrate
 from app.resources import REGISTRY, Resource
 from app.utils.permissions import RowScope

@@ -61,10 +61,10 @@ def test_changes_name_the_records_they_refer_to(
         if li.find("code").text() == "project_id"  # type: ignore[union-attr]
         and "New project" in li.text()
     )
-    assert project.text() == "project_id: Old project → New project"
+    assert project.text().endswith(": Old project → New project")
     links = [a.attrs["href"] for a in project.find_all("a")]
     assert links == [f"/projects/{old['id']}", f"/projects/{new['id']}"]
     tags = next(li for li in items if li.find("code").text() == "tag_ids")  # type: ignore[union-attr]
-    assert tags.text() == f"tag_ids: — → {gone['id']}", "a deleted tag: the id it had"
+    assert tags.text().endswith(f": — → {gone['id']}"), "a deleted tag: the id it had"
     owner = next(li for li in items if li.find("code").text() == "owner_user_id")  # type: ignore[union-attr]
-    assert owner.text() == "owner_user_id: — → admin"
+    assert owner.text().endswith(": — → admin")

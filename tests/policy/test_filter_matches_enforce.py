@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 from app.core.enforcer import PolicyEngine, enforce_raw, group_sub, load_policy, user_sub
-from app.crud.base import ListParams
+from app.crud.paging import ListParams
 from app.resources import RESOURCES
 from app.utils.permissions import RowScope
 from tests.conftest import Backend

@@ -13,7 +13,7 @@ from app.api.statuses import BODY, answers
 from app.api.what_if import dry_run_param, try_update
 from app.api.writes import create_record, delete_record, update_record
 from app.core.routing import JSONRoute
-from app.crud.base import ListParams
+from app.crud.paging import ListParams
 from app.models import User
 from app.resources import Resource
 from app.schemas.common import Page

@@ -1,0 +1,457 @@
+"""The generic list of a table: paging (by offset, or after a keyset cursor), sorting on an
+allow-list, escaped search, typed filters (a value, a linked record, a range of days), the
+scope filter and a capped count, in one statement per page, built once per shape of request
+and run with that request's values; the titles of what the rows refer to can ride along
+(`app/crud/titles.py`). `CRUDBase` takes it as a mixin."""
+
+import base64
+import binascii
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import ExecutableOption
+
+from app.core.zones import DEFAULT_ZONE, day_end, day_start
+from app.crud.rows import as_rows
+from app.crud.titles import Titled, read_titles, title_column
+from app.schemas.common import INT_MAX
+from app.utils.permissions import RowScope
+
+# A list counts the rows it matches up to this many past its offset and no further: beyond
+# that, `total` is a lower bound and the page says so (`total_exact` false).
+COUNT_CAP = 1000
+# A search tests every row it passes (about twelve per match for a common word at a million
+# rows), so its count stops sooner.
+SEARCH_COUNT_CAP = 250
+# How many list statements a crud object keeps built (one per shape of list request).
+STATEMENTS_KEPT = 512
+
+
+class CursorError(ValueError):
+    """A cursor that this list did not hand out (or that no longer fits its sort)."""
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """What a list request asks for, already validated against the resource.
+
+    `after` is the decoded keyset cursor: the sort value and id of the last row of the
+    previous page (the value is None for a sort by id). A filter is a column's value
+    (`status`), a linked record (`tag_id`: the records whose `tag_ids` hold it) or a day
+    that starts or ends a range (`due_at_from`, `due_at_to`: both days included, in `zone`
+    for a time).
+    """
+
+    limit: int = 50
+    offset: int = 0
+    sort: str | None = None
+    q: str | None = None
+    filters: tuple[tuple[str, Any], ...] = ()
+    after: tuple[Any, int] | None = None
+    zone: str = DEFAULT_ZONE
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One page of a list: its rows, how many match (exactly or at least) and the cursor
+    of the page after it (None on the last page); with the titles of what its rows refer
+    to that the viewer may read, when asked: column -> id -> title fields."""
+
+    items: list[Any]
+    total: int
+    total_exact: bool
+    next_cursor: str | None
+    titles: dict[str, dict[int, list[Any]]] = dataclasses.field(default_factory=dict)
+
+
+def sort_key(sort: str | None) -> tuple[str, bool]:
+    """Split a list's `sort` (`-created_at`) into its column and direction; id by default."""
+    if not sort:
+        return "id", False
+    return sort.removeprefix("-"), sort.startswith("-")
+
+
+def encode_cursor(sort: str | None, value: Any, id: int) -> str:
+    """Return the opaque cursor of the row after which the next page starts."""
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    elif isinstance(value, Decimal):
+        value = str(value)
+    raw = json.dumps([sort or "", value, id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str | None, python_type: type | None) -> tuple[Any, int]:
+    """Return the (sort value, id) a cursor names, checked against the list's sort."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        wanted_sort, value, id = json.loads(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        raise CursorError("cursor is not one this list handed out") from exc
+    if wanted_sort != (sort or ""):
+        raise CursorError("cursor belongs to another sort order")
+    if not isinstance(id, int) or isinstance(id, bool) or not 0 <= id <= INT_MAX:
+        raise CursorError("cursor is not one this list handed out")
+    if value is None:
+        return None, id
+    if python_type is None:  # a sort by id carries no value
+        raise CursorError("cursor is not one this list handed out")
+    return _cursor_value(value, python_type), id
+
+
+def _cursor_value(value: Any, python_type: type) -> Any:
+    try:
+        if python_type is bool and isinstance(value, bool):
+            return value
+        if python_type is int and type(value) is int and abs(value) <= INT_MAX:
+            return value
+        if python_type is str and isinstance(value, str) and "\x00" not in value:
+            return value
+        if python_type is Decimal and isinstance(value, str):
+            return Decimal(value)
+        if python_type is datetime and isinstance(value, str):
+            return datetime.fromisoformat(value)
+        if python_type is date and isinstance(value, str):
+            return date.fromisoformat(value)
+    except (ValueError, InvalidOperation) as exc:
+        raise CursorError("cursor is not one this list handed out") from exc
+    raise CursorError("cursor is not one this list handed out")
+
+
+# A table's unique keys: the fields of each, and what it compares of them.
+
+
+class ListMixin:
+    """Lists of `model`'s records (see the module's docstring); the crud object provides
+    the model, the relations, how its rows load, and the cache of built statements."""
+
+    model: type[Any]
+    relations: dict[str, tuple[str, type[Any]]]
+    options: tuple[ExecutableOption, ...]
+    row_columns: list[ColumnElement[Any]]
+    row_type: type[tuple[Any, ...]]
+    _statements: dict[tuple[Any, ...], Select[Any]]
+
+    def is_dated(self, name: str) -> bool:
+        """Whether column `name` holds a date or a time (a range of days can filter it)."""
+        try:
+            return self.python_type(name) in (date, datetime)
+        except NotImplementedError:  # a type with no Python equivalent (none is dated)
+            return False
+
+    def python_type(self, name: str) -> type:
+        """The Python type of column `name`'s values."""
+        column_type = getattr(self.model, name).type
+        return getattr(column_type, "impl_instance", column_type).python_type
+
+    def sort_type(self, sort: str | None) -> type | None:
+        """Return the Python type of a sort column's values (None: the list sorts by id)."""
+        name, _ = sort_key(sort)
+        return None if name == "id" else self.python_type(name)
+
+    async def list(
+        self,
+        *,
+        session: AsyncSession,
+        scope: RowScope,
+        params: ListParams,
+        search_columns: Sequence[str] = (),
+        plain: bool = False,
+        titled: Sequence[Titled] = (),
+    ) -> PageResult:
+        """Return one page of the records `scope` allows, with how many match.
+
+        The page starts at `params.offset` rows, or after the row its cursor names. The
+        count stops `COUNT_CAP` rows past the page's start (`SEARCH_COUNT_CAP` with a
+        search; no `count(*)` over a million rows) and is skipped when the page itself
+        shows where the list ends. `plain`: the rows as plain rows (`app/crud/rows.py`)
+        rather than ORM objects. `titled`: the references whose titles the same statement
+        reads (`app/crud/titles.py`).
+        """
+        stmt, values = self.page_statement(
+            scope, params, search_columns, plain=plain, titled=titled
+        )
+        if plain:
+            connection = await session.connection()
+            rows: list[Any] = list(await connection.execute(stmt, values))
+        else:
+            rows = list(await session.execute(stmt, values))
+        more = len(rows) > params.limit
+        page = rows[: params.limit]
+        end = -1 - len(titled)  # each row: the record, its titles, the count
+        if plain:  # named tuples: cheaper to read attributes from than result rows
+            make = self.row_type._make  # type: ignore[attr-defined]
+            items = [make(row[:end]) for row in page]
+        else:
+            items = [row[0] for row in page]
+        titles: dict[str, dict[int, list[Any]]] = {item.column: {} for item in titled}
+        for row in page:
+            for item, value in zip(titled, row[end:-1], strict=True):
+                titles[item.column].update(read_titles(item, value))
+        next_cursor = None
+        if more:
+            last = items[-1]
+            name, _ = sort_key(params.sort)
+            value = None if name == "id" else getattr(last, name)
+            next_cursor = encode_cursor(params.sort, value, last.id)
+        if params.after is None and not more and (items or params.offset == 0):
+            return PageResult(items, params.offset + len(items), True, next_cursor, titles)
+        cap = params.offset + self._cap(self._searched(params, search_columns))
+        if rows:  # every row carries the capped count, computed once by the same statement
+            total = rows[0][-1]
+        else:  # past the end: no row to carry it
+            counted, values = self.count_statement(scope, params, search_columns)
+            total = await session.scalar(counted, values) or 0
+        return PageResult(items, min(total, cap), total <= cap, next_cursor, titles)
+
+    # Statements are built once per shape (scope, search, filters, sort, cursor) and cached:
+    # building one and its cache key on every request cost more than running it. What
+    # varies between requests of one shape goes in as parameter values.
+    def page_statement(
+        self,
+        scope: RowScope,
+        params: ListParams,
+        search_columns: Sequence[str],
+        *,
+        plain: bool = False,
+        titled: Sequence[Titled] = (),
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """Return the statement of one page, with one row more to tell whether more follow,
+        the titles `titled` names and the capped count (as `count_statement` counts) as
+        each row's last columns, and its parameter values."""
+        searched = self._searched(params, search_columns)
+        after = None if params.after is None else params.after[0] is None
+        filters = tuple(name for name, _ in params.filters)
+        named = tuple(item.shape for item in titled)
+        stmt = self._statement(
+            ("page", scope.shape, searched, filters, params.sort, after, plain, named),
+            lambda: self._page(scope, searched, filters, params, plain, titled),
+        )
+        values = self._values(scope, params, searched)
+        for item in titled:
+            values |= dict(item.scope.values)
+        values |= {
+            "limit": params.limit + 1,
+            "offset": params.offset,
+            "window": max(params.limit, self._cap(searched)) + 1,
+            "count_limit": params.offset + self._cap(searched) + 1,
+        }
+        if params.after is not None:
+            value, id = params.after
+            values |= {"after_id": id} if value is None else {"after_value": value, "after_id": id}
+        return stmt, values
+
+    def count_statement(
+        self, scope: RowScope, params: ListParams, search_columns: Sequence[str]
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """Return the statement counting the matching rows, no further than `_cap` rows
+        past the page's offset (one more tells that the cap was reached), and its values."""
+        searched = self._searched(params, search_columns)
+        filters = tuple(name for name, _ in params.filters)
+        stmt = self._statement(
+            ("count", scope.shape, searched, filters),
+            lambda: self._counted(self._matching(scope, searched, filters)),
+        )
+        values = self._values(scope, params, searched)
+        return stmt, values | {"count_limit": params.offset + self._cap(searched) + 1}
+
+    def _page(
+        self,
+        scope: RowScope,
+        searched: tuple[str, ...],
+        filters: tuple[str, ...],
+        params: ListParams,
+        plain: bool,
+        titled: Sequence[Titled],
+    ) -> Select[Any]:
+        """Build the statement of one page, its titles and the capped count, from one index
+        walk.
+
+        `listed` holds the ids (and sort values) of up to `window` matching rows from the
+        page's start, read from an index alone; the page is its first `limit` rows, read by
+        id, and the count is the offset plus how many it holds. A deep offset is skipped
+        once, in the index, rather than once for the page (reading every row it skips) and
+        again for the count.
+        """
+        model = self.model
+        name, _ = sort_key(params.sort)
+        keys = [model.id] if name == "id" else [model.id, getattr(model, name)]
+        matching = self._after(self._matching(scope, searched, filters), params)
+        listed = (
+            matching.with_only_columns(*keys)
+            .order_by(*self._order(params.sort, model))
+            .limit(bindparam("window"))
+            .offset(bindparam("offset"))
+            .cte("listed")
+        )
+        page = (
+            select(listed.c.id)
+            .order_by(*self._order(params.sort, listed.c))
+            .limit(bindparam("limit"))
+        )
+        stmt = select(model).where(model.id.in_(page.scalar_subquery()))
+        stmt = stmt.order_by(*self._order(params.sort, model))
+        stmt = as_rows(stmt, self.row_columns) if plain else stmt.options(*self.options)
+        # How many rows the list holds, counted from its start to `_cap` rows past the
+        # page's, rides along as the last column: one round trip per page.
+        if params.after is None:
+            listed_rows = select(func.count()).select_from(listed).scalar_subquery()
+            total = listed_rows + bindparam("offset")
+        else:  # a keyset page counts from the list's start too, as its first page did
+            total = self._counted(self._matching(scope, searched, filters)).scalar_subquery()
+        names = [title_column(model, item) for item in titled]
+        return stmt.add_columns(*names, total.label("list_total"))
+
+    def _counted(self, matching: Select[Any]) -> Select[Any]:
+        capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))
+        return select(func.count()).select_from(capped.subquery())
+
+    def _statement(self, key: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
+        """Return the statement of this shape, built on its first use."""
+        stmt = self._statements.get(key)
+        if stmt is None:
+            if len(self._statements) >= STATEMENTS_KEPT:  # shapes are few; a backstop
+                self._statements.clear()
+            stmt = self._statements[key] = build()
+        return stmt
+
+    @staticmethod
+    def _cap(searched: tuple[str, ...]) -> int:
+        """Return how far past its offset a list counts: less far when it searches."""
+        return SEARCH_COUNT_CAP if searched else COUNT_CAP
+
+    @staticmethod
+    def _searched(params: ListParams, search_columns: Sequence[str]) -> tuple[str, ...]:
+        """Return the columns a list's `q` searches (none without `q`)."""
+        return tuple(search_columns) if params.q else ()
+
+    def _values(
+        self, scope: RowScope, params: ListParams, searched: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """Return the values of the parameters scope, search and filters leave in a statement."""
+        values = dict(scope.values)
+        if searched:
+            # Lowered here, once, to match `lower(column)` (see `_matching`).
+            q = (params.q or "").lower()
+            escaped = q.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            values["q"] = f"%{escaped}%"
+        for name, value in params.filters:
+            column, bound = self._range_of(name)
+            if bound and self.python_type(column) is datetime:  # a day: its moments
+                value = self._day_bound(value, bound, params.zone)
+            values[f"filter_{name}"] = value
+        return values
+
+    def _range_of(self, name: str) -> tuple[str, str | None]:
+        """Split a filter's name into the column it tests and `from` or `to` (None: a value
+        or a linked record)."""
+        columns = self.model.__table__.columns
+        if name not in columns:
+            for bound in ("from", "to"):
+                column = name.removesuffix(f"_{bound}")
+                if column != name and column in columns:
+                    return column, bound
+        return name, None
+
+    @staticmethod
+    def _day_bound(day: date, bound: str, zone: str) -> datetime:
+        """The first moment of a range that starts on `day`, or the first after one that
+        ends on it, in `zone`; past the years 1 to 9999, the end of time that way."""
+        try:
+            return day_start(day, zone) if bound == "from" else day_end(day, zone)
+        except OverflowError:
+            return (
+                datetime.min.replace(tzinfo=UTC)
+                if bound == "from"
+                else datetime.max.replace(tzinfo=UTC)
+            )
+
+    def _after(self, stmt: Select[Any], params: ListParams) -> Select[Any]:
+        """Keep the rows after the cursor's (`after_value`, `after_id`), in `_order`'s order."""
+        if params.after is None:
+            return stmt
+        value, _ = params.after
+        name, descending = sort_key(params.sort)
+        key = self.model.id
+        after_id = bindparam("after_id", type_=key.type)
+        if name == "id":
+            return stmt.where(key < after_id if descending else key > after_id)
+        column = getattr(self.model, name)
+        if value is None:  # the NULLs: last going up, first going down
+            if descending:
+                return stmt.where(or_(and_(column.is_(None), key < after_id), column.is_not(None)))
+            return stmt.where(column.is_(None), key > after_id)
+        bound = tuple_(bindparam("after_value", type_=column.type), after_id)
+        after = tuple_(column, key) < bound if descending else tuple_(column, key) > bound
+        if column.nullable and not descending:
+            after = or_(after, column.is_(None))
+        return stmt.where(after)
+
+    def _matching(
+        self, scope: RowScope, searched: tuple[str, ...], filters: tuple[str, ...]
+    ) -> Select[Any]:
+        """Return the query of the records the scope allows that match search and filters."""
+        stmt = select(self.model)
+        where = scope.clause(self.model)
+        if where is not None:
+            stmt = stmt.where(where)
+        if searched:
+            clauses = []
+            for name in searched:
+                column = getattr(self.model, name)
+                if not isinstance(column.type, String | Text):
+                    column = func.cast(column, String)
+                # Not ILIKE: PostgreSQL's lowers the pattern again for every row it tests.
+                lowered = func.lower(column)
+                clauses.append(lowered.like(bindparam("q", type_=String), escape="\\"))
+            stmt = stmt.where(or_(*clauses))
+        for name in filters:
+            stmt = stmt.where(self._filter_clause(name))
+        return stmt
+
+    def _filter_clause(self, name: str) -> ColumnElement[bool]:
+        """The condition of one list filter (see `ListParams`), its value a parameter."""
+        value = bindparam(f"filter_{name}")
+        column_name, bound = self._range_of(name)
+        if bound is not None:
+            column = getattr(self.model, column_name)
+            if bound == "from":
+                return column >= value
+            # The day after a range of times (`_values`); the last day of a range of dates.
+            return column < value if self.python_type(column_name) is datetime else column <= value
+        link = self.relations.get(f"{name.removesuffix('_id')}_ids")
+        if link is not None and name not in self.model.__table__.columns:
+            attribute, related = link
+            return getattr(self.model, attribute).any(related.id == value)
+        return getattr(self.model, name) == value
+
+    def _order(self, sort: str | None, columns: Any) -> tuple[ColumnElement[Any], ...]:
+        """Return the ORDER BY of a sort over `columns` (the model's, or a subquery's): the
+        sort column, then id in the same direction, NULLs last going up and first going
+        down on both backends: the order of a `(column, id)` index."""
+        key = columns.id
+        name, descending = sort_key(sort)
+        if name == "id":
+            return (key.desc() if descending else key,)
+        column = getattr(columns, name)
+        if descending:
+            return column.desc().nulls_first(), key.desc()
+        return column.asc().nulls_last(), key
