@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access, forbidden
-from app.core.zones import with_offset
+from app.core.zones import in_utc
 from app.crud import audit
 from app.schemas.common import INT_MAX, UTCTimestamp
 
@@ -50,7 +50,7 @@ class AuditQuery(BaseModel):
         given = {k: v for k, v in params.items() if v != ""}
         for name in ("since", "until"):
             if name in given:
-                given[name] = with_offset(given[name], zone)
+                given[name] = in_utc(given[name], zone)
         try:
             return cls.model_validate(given)
         except ValidationError as exc:

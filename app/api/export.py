@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access
 from app.crud.paging import ListParams, decode_cursor
@@ -53,16 +54,22 @@ Rows = list[dict[str, Any]]
 
 
 async def read_page(
-    request: Request, access: Access, res: Resource, params: ListParams
+    request: Request,
+    access: Access,
+    res: Resource,
+    params: ListParams,
+    session: AsyncSession | None = None,
 ) -> tuple[Rows, ListParams | None]:
-    """One page of the export, read in a short session of its own, and the parameters of
-    the next (None after the last)."""
-    async with request.app.state.read_sessionmaker() as session:
-        page = await access.readable(res, session, params)
-        rows = [
-            res.read_schema.model_validate(item, from_attributes=True).model_dump(mode="json")
-            for item in page.items
-        ]
+    """One page of the export, and the parameters of the next (None after the last): read
+    in `session`, else (once the response streams) in a short session of its own."""
+    if session is None:
+        async with request.app.state.read_sessionmaker() as own:
+            return await read_page(request, access, res, params, own)
+    page = await access.readable(res, session, params)
+    rows = [
+        res.read_schema.model_validate(item, from_attributes=True).model_dump(mode="json")
+        for item in page.items
+    ]
     if page.next_cursor is None:
         return rows, None
     after = decode_cursor(page.next_cursor, params.sort, res.crud.sort_type(params.sort))
@@ -89,11 +96,14 @@ async def csv_lines(
         rows, following = await read_page(request, access, res, following)
 
 
-async def csv_response(request: Request, access: Access, res: Resource, params: ListParams) -> Any:
-    """The export as a streamed response; its first page is read before the response starts,
-    so that a request the database refuses is answered with an error, not a cut stream."""
+async def csv_response(
+    request: Request, access: Access, res: Resource, params: ListParams, session: AsyncSession
+) -> Any:
+    """The export as a streamed response; its first page is read in the request's own
+    session before the response starts, so that a request the database refuses is
+    answered with an error, not a cut stream (and holds one connection at a time)."""
     first_params = replace(params, limit=EXPORT_PAGE, offset=0, after=None)
-    first, following = await read_page(request, access, res, first_params)
+    first, following = await read_page(request, access, res, first_params, session)
     return StreamingResponse(
         csv_lines(request, access, res, first, following),
         media_type=CSV_TYPE,

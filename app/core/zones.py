@@ -5,7 +5,7 @@ reports (the `tz` cookie the pages' script sets), else UTC.
 """
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -40,13 +40,18 @@ def viewer_zone(setting: str | None, browser: str | None) -> str:
     return DEFAULT_ZONE
 
 
+def tz(zone: str) -> tzinfo:
+    """The zone named `zone`; UTC needs no zone database (a host may have none)."""
+    return UTC if zone == DEFAULT_ZONE else ZoneInfo(zone)
+
+
 def local(value: datetime, zone: str) -> datetime:
     """`value` (aware, or naive UTC) as a wall-clock time in `zone`; as it is where that
     would leave the years 1 to 9999 (9999-12-31 23:00 UTC is already 10000 in Berlin)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     try:
-        return value.astimezone(ZoneInfo(zone))
+        return value.astimezone(tz(zone))
     except OverflowError:
         return value
 
@@ -60,7 +65,7 @@ def shown(value: datetime, zone: str, seconds: bool = False) -> str:
 
 def day_start(day: date, zone: str) -> datetime:
     """The moment `day` begins in `zone`, in UTC."""
-    return datetime.combine(day, time(), ZoneInfo(zone)).astimezone(UTC)
+    return datetime.combine(day, time(), tz(zone)).astimezone(UTC)
 
 
 def day_end(day: date, zone: str) -> datetime:
@@ -68,15 +73,20 @@ def day_end(day: date, zone: str) -> datetime:
     return day_start(day + timedelta(days=1), zone)
 
 
-def with_offset(value: str, zone: str) -> str:
-    """A form's `datetime-local` value, a wall-clock time in `zone`, with that zone's offset
-    at that moment (`2026-11-30T09:22:00+01:00`): the schema converts it to UTC and refuses
-    what is no time, in words. Anything else (an offset of its own, `20240101`) is left as
-    it is, for the schema to judge as the API would."""
+def in_utc(value: str, zone: str) -> str:
+    """A form's `datetime-local` value, a wall-clock time in `zone`, as the UTC moment it
+    is (`2026-11-30T08:22:00+00:00`; a time the clocks repeat is the first of the two, one
+    they skip is read with the offset before the change). Anything else (an offset of its
+    own, `20240101`) is left as it is, for the schema to judge as the API would; so is a
+    time past the years 1 to 9999 in UTC, with its zone's offset, which the schema refuses
+    in words."""
     if not WALL_CLOCK.fullmatch(value):
         return value
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value).replace(tzinfo=tz(zone))
     except ValueError:
         return value
-    return moment.replace(tzinfo=ZoneInfo(zone)).isoformat()
+    try:
+        return moment.astimezone(UTC).isoformat()
+    except OverflowError:
+        return moment.isoformat()

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from app.api.access import Access
 from app.core.errors import WriteError, choose, error_message
-from app.core.zones import DEFAULT_ZONE, with_offset, zone_names
+from app.core.zones import DEFAULT_ZONE, in_utc, local, zone_names
 from app.resources import REGISTRY, Resource
 from app.routers.naming import readable_choices, target_of
 from app.schemas.examples import constraint, unwrap
@@ -106,14 +106,43 @@ async def with_choices(
     return fields
 
 
+def form_value(value: Any, widget: str, zone: str = DEFAULT_ZONE) -> str:
+    """Return a value as an input's `value` attribute wants it (a time in `zone`)."""
+    if value is None:
+        return ""
+    if widget == "datetime" and isinstance(value, str):  # as submitted, shown again
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        if widget != "datetime":
+            return value.isoformat()
+        # datetime-local: the viewer's wall clock, no offset (`parse_form` reads it back in
+        # the same zone), and no precision lost to a resubmit.
+        value = local(value, zone)
+        spec = "milliseconds" if value.microsecond else "seconds" if value.second else "minutes"
+        return value.replace(tzinfo=None).isoformat(timespec=spec)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def parse_form(
-    fields: list[FormField], form: FormData, *, partial: bool, zone: str = DEFAULT_ZONE
+    fields: list[FormField],
+    form: FormData,
+    *,
+    partial: bool,
+    zone: str = DEFAULT_ZONE,
+    record: Any | None = None,
 ) -> dict[str, Any]:
     """Turn submitted form data into the dict the schema validates.
 
     Empty inputs become None, refused as "required" where a value is (a blank password of
     an edit is left out: the password stays); multi-selects come from `getlist`; an
-    unchecked checkbox is False; a time without an offset is the viewer's wall clock.
+    unchecked checkbox is False; a time without an offset is the viewer's wall clock, and
+    an edit's time sent back as the form showed it is the `record`'s own moment (a wall
+    clock the clocks repeat names two).
     """
     data: dict[str, Any] = {}
     for item in fields:
@@ -132,7 +161,11 @@ def parse_form(
                 data[item.name] = None
             continue
         if value and item.widget == "datetime":
-            value = with_offset(value, zone)
+            before = getattr(record, item.name, None) if record is not None else None
+            if before is not None and value == form_value(before, "datetime", zone):
+                value = before.isoformat()
+            else:
+                value = in_utc(value, zone)
         data[item.name] = value or None
     return data
 

@@ -315,7 +315,8 @@ def build_pages(res: Resource) -> APIRouter:
             settings: SettingsDep,
         ) -> Response:
             fields = visible_fields(res, access, "update", record)
-            data = parse_form(fields, await request.form(), partial=True, zone=page.zone)
+            form = await request.form()
+            data = parse_form(fields, form, partial=True, zone=page.zone, record=record)
             model, errors = validate(res.update_schema, data)  # type: ignore[arg-type]
             write = None
             if model is not None:

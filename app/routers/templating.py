@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import json
 import typing
-from datetime import date, datetime
+from datetime import datetime
 from html import escape as html_escape
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,11 +18,11 @@ from markupsafe import Markup
 
 from app.api.identity import SESSION_COOKIE
 from app.core.config import PROJECT_ROOT
-from app.core.zones import DEFAULT_ZONE, local, shown, zone_names
+from app.core.zones import DEFAULT_ZONE, shown, zone_names
 from app.crud.paging import ListParams
 from app.resources import REGISTRY, Resource
 from app.routers.context import PageContext
-from app.routers.forms import literal_choices
+from app.routers.forms import form_value, literal_choices
 from app.routers.naming import Names, target_of
 
 FLASH_COOKIE = "flash"
@@ -55,28 +55,6 @@ def query(params: ListParams, **overrides: Any) -> str:
     if params.limit != 50:
         pairs.append(("limit", str(params.limit)))
     return urlencode(pairs)
-
-
-def form_value(value: Any, widget: str, zone: str = DEFAULT_ZONE) -> str:
-    """Return a value as an input's `value` attribute wants it (a time in `zone`)."""
-    if value is None:
-        return ""
-    if widget == "datetime" and isinstance(value, str):  # as submitted, shown again
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        if widget != "datetime":
-            return value.isoformat()
-        # datetime-local: the viewer's wall clock, no offset (`parse_form` reads it back in
-        # the same zone), and no precision lost to a resubmit.
-        value = local(value, zone)
-        spec = "milliseconds" if value.microsecond else "seconds" if value.second else "minutes"
-        return value.replace(tzinfo=None).isoformat(timespec=spec)
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 def show(

@@ -132,3 +132,33 @@ def test_the_audit_log_reads_and_shows_times_in_the_viewers_zone(
     assert all(t.text().endswith("+14") for t in shown.root.find_all("time"))
     far = page(admin_browser, "/audit?resource=tags&until=2000-01-01T00:00")
     assert not far.root.find_all("time"), "until is read in the viewer's zone too"
+
+
+@pytest.mark.parametrize("moment", ["2026-10-25T00:30:00+00:00", "2026-10-25T01:30:00+00:00"])
+def test_a_time_the_clocks_repeat_is_kept_when_the_form_is_saved(
+    moment: str, admin_browser: Browser, admin: httpx.Client, records: Records
+) -> None:
+    """In Berlin both moments read 02:30 (summer time ends at 03:00): saving the edit form
+    unchanged keeps the stored one, whichever it is."""
+    task = records.create("tasks", due_at=moment)
+    url = f"/tasks/{task['id']}"
+    admin_browser.cookies.set("tz", "Europe/Berlin")
+    shown = page(admin_browser, f"{url}/edit")
+    form = shown.form(url)
+    assert form.data()["due_at"] == ["2026-10-25T02:30"]
+    saved = submit(admin_browser, url, form.data() | {"title": ["renamed"]}, shown.csrf_token)
+    assert location(saved) == url
+    after = admin.get(url).json()
+    assert after["title"] == "renamed" and after["due_at"] == moment
+
+
+def test_a_time_before_standard_time_is_read_in_its_local_mean_time(
+    admin_browser: Browser, admin: httpx.Client, records: Records
+) -> None:
+    """Berlin kept UTC+0:53:28 before 1893: a typed time then is stored as that moment."""
+    admin_browser.cookies.set("tz", "Europe/Berlin")
+    new = page(admin_browser, "/tasks/new")
+    data = fill_new(records, "tasks", new.form("/tasks").data()) | {"due_at": ["1850-01-01T12:00"]}
+    created = submit(admin_browser, "/tasks", data, new.csrf_token)
+    assert created.status_code == 303, created.text[:500]
+    assert admin.get(location(created)).json()["due_at"] == "1850-01-01T11:06:32+00:00"

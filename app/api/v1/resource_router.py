@@ -53,7 +53,7 @@ def build_router(res: Resource) -> APIRouter:
         format: Annotated[Literal["json", "csv"] | None, Query(description=FORMAT)] = None,
     ) -> Any:
         if wants_csv(request, format):
-            return await csv_response(request, access, res, params)
+            return await csv_response(request, access, res, params, session)
         page = await access.readable(res, session, params)
         return {
             "items": page.items,
