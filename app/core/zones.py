@@ -73,10 +73,23 @@ def day_end(day: date, zone: str) -> datetime:
     return day_start(day + timedelta(days=1), zone)
 
 
+def skipped(value: str, zone: str) -> bool:
+    """Whether a `datetime-local` value is a wall-clock time `zone` never shows: one in
+    the hour the clocks skip (Berlin's 02:30 on 2026-03-29)."""
+    if not WALL_CLOCK.fullmatch(value):
+        return False
+    try:
+        moment = datetime.fromisoformat(value)
+        back = moment.replace(tzinfo=tz(zone)).astimezone(UTC).astimezone(tz(zone))
+    except (ValueError, OverflowError):
+        return False
+    return back.replace(tzinfo=None) != moment
+
+
 def in_utc(value: str, zone: str) -> str:
     """A form's `datetime-local` value, a wall-clock time in `zone`, as the UTC moment it
-    is (`2026-11-30T08:22:00+00:00`; a time the clocks repeat is the first of the two, one
-    they skip is read with the offset before the change). Anything else (an offset of its
+    is (`2026-11-30T08:22:00+00:00`; a time the clocks repeat is the first of the two; see
+    `skipped` for one they skip). Anything else (an offset of its
     own, `20240101`) is left as it is, for the schema to judge as the API would; so is a
     time past the years 1 to 9999 in UTC, with its zone's offset, which the schema refuses
     in words."""

@@ -33,6 +33,7 @@ class PageContext:
     nav: list[Resource] = field(default_factory=list)
     can_audit: bool = False  # holds audit:read:all: the audit log and records' history
     zone: str = DEFAULT_ZONE  # the zone times show in (`app/core/zones.py`)
+    can_set_zone: bool = False  # may edit their own account, where the zone is set
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +42,7 @@ class PageContext:
             "nav": self.nav,
             "can_audit": self.can_audit,
             "zone": self.zone,
+            "can_set_zone": self.can_set_zone,
         }
 
 
@@ -50,12 +52,14 @@ def page_context(
     """Return the page context of `user` (None: an anonymous visitor)."""
     if user is None:
         return PageContext(csrf_token=csrf_token, zone=zone)
+    own_account = policy.scopes(user.id, "user", "update")  # a user row is owned by itself
     return PageContext(
         user=user,
         csrf_token=csrf_token,
         nav=[res for res in RESOURCES if policy.scopes(user.id, res.policy_model, "read").any],
         can_audit=policy.scopes(user.id, *AUDIT_READ.split(":")[:2]).all,
         zone=zone,
+        can_set_zone=own_account.all or own_account.own,
     )
 
 

@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 
 from app.api.access import Access
 from app.core.errors import WriteError, choose, error_message
-from app.core.zones import DEFAULT_ZONE, in_utc, local, zone_names
+from app.core.zones import DEFAULT_ZONE, in_utc, local, skipped, zone_names
 from app.resources import REGISTRY, Resource
 from app.routers.naming import readable_choices, target_of
 from app.schemas.examples import constraint, unwrap
@@ -106,15 +106,34 @@ async def with_choices(
     return fields
 
 
+class SkippedTime(str):
+    """A typed time its zone never shows (the clocks skip it), kept as typed for the form."""
+
+    def __new__(cls, value: str, zone: str) -> "SkippedTime":
+        made = super().__new__(cls, value)
+        made.zone = zone
+        return made
+
+    zone: str
+
+    @property
+    def message(self) -> str:
+        day, _, clock = self.partition("T")
+        return f"there is no {clock[:5]} on {day} in {self.zone}: the clocks skip it"
+
+
 def form_value(value: Any, widget: str, zone: str = DEFAULT_ZONE) -> str:
     """Return a value as an input's `value` attribute wants it (a time in `zone`)."""
     if value is None:
         return ""
     if widget == "datetime" and isinstance(value, str):  # as submitted, shown again
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
+        if moment.tzinfo is None:  # as typed (a time the clocks skip)
+            return value
+        value = moment
     if isinstance(value, datetime):
         if widget != "datetime":
             return value.isoformat()
@@ -164,6 +183,8 @@ def parse_form(
             before = getattr(record, item.name, None) if record is not None else None
             if before is not None and value == form_value(before, "datetime", zone):
                 value = before.isoformat()
+            elif skipped(value, zone):
+                value = SkippedTime(value, zone)
             else:
                 value = in_utc(value, zone)
         data[item.name] = value or None
@@ -173,17 +194,21 @@ def parse_form(
 def validate(schema: type[ModelT], data: dict[str, Any]) -> tuple[ModelT | None, dict[str, str]]:
     """Validate form data; return the model, or the messages by field, in the API's words.
 
-    An empty input is no value: "required" where the schema wants one.
+    An empty input is no value: "required" where the schema wants one. A time the clocks
+    skip is refused at its field, the other fields checked all the same.
     """
+    skips = {name: value for name, value in data.items() if isinstance(value, SkippedTime)}
+    given = {k: None if v == "" else v for k, v in data.items() if k not in skips}
+    errors: dict[str, str] = {name: value.message for name, value in skips.items()}
     try:
-        return schema.model_validate({k: None if v == "" else v for k, v in data.items()}), {}
+        model = schema.model_validate(given)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "__all__"
             in_body = error | {"loc": ("body", *error["loc"])}  # where a form's fields are
             errors.setdefault(field, error_message(in_body))
         return None, errors
+    return (None, errors) if errors else (model, errors)
 
 
 def form_errors(exc: WriteError) -> dict[str, str]:

@@ -2,13 +2,16 @@
 reports (the `tz` cookie the pages' script sets), else UTC. Forms read a typed time as the
 viewer's wall clock. Chromium's own zone is covered in `tests/browser/test_time_zones.py`."""
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
 from tests.conftest import Backend
 from tests.html.conftest import Browser
 from tests.html.dom import Page
-from tests.html.site import fill_new, location, page, submit
+from tests.html.site import dump, fill_new, location, page, submit
+from tests.support.factories import UserFactory
 from tests.support.records import Records
 
 DUE = "2026-06-01T10:00:00+00:00"  # summer: Berlin is UTC+2, New York UTC-4
@@ -162,3 +165,38 @@ def test_a_time_before_standard_time_is_read_in_its_local_mean_time(
     created = submit(admin_browser, "/tasks", data, new.csrf_token)
     assert created.status_code == 303, created.text[:500]
     assert admin.get(location(created)).json()["due_at"] == "1850-01-01T11:06:32+00:00"
+
+
+def test_the_footer_offers_the_setting_only_to_who_may_change_it(
+    signed_in: Callable[[str, str], Browser], make_user: UserFactory
+) -> None:
+    with_role, _ = make_user()
+    without, _ = make_user(roles=())
+    for user, offered in ((with_role, True), (without, False)):
+        shown = page(signed_in(user["username"], "tidal-parsnip-42"), "/dashboard")
+        links = [a.attrs.get("href") for a in shown.root.find("footer").find_all("a")]  # type: ignore[union-attr]
+        assert (f"/users/{user['id']}/edit#time_zone" in links) is offered, user["username"]
+
+
+def test_a_time_the_clocks_skip_is_refused_in_words(
+    admin_browser: Browser, records: Records, live: Backend
+) -> None:
+    admin_browser.cookies.set("tz", "Europe/Berlin")
+    new = page(admin_browser, "/tasks/new")
+    data = fill_new(records, "tasks", new.form("/tasks").data())
+    before = dump(live.settings)
+    refused = submit(
+        admin_browser,
+        "/tasks",
+        data | {"due_at": ["2026-03-29T02:30"], "title": [""]},
+        new.csrf_token,
+    )
+    assert refused.status_code == 422
+    shown = Page(refused)
+    errors = shown.errors()
+    assert (
+        errors["due_at"] == "there is no 02:30 on 2026-03-29 in Europe/Berlin: the clocks skip it"
+    )
+    assert "title" in errors, "the other fields are checked all the same"
+    assert shown.form("/tasks").data()["due_at"] == ["2026-03-29T02:30"], "kept as typed"
+    assert dump(live.settings) == before
