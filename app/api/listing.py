@@ -1,7 +1,7 @@
 """The query string of a list request, read and validated against the resource."""
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -51,7 +51,7 @@ def filter_parameters(res: Resource) -> list[dict[str, Any]]:
     for name, field in res.link_filters.items():
         found.append((name, ids, f"only the records whose {field} hold this id"))
     for column in res.range_columns:
-        day = "days in your time zone" if res.crud.python_type(column) is datetime else "dates"
+        day = "days in your time zone" if res.crud.holds_moments(column) else "dates"
         for bound, word in (("from", "on or after"), ("to", "on or before")):
             about = f"only the records whose {column} is {word} this day ({day})"
             found.append((f"{column}_{bound}", {"type": "string", "format": "date"}, about))

@@ -157,6 +157,10 @@ class ListMixin:
         except NotImplementedError:  # a type with no Python equivalent (none is dated)
             return False
 
+    def holds_moments(self, name: str) -> bool:
+        """Whether column `name` holds moments (times), not calendar dates or other values."""
+        return self.python_type(name) is datetime
+
     def python_type(self, name: str) -> type:
         """The Python type of column `name`'s values."""
         column_type = getattr(self.model, name).type
@@ -355,7 +359,7 @@ class ListMixin:
             values["q"] = f"%{escaped}%"
         for name, value in params.filters:
             column, bound = self._range_of(name)
-            if bound and self.python_type(column) is datetime:  # a day: its moments
+            if bound and self.holds_moments(column):  # a day: its moments
                 value = self._day_bound(value, bound, params.zone)
             values[f"filter_{name}"] = value
         return values
@@ -436,7 +440,7 @@ class ListMixin:
             if bound == "from":
                 return column >= value
             # The day after a range of times (`_values`); the last day of a range of dates.
-            return column < value if self.python_type(column_name) is datetime else column <= value
+            return column < value if self.holds_moments(column_name) else column <= value
         link = self.relations.get(f"{name.removesuffix('_id')}_ids")
         if link is not None and name not in self.model.__table__.columns:
             attribute, related = link

@@ -86,7 +86,9 @@ PICKER_CHOICES = 1000  # the most records a form's picker offers
 async def with_choices(
     fields: list[FormField], res: Resource, access: Access, session: Any
 ) -> list[FormField]:
-    """Fill select choices with the records the caller may read, and nothing else."""
+    """Fill select choices with the records the caller may read, and nothing else; each
+    table read once (a task's assignee and owner are both users)."""
+    readable: dict[str, list[Any]] = {}
     for item in fields:
         if item.widget not in ("select", "multiselect") or item.choices:
             continue
@@ -94,12 +96,14 @@ async def with_choices(
         if target_path is None:
             continue
         target = REGISTRY[target_path]
-        rows = await readable_choices(access, session, target, PICKER_CHOICES)
+        if target_path not in readable:
+            readable[target_path] = await readable_choices(access, session, target, PICKER_CHOICES)
+        rows = readable[target_path]
         if item.name == "owner_group_id":
             mine = set(access.policy.group_ids(access.user.id))
             known = {row.id for row in rows}
             if mine - known:  # the caller's own groups, even without group:read
-                rows += await target.crud.get_many(
+                rows = rows + await target.crud.get_many(
                     session=session, ids=sorted(mine - known), field="owner_group_id"
                 )
         item.choices = [(str(row.id), target.title_of(row)) for row in rows]

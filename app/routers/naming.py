@@ -89,10 +89,17 @@ async def page_names(
                 wanted.setdefault(path, set()).update(value)
             elif value is not None:
                 wanted.setdefault(path, set()).add(value)
-    titles = {
+    return Names(targets, await titles_by_path(access, session, wanted))
+
+
+async def titles_by_path(
+    access: Access, session: AsyncSession, wanted: dict[str, set[int]]
+) -> dict[str, dict[int, str]]:
+    """The titles of the `wanted` ids of each table the viewer may read: one statement per
+    table."""
+    return {
         path: await access.titles_of(REGISTRY[path], session, ids) for path, ids in wanted.items()
     }
-    return Names(targets, titles)
 
 
 async def entry_names(
@@ -112,11 +119,8 @@ async def entry_names(
             path = target_of(res, name)
             if path is not None:
                 wanted.setdefault(path, set()).update(changed_ids(change))
-    found = {}
-    for path, ids in wanted.items():
-        for record_id, title in (await access.titles_of(REGISTRY[path], session, ids)).items():
-            found[path, record_id] = title
-    return found
+    titles = await titles_by_path(access, session, wanted)
+    return {(path, id): title for path, found in titles.items() for id, title in found.items()}
 
 
 def changed_ids(change: Any) -> set[int]:
@@ -153,13 +157,17 @@ async def filter_options(
     access: Access, session: AsyncSession, res: Resource
 ) -> dict[str, list[tuple[str, str]]]:
     """The choices of each list filter that names records (owner, group, project, ...):
-    the records of its table the viewer may read, by title."""
+    the records of its table the viewer may read, by title; each table read once (a task's
+    assignee and owner are both users)."""
+    by_path: dict[str, list[tuple[str, str]]] = {}
     found: dict[str, list[tuple[str, str]]] = {}
     for column in res.choice_filters:
         path = target_of(res, column)
         if path is None:
             continue
-        target = REGISTRY[path]
-        rows = await readable_choices(access, session, target, FILTER_CHOICES)
-        found[column] = [(str(row.id), target.title_of(row)) for row in rows]
+        if path not in by_path:
+            target = REGISTRY[path]
+            rows = await readable_choices(access, session, target, FILTER_CHOICES)
+            by_path[path] = [(str(row.id), target.title_of(row)) for row in rows]
+        found[column] = by_path[path]
     return found

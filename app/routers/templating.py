@@ -192,11 +192,6 @@ def table_rows(
     return rows
 
 
-def column_is_time(res: Resource, column: str) -> bool:
-    """Whether `column` holds moments (shown, and filtered by day, in the viewer's zone)."""
-    return res.crud.python_type(column) is datetime
-
-
 def change_of(prefix: str, entry: Any, field: str, change: Any, names: dict[Any, str]) -> Markup:
     """One change of an audit entry as HTML: `before → after`, a reference by its title
     (linked) when the viewer may read it (`naming.entry_names`), else as recorded."""
@@ -227,7 +222,6 @@ def resource_at(path: str | None) -> Resource | None:
 templates.env.globals.update(
     resource_at=resource_at,
     column_label=column_label,
-    column_is_time=column_is_time,
     change_of=change_of,
     label=label,
     filter_choices=filter_choices,

@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import SQLITE_ONLY, ContextFactory, screenshot, sign_in
 from tests.conftest import Backend
-from tests.db.test_demo_data import init_db
+from tests.support.database import run_init_db
 
 pytestmark = SQLITE_ONLY
 
@@ -24,7 +24,7 @@ def counts(page: Page) -> dict[str, int]:
 def test_the_first_run_dashboard_shows_the_demo_company(
     new_context: ContextFactory, live: Backend
 ) -> None:
-    loaded = init_db(live.settings.database_url, "--demo-data")
+    loaded = run_init_db(live.settings.database_url, "--demo-data")
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     admin = new_context().new_page()
     sign_in(admin, "admin", "admin123")

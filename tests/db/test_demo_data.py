@@ -17,6 +17,7 @@ from app.core.config import PROJECT_ROOT
 from app.core.database import create_sync_engine
 from tests.support import database, server
 from tests.support.catalog import BUSINESS_TABLES, SERVER_URL, dump_rows, scratch_database
+from tests.support.database import run_init_db
 
 BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
 # The tables the API lists; task_tags is read as the tasks' `tag_ids`.
@@ -24,25 +25,6 @@ LISTED = [table for table in BUSINESS_TABLES if table != "task_tags"]
 # What differs between two loads of the same data: when, and the salted password hashes.
 MOMENTS = frozenset({"created_at", "updated_at", "at", "hashed_password"})
 Dump = dict[str, list[tuple[Any, ...]]]
-
-
-def init_db(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m app.init_db` with `args` on the database at `url`."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("POSTGRES_") and key not in ("DATABASE_URL", "SQLITE_PATH")
-    }
-    env |= {"DATABASE_URL": url, "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
-    return subprocess.run(
-        [sys.executable, "-m", "app.init_db", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def dump(url: str, skip: frozenset[str] = frozenset()) -> Dump:
@@ -93,12 +75,12 @@ def loaded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Loaded]:
     def load(url: str) -> Loaded:
-        first = init_db(url, "--demo-data")
+        first = run_init_db(url, "--demo-data")
         assert first.returncode == 0, first.stdout + first.stderr
         after_first = dump(url)
-        again = init_db(url, "--demo-data")
+        again = run_init_db(url, "--demo-data")
         after_again = dump(url)
-        plain = init_db(url)
+        plain = run_init_db(url)
         return Loaded(url, first, again, plain, after_first, after_again, dump(url))
 
     if request.param == "postgresql":
@@ -216,10 +198,10 @@ def test_a_clash_with_the_accounts_is_refused(tmp_path: Path, change: str, said:
     """A database without business records is still refused when a user or group the demo
     data adds exists, or one it builds on is gone; nothing changes."""
     url = f"sqlite:///{tmp_path / 'app.db'}"
-    assert init_db(url).returncode == 0
+    assert run_init_db(url).returncode == 0
     query(url, change)
     before = dump(url)
-    assert_refused(init_db(url, "--demo-data"), said)
+    assert_refused(run_init_db(url, "--demo-data"), said)
     assert dump(url) == before
 
 
@@ -228,6 +210,6 @@ def test_every_load_is_the_same(tmp_path: Path) -> None:
     loads = []
     for name in ("one", "two"):
         url = f"sqlite:///{tmp_path / name}.db"
-        assert init_db(url, "--demo-data").returncode == 0
+        assert run_init_db(url, "--demo-data").returncode == 0
         loads.append(dump(url, MOMENTS))
     assert loads[0] == loads[1]

@@ -1,9 +1,7 @@
 """`python -m app.init_db` creates, migrates and seeds a database, and is idempotent."""
 
 import asyncio
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
-from app.core.config import PROJECT_ROOT, with_driver
+from app.core.config import with_driver
 from app.core.database import create_sync_engine
 from app.core.security import passwords_for
 from app.resources import PERMISSION_MODELS
@@ -67,24 +65,8 @@ class Initialised:
 
 
 def run_init_db(database_url: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m app.init_db` from the project root, stdout and stderr combined."""
-    # Drop inherited settings that could point the script at another database.
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("POSTGRES_") and key not in ("DATABASE_URL", "SQLITE_PATH")
-    }
-    env |= {"DATABASE_URL": database_url, "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
-    return subprocess.run(
-        [sys.executable, "-m", "app.init_db"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """Run `python -m app.init_db`, stdout and stderr combined."""
+    return database.run_init_db(database_url, merge_output=True)
 
 
 def postgres_database_exists(url: str) -> bool:

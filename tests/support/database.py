@@ -3,6 +3,8 @@
 import asyncio
 import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, create_engine, select, text, update
 from sqlalchemy.engine import make_url
 
-from app.core.config import Settings, with_driver
+from app.core.config import PROJECT_ROOT, Settings, with_driver
 from app.core.database import Base, create_sync_engine
 from app.init_db import migrate, seed_database
 from app.models import PolicyState
@@ -20,6 +22,7 @@ __all__ = [
     "drop_postgres_database",
     "migrate",
     "reset",
+    "run_init_db",
     "test_settings",
 ]
 
@@ -150,3 +153,27 @@ def reset(settings: Settings) -> None:
             for table in _tables()
         }
         _snapshots[url] = _Snapshot(rows=rows, revision=_revision(connection))
+
+
+def run_init_db(
+    database_url: str, *args: str, merge_output: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m app.init_db` with `args` on the database at `database_url`, from the
+    project root (stderr into stdout with `merge_output`); cheap password hashing."""
+    # Drop inherited settings that could point the script at another database.
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("POSTGRES_") and key not in ("DATABASE_URL", "SQLITE_PATH")
+    }
+    env |= {"DATABASE_URL": database_url, "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}
+    return subprocess.run(
+        [sys.executable, "-m", "app.init_db", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+        text=True,
+        timeout=180,
+        check=False,
+    )
