@@ -12,7 +12,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access
-from app.crud.paging import ListParams, decode_cursor
+from app.crud.cursors import decode_cursor
+from app.crud.paging import ListParams
 from app.resources import Resource
 
 EXPORT_PAGE = 500  # rows read per statement

@@ -11,7 +11,8 @@ from sqlalchemy import SmallInteger
 
 from app.api.access import Access, get_access
 from app.core.zones import ZONE_COOKIE, viewer_zone
-from app.crud.paging import CursorError, ListParams, decode_cursor
+from app.crud.cursors import CursorError, decode_cursor
+from app.crud.paging import ListParams
 from app.resources import Resource
 from app.schemas.common import INT_MAX
 

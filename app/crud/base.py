@@ -34,6 +34,7 @@ from app.schemas.common import INT_MAX
 ModelT = TypeVar("ModelT", bound=Base)
 
 
+# A table's unique keys: the fields of each, and what it compares of them.
 UniqueKeys = list[tuple[list[str], list[ColumnElement[Any]]]]
 
 

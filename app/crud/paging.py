@@ -4,14 +4,10 @@ scope filter and a capped count, in one statement per page, built once per shape
 and run with that request's values; the titles of what the rows refer to can ride along
 (`app/crud/titles.py`). `CRUDBase` takes it as a mixin."""
 
-import base64
-import binascii
 import dataclasses
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import (
@@ -30,9 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.zones import DEFAULT_ZONE, day_end, day_start
+from app.crud.cursors import encode_cursor, sort_key
 from app.crud.rows import as_rows
 from app.crud.titles import Titled, read_titles, title_column
-from app.schemas.common import INT_MAX
 from app.utils.permissions import RowScope
 
 # A list counts the rows it matches up to this many past its offset and no further: beyond
@@ -43,10 +39,6 @@ COUNT_CAP = 1000
 SEARCH_COUNT_CAP = 250
 # How many list statements a crud object keeps built (one per shape of list request).
 STATEMENTS_KEPT = 512
-
-
-class CursorError(ValueError):
-    """A cursor that this list did not hand out (or that no longer fits its sort)."""
 
 
 @dataclass(frozen=True)
@@ -80,63 +72,6 @@ class PageResult:
     total_exact: bool
     next_cursor: str | None
     titles: dict[str, dict[int, list[Any]]] = dataclasses.field(default_factory=dict)
-
-
-def sort_key(sort: str | None) -> tuple[str, bool]:
-    """Split a list's `sort` (`-created_at`) into its column and direction; id by default."""
-    if not sort:
-        return "id", False
-    return sort.removeprefix("-"), sort.startswith("-")
-
-
-def encode_cursor(sort: str | None, value: Any, id: int) -> str:
-    """Return the opaque cursor of the row after which the next page starts."""
-    if isinstance(value, datetime | date):
-        value = value.isoformat()
-    elif isinstance(value, Decimal):
-        value = str(value)
-    raw = json.dumps([sort or "", value, id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: str | None, python_type: type | None) -> tuple[Any, int]:
-    """Return the (sort value, id) a cursor names, checked against the list's sort."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        wanted_sort, value, id = json.loads(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise CursorError("cursor is not one this list handed out") from exc
-    if wanted_sort != (sort or ""):
-        raise CursorError("cursor belongs to another sort order")
-    if not isinstance(id, int) or isinstance(id, bool) or not 0 <= id <= INT_MAX:
-        raise CursorError("cursor is not one this list handed out")
-    if value is None:
-        return None, id
-    if python_type is None:  # a sort by id carries no value
-        raise CursorError("cursor is not one this list handed out")
-    return _cursor_value(value, python_type), id
-
-
-def _cursor_value(value: Any, python_type: type) -> Any:
-    try:
-        if python_type is bool and isinstance(value, bool):
-            return value
-        if python_type is int and type(value) is int and abs(value) <= INT_MAX:
-            return value
-        if python_type is str and isinstance(value, str) and "\x00" not in value:
-            return value
-        if python_type is Decimal and isinstance(value, str):
-            return Decimal(value)
-        if python_type is datetime and isinstance(value, str):
-            return datetime.fromisoformat(value)
-        if python_type is date and isinstance(value, str):
-            return date.fromisoformat(value)
-    except (ValueError, InvalidOperation) as exc:
-        raise CursorError("cursor is not one this list handed out") from exc
-    raise CursorError("cursor is not one this list handed out")
-
-
-# A table's unique keys: the fields of each, and what it compares of them.
 
 
 class ListMixin:
