@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.database import create_app_engine
 from app.core.enforcer import PolicyEngine, role_sub, user_sub
+from app.core.numbers import whole_number
 from app.crud.policy import Rule, sync_policy, well_formed
 from app.db import create_sessionmaker
 from app.models import Group, Permission, Role, User, role_permissions, user_roles
@@ -48,8 +49,9 @@ def parse_perm(text: str, *, scope: bool = False) -> tuple[str, str, str | None]
 async def find_user(session: AsyncSession, name: str) -> User:
     """Return the user named by username (any case), or by id when no username matches."""
     user = await session.scalar(select(User).where(func.lower(User.username) == name.lower()))
-    if user is None and name.isdigit():
-        user = await session.get(User, int(name))
+    user_id = whole_number(name) if user is None else None
+    if user_id is not None:
+        user = await session.get(User, user_id)
     if user is None:
         raise CliError(f"unknown user {name!r}")
     return user
@@ -102,16 +104,15 @@ class Directory:
     def subject(self, sub: str) -> str:
         """`u:2` -> `demo`; anything else as it is."""
         kind, _, number = sub.partition(":")
-        if not number.isdigit():
-            return sub
+        row_id = whole_number(number)
         show = {"u": self.user, "r": self.role, "g": self.group}.get(kind)
-        return show(int(number)) if show else sub
+        return show(row_id) if show and row_id is not None else sub
 
     def known(self, sub: str) -> bool:
         """Whether a subject names an existing user, role or group."""
         kind, _, number = sub.partition(":")
         table = {"u": self.users, "r": self.roles, "g": self.groups}.get(kind)
-        return table is not None and number.isdigit() and int(number) in table
+        return table is not None and whole_number(number) in table
 
     def rule(self, rule: Sequence[str]) -> str:
         """A Casbin rule in words: `role user may task:read:group`, `user demo has role user`."""

@@ -24,13 +24,13 @@ from app.api.identity import (
 from app.api.transaction import get_db
 from app.core.enforcer import PolicyEngine, Scopes
 from app.core.errors import FieldError, WriteError, invalid_reference
+from app.core.numbers import INT_MAX
 from app.crud.base import CRUDBase, count_each, get_many
 from app.crud.login_session import Caller
 from app.crud.paging import ListParams, PageResult
 from app.crud.titles import Titled
 from app.models import User
 from app.resources import REGISTRY, Resource
-from app.schemas.common import INT_MAX
 from app.utils.permissions import RowScope, scope_clause
 
 

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Access, forbidden
+from app.core.numbers import INT_MAX
 from app.core.zones import in_utc
 from app.crud import audit
-from app.schemas.common import INT_MAX, UTCTimestamp
+from app.schemas.common import UTCTimestamp
 
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]
 Name = Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\x00]*$")]

@@ -73,7 +73,7 @@ async def read_page(
     ]
     if page.next_cursor is None:
         return rows, None
-    after = decode_cursor(page.next_cursor, params.sort, res.crud.sort_type(params.sort))
+    after = decode_cursor(page.next_cursor, params.sort, res.crud.sort_column(params.sort))
     return rows, replace(params, after=after)
 
 

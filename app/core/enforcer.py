@@ -20,6 +20,7 @@ from sqlalchemy_adapter import Adapter
 
 from app.core.config import PROJECT_ROOT, Settings, with_driver
 from app.core.database import create_sync_engine
+from app.core.numbers import whole_number
 from app.models import CasbinRule, PolicyState
 
 log = logging.getLogger(__name__)
@@ -267,9 +268,10 @@ class PolicyStore:
                 # Announced revisions as they come; on a quiet channel, a check of the
                 # stored one (a notification lost with a dropped connection, say).
                 async for notice in connection.notifies(timeout=settings.policy_poll_seconds):
-                    if notice.payload.isdigit():
-                        log.info("policy revision %s announced", notice.payload)
-                        await self.at_least(int(notice.payload))
+                    revision = whole_number(notice.payload, low=0, high=2**63 - 1)
+                    if revision is not None:
+                        log.info("policy revision %s announced", revision)
+                        await self.at_least(revision)
                 await self._check(sessions)
 
 

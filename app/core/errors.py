@@ -120,6 +120,7 @@ _DIGITS = {
     "decimal_max_places": ("decimal_places", "decimal place", ""),
 }
 UNICODE = "valid Unicode text"
+NO_NUL = "text without NUL bytes"  # PostgreSQL stores none
 _PATTERNS: dict[str, str] = {}  # regular expression -> what it asks for, in words
 
 

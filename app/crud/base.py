@@ -25,11 +25,11 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.core.database import Base
 from app.core.errors import invalid_reference
+from app.core.numbers import INT_MAX
 from app.crud import audit
 from app.crud.paging import COUNT_CAP, ListMixin
 from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
 from app.crud.rows import row_columns
-from app.schemas.common import INT_MAX
 
 ModelT = TypeVar("ModelT", bound=Base)
 

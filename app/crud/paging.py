@@ -101,10 +101,10 @@ class ListMixin:
         column_type = getattr(self.model, name).type
         return getattr(column_type, "impl_instance", column_type).python_type
 
-    def sort_type(self, sort: str | None) -> type | None:
-        """Return the Python type of a sort column's values (None: the list sorts by id)."""
+    def sort_column(self, sort: str | None) -> Any:
+        """Return the column a list sorts by (None: the list sorts by id)."""
         name, _ = sort_key(sort)
-        return None if name == "id" else self.python_type(name)
+        return None if name == "id" else self.model.__table__.columns[name]
 
     async def list(
         self,

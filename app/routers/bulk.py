@@ -10,21 +10,18 @@ from fastapi.responses import Response
 from app.api.access import Access, Authorize
 from app.api.deps import CsrfProtected, SessionDep
 from app.api.writes import delete_record
+from app.core.numbers import whole_number
 from app.resources import Resource
 from app.routers.context import PageDep
 from app.routers.templating import redirect, render
-from app.schemas.common import INT_MAX
 
 MOST = 200  # rows one bulk delete takes: a list page's largest
 
 
 def chosen_ids(form: Any) -> list[int]:
     """The ticked rows' ids, each a positive id (anything else is ignored), at most MOST."""
-    ids = []
-    for raw in form.getlist("ids"):
-        if isinstance(raw, str) and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= INT_MAX:
-            ids.append(int(raw))
-    return sorted(set(ids))[:MOST]
+    ids = {whole_number(raw) for raw in form.getlist("ids")}
+    return sorted(found for found in ids if found is not None)[:MOST]
 
 
 def build_bulk_routes(res: Resource) -> APIRouter:

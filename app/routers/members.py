@@ -14,9 +14,9 @@ from app.api.access import Access, AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.writes import update_record
 from app.core.errors import WriteError
+from app.core.numbers import INT_MAX, whole_number
 from app.resources import REGISTRY, Resource
 from app.routers.templating import redirect
-from app.schemas.common import INT_MAX
 
 
 def can_manage(access: Access, res: Resource) -> bool:
@@ -100,11 +100,11 @@ def build_member_routes(res: Resource) -> APIRouter:
         session: SessionDep,
         settings: SettingsDep,
     ) -> Response:
-        chosen = (await request.form()).get("member_id")
-        if not isinstance(chosen, str) or not chosen.isdigit() or len(chosen) > 10:
+        chosen = whole_number((await request.form()).get("member_id"))
+        if chosen is None:
             message = f"Choose a {target.singular.lower()} to add."
             return redirect(request, f"/{res.path}/{record.id}", message, "error")
-        return await change(request, record, int(chosen), True, access, session, settings)
+        return await change(request, record, chosen, True, access, session, settings)
 
     @router.post("/{id}/members/{member_id}/remove", dependencies=[CsrfProtected])
     async def remove_member(

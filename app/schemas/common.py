@@ -22,17 +22,17 @@ from pydantic import (
     field_validator,
 )
 
-from app.core.errors import KINDS, UNICODE, kind_of
+from app.core.errors import KINDS, NO_NUL, UNICODE, kind_of
+from app.core.numbers import INT_MAX
 from app.schemas.examples import unwrap
 
-INT_MAX = 2**31 - 1
 T = TypeVar("T")
 
 
 def no_nul(value: str) -> str:
     """Refuse text no database column stores: NUL bytes, lone surrogates."""
     if "\x00" in value:
-        raise ValueError("text without NUL bytes")
+        raise ValueError(NO_NUL)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate (`"\ud800"` in JSON): no database stores it

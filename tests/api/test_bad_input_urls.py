@@ -12,6 +12,7 @@ from app.init_db import EXTRA_PERMISSIONS
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY
 from tests.support.checks import assert_422_naming
+from tests.support.hostile import NUL_VALUES, ODD_DIGITS
 from tests.support.records import ALL, Records
 
 pytestmark = pytest.mark.no_server_errors
@@ -107,6 +108,42 @@ def test_search_text_in_query(admin: httpx.Client, path: str) -> None:
     ):
         response = admin.get(f"/{path}?{query}")
         assert response.status_code in (200, 422), query
+
+
+def list_parameters(path: str) -> list[str]:
+    """Every query parameter of a resource's list that takes text or a number."""
+    res = REGISTRY[path]
+    ranges = [f"{column}_{bound}" for column in res.range_columns for bound in ("from", "to")]
+    return ["q", "sort", "cursor", *res.filter_columns, *res.link_filters, *ranges]
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_nul_bytes_in_any_list_parameter(admin: httpx.Client, path: str) -> None:
+    """PostgreSQL stores no NUL: every filter, search and cursor refuses it first, in words."""
+    for name in [*list_parameters(path), "limit", "offset", "format", "bogus"]:
+        for value in NUL_VALUES:
+            response = admin.get(f"/{path}", params={name: value})
+            assert_422_naming(response, name)
+            [error] = response.json()["detail"]
+            assert error["msg"] == "text without NUL bytes", error
+    assert_422_naming(admin.get(f"/{path}?a%00=1"), "a\x00")
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_digits_beyond_ascii_are_not_numbers(admin: httpx.Client, path: str) -> None:
+    """Superscripts, circled, Arabic-Indic and full-width digits: refused as numbers (422)
+    wherever a number goes, never read as one nor a 500."""
+    res = REGISTRY[path]
+    numeric = [
+        name
+        for name in [*res.filter_columns, *res.link_filters]
+        if name in res.link_filters or res.crud.python_type(name) is int
+    ]
+    for raw in ODD_DIGITS:
+        for name in ("limit", "offset", *numeric):
+            assert_422_naming(admin.get(f"/{path}", params={name: raw}), name)
+        assert_422_naming(admin.get(f"/{path}/{raw}"), "id")
+        assert admin.delete(f"/{path}/{raw}").status_code == 422
 
 
 def test_sort_ascending_and_descending(admin: httpx.Client, records: Records) -> None:

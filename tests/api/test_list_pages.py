@@ -1,7 +1,6 @@
 """Lists at scale: keyset cursors beside offsets, and totals counted only as far as needed."""
 
 import base64
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 
 from app.crud.paging import COUNT_CAP, SEARCH_COUNT_CAP
 from tests.support.factories import unique
+from tests.support.hostile import TAMPERED, forged
 from tests.support.records import Records
 
 
@@ -84,27 +84,25 @@ def test_offset_pages_and_cursor_pages_agree(admin: httpx.Client, tasks: list[in
     assert by_cursor["total"] == by_offset["total"] == first["total"] == len(tasks)
 
 
-def forged(sort: str, value: Any, id: Any) -> str:
-    raw = json.dumps([sort, value, id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+INVALID = "no longer valid"
 
 
 @pytest.mark.parametrize(
     ("params", "needle"),
     [
-        ({"cursor": "not a cursor!"}, "handed out"),
-        ({"cursor": "x" * 1001}, "handed out"),
-        ({"cursor": "\x00"}, "handed out"),
+        ({"cursor": "not a cursor!"}, INVALID),
+        ({"cursor": "x" * 1001}, INVALID),
+        ({"cursor": "\x00"}, "without NUL bytes"),
         ({"cursor": forged("", None, 1), "offset": 5}, "cannot be combined"),
         ({"cursor": forged("title", "a", 1)}, "another sort"),
-        ({"cursor": forged("due_at", 5, 1), "sort": "due_at"}, "handed out"),
-        ({"cursor": forged("due_at", "tomorrow", 1), "sort": "due_at"}, "handed out"),
-        ({"cursor": forged("priority", 2**40, 1), "sort": "priority"}, "handed out"),
-        ({"cursor": forged("priority", True, 1), "sort": "priority"}, "handed out"),
-        ({"cursor": forged("", None, 2**40)}, "handed out"),
-        ({"cursor": forged("", None, "1")}, "handed out"),
-        ({"cursor": forged("", 3, 1)}, "handed out"),
-        ({"cursor": base64.urlsafe_b64encode(b"[1, 2]").decode()}, "handed out"),
+        ({"cursor": forged("due_at", 5, 1), "sort": "due_at"}, INVALID),
+        ({"cursor": forged("due_at", "tomorrow", 1), "sort": "due_at"}, INVALID),
+        ({"cursor": forged("priority", 2**40, 1), "sort": "priority"}, INVALID),
+        ({"cursor": forged("priority", True, 1), "sort": "priority"}, INVALID),
+        ({"cursor": forged("", None, 2**40)}, INVALID),
+        ({"cursor": forged("", None, "1")}, INVALID),
+        ({"cursor": forged("", 3, 1)}, INVALID),
+        ({"cursor": base64.urlsafe_b64encode(b"[1, 2]").decode()}, INVALID),
     ],
 )
 def test_bad_cursors_are_refused_clearly(
@@ -114,6 +112,31 @@ def test_bad_cursors_are_refused_clearly(
     assert response.status_code == 422, response.text
     [error] = response.json()["detail"]
     assert error["loc"] == ["query", "cursor"] and needle in error["msg"]
+
+
+@pytest.mark.parametrize(("path", "sort", "cursor"), TAMPERED)
+def test_tampered_cursors_are_refused_in_the_api_and_its_export(
+    admin: httpx.Client, path: str, sort: str, cursor: str
+) -> None:
+    for fmt in ("json", "csv"):
+        response = admin.get(f"/{path}", params={"sort": sort, "cursor": cursor, "format": fmt})
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["query", "cursor"] and INVALID in error["msg"], error
+
+
+def test_a_cursor_past_any_text_a_column_holds_still_pages(
+    admin: httpx.Client, records: Records
+) -> None:
+    """The longest names, in characters of four bytes, make cursors the list takes back."""
+    names = [letter + "\U0001f600" * 199 for letter in "abc"]  # 200 characters, 797 bytes
+    made = [records.create("customers", name=name)["id"] for name in names]
+    seen = [
+        item["id"]
+        for body in walk(admin, "customers", sort="name", limit=1, q="\U0001f600" * 199)
+        for item in body["items"]
+    ]
+    assert seen == made
 
 
 def test_totals_stop_counting_past_the_cap(admin: httpx.Client, many_tags: int) -> None:

@@ -156,6 +156,8 @@ def test_check_explains_allow_and_deny(
         ("check", "demo", "nomodel:read"),
         ("check", "demo", "task"),
         ("show", "nobody"),
+        ("show", "\u00b2"),  # str.isdigit() holds, int() refuses: an unknown user, no traceback
+        ("check", "\u2460", "task:read"),
         ("export", "--format", "xml"),
         ("frobnicate",),
     ],

@@ -2,10 +2,12 @@
 required choice has nothing to choose from says which record to create first."""
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from tests.html.conftest import Browser
 from tests.html.site import page
 from tests.support.factories import UserFactory
+from tests.support.hostile import TAMPERED
 from tests.support.records import Records
 
 DUE = "2031-06-01T09:00:00+00:00"  # 23:00 at UTC+14
@@ -144,3 +146,19 @@ def test_lists_filter_by_tag_and_by_a_range_of_days(
 def test_a_bad_day_in_a_list_filter_is_said_in_words(admin_browser: Browser) -> None:
     shown = page(admin_browser, "/tasks?due_at_from=31/12/2031", status=422)
     assert "due_at_from must be a date like 2026-01-31" in shown.root.text()
+
+
+def test_hostile_list_links_get_a_page_in_words(
+    admin_browser: Browser, demo_browser: Browser
+) -> None:
+    """A NUL byte in a filter or a search, a tampered cursor: a 422 page saying why."""
+    for browser in (admin_browser, demo_browser):
+        for link in ("/customers?name=%00", "/customers?q=a%00b", "/tasks?status=%00"):
+            shown = page(browser, link, status=422)
+            assert "without NUL bytes" in shown.root.text(), link
+    shown = page(admin_browser, "/permissions?model=%00&scope=a%00b", status=422)
+    assert "model: text without NUL bytes" in shown.root.text()
+    assert "scope: text without NUL bytes" in shown.root.text()
+    for path, sort, cursor in TAMPERED:
+        shown = page(admin_browser, f"/{path}?{urlencode({'sort': sort, 'cursor': cursor})}", 422)
+        assert "this page link is no longer valid" in shown.root.text(), (path, sort, cursor)

@@ -74,7 +74,8 @@ def test_bad_and_unauthorized_member_changes_change_nothing(
     role = role_id(admin, "manager")
     before = dump(live.settings)
     token = csrf_token(admin_browser)
-    for chosen in ("", "abc", "-1", "99999999999999999999"):
+    odd = ("\u00b2", "\u2460", "\u2075", "\u0661", "\uff11", "1\u00b2", "1\x00")
+    for chosen in ("", "abc", "-1", "99999999999999999999", *odd):
         sent = submit(admin_browser, f"/roles/{role}/members", {"member_id": chosen}, token)
         assert location(sent) == f"/roles/{role}"
         follow_flash(admin_browser, sent, "Choose a user to add.")
@@ -82,6 +83,9 @@ def test_bad_and_unauthorized_member_changes_change_nothing(
     assert missing.status_code == 404
     gone = submit(admin_browser, f"/roles/{role}/members/99999999999/remove", {}, token)
     assert gone.status_code in (404, 422)
+    for raw in odd[:5]:
+        odd_path = submit(admin_browser, f"/roles/{role}/members/{raw}/remove", {}, token)
+        assert odd_path.status_code in (404, 422)
     no_token = submit(admin_browser, f"/roles/{role}/members", {"member_id": "1"}, None)
     assert no_token.status_code == 403
     demo = submit(

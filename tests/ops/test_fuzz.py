@@ -17,12 +17,15 @@ each tested on its own).
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Backend
+from tests.support.hostile import NUL_VALUES, ODD_DIGITS, TAMPERED
 
 ST = Path(sys.executable).with_name("st")
 LEFT_OUT_CHECKS = (
@@ -90,3 +93,51 @@ def test_schemathesis_finds_nothing(
     assert done.returncode == 0, report
     tested = re.search(r"Tested: (\d+)", report)
     assert tested and int(tested.group(1)) == len(operations) - len(LEFT_OUT_OPERATIONS), report
+
+
+def integer_schema(schema: dict[str, Any]) -> bool:
+    """Whether a parameter's schema takes an integer (alone, or beside a blank)."""
+    options = schema.get("anyOf", [schema])
+    return any(option.get("type") == "integer" for option in options)
+
+
+TAMPERED_CURSORS = [cursor for _, _, cursor in TAMPERED[::3]]
+
+
+def hostile_queries(document: dict[str, Any]) -> Iterator[tuple[str, str, str, str, bool]]:
+    """Yield (method, url, parameter, value, whether it must be refused with 422) for each
+    query parameter of each operation of an OpenAPI document (path ids set to 1)."""
+    for path, methods in document["paths"].items():
+        if path in ("/api/v1/auth/logout", "/api/v1/sessions"):
+            continue  # they end the client's own credentials
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for method, operation in methods.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] != "query":
+                    continue
+                name, schema = parameter["name"], parameter.get("schema", {})
+                cases = [(value, True) for value in NUL_VALUES]
+                cases += [(value, integer_schema(schema)) for value in ODD_DIGITS]
+                if name == "cursor":
+                    cases += [(value, True) for value in TAMPERED_CURSORS]
+                for value, refused in cases:
+                    yield method, url, name, value, refused
+
+
+def test_every_query_parameter_refuses_hostile_values(live: Backend) -> None:
+    """Each query parameter of each operation in the OpenAPI document, sent NUL bytes (422),
+    digits beyond ASCII (422 where a number goes) and tampered cursors (422): never a 5xx."""
+    with httpx.Client(base_url=live.base_url, timeout=30) as client:
+        credentials = {"username": "admin", "password": "admin123"}
+        token = client.post("/api/v1/auth/token", json=credentials).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        cases = list(hostile_queries(client.get("/openapi.json").json()))
+        for method, url, name, value, refused in cases:
+            body = {} if method in ("post", "put") else None
+            answer = client.request(method, url, params={name: value}, json=body)
+            said = f"{method.upper()} {url} {name}={value!r}: {answer.status_code} {answer.text}"
+            assert answer.status_code < 500, said
+            if refused:
+                assert answer.status_code == 422, said
+                assert ["query", name] in [error["loc"] for error in answer.json()["detail"]], said
+    assert len(cases) > 500, len(cases)
