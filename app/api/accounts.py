@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api.access import Access
-from app.api.signin import check_throttle
-from app.api.transaction import commit
+from app.api.signin import reserve_attempt
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError
 from app.core.security import passwords_for
@@ -73,14 +72,13 @@ async def check_current_password(
             ]
         )
     keys = throttle.keys_for(f"user:{record.id}", access.address)
-    await check_throttle(session, keys, settings)
+    counted = await reserve_attempt(session, keys, settings)
     ok, _ = await passwords_for(settings).verify(current, record.hashed_password)
-    if not ok:
-        await throttle.failed(session, keys, settings)
-        await commit(session)  # the refusal rolls back the rest, not the count
+    if not ok:  # counted already, and committed: the refusal rolls back the rest
         raise WriteError(
             [FieldError("current_password", "is not your current password", "invalid")]
         )
+    await throttle.release(session, keys, counted, settings)
 
 
 async def after_user_update(

@@ -33,18 +33,18 @@ async def authenticate(
     """Return the active user these credentials name; unknown names cost a hash too.
 
     Throttled (`app/crud/throttle.py`): raises `Throttled` while the account or the address
-    is blocked, before any hash; a failure is counted and committed at once (the refusal
-    that follows rolls the request back), a success clears the account's count.
+    is blocked, before any hash; the attempt is counted as failed and committed before its
+    password is checked (so attempts at once are counted one after the other), and a
+    success clears the account's count.
     """
     user = await crud.user.get_by_login(session=session, username=username)
     account = f"user:{user.id}" if user else f"name:{username.lower()}"
     keys = throttle.keys_for(account, client_address(request))
-    await check_throttle(session, keys, settings)
+    await reserve_attempt(session, keys, settings)
     ok, new_hash = await passwords_for(settings).verify(
         password, user.hashed_password if user else None
     )
     if user is None or not ok or not user.is_active:
-        await throttle.failed(session, keys, settings)
         await audit.record(
             session,
             "sign_in_failed",
@@ -54,27 +54,32 @@ async def authenticate(
         )
         await commit(session)  # in its own transaction: the refusal rolls the rest back
         return None
-    await throttle.succeeded(session, keys)
+    await throttle.succeeded(session, keys, settings)
     if new_hash:
         user.hashed_password = new_hash
     user.last_login_at = utcnow()
     return user
 
 
-async def check_throttle(session: AsyncSession, keys: throttle.Keys, settings: Settings) -> None:
-    """Refuse (`Throttled`) an attempt while one of its keys is blocked, after a pause.
+async def reserve_attempt(
+    session: AsyncSession, keys: throttle.Keys, settings: Settings
+) -> dict[str, int]:
+    """Count an attempt before its password is checked and commit the count (return it);
+    refuse (`Throttled`) an attempt while one of its keys is blocked, after a pause.
 
     The pause (`LOGIN_REFUSAL_DELAY_MS`) holds nothing but a coroutine: the transaction,
-    which only read, ends first, so its connection goes back to the pool. Without it, a
-    flood of refused sign-ins would be answered as fast as the loop can go, crowding out
+    rolled back, ends first, so its connection goes back to the pool. Without it, a flood
+    of refused sign-ins would be answered as fast as the loop can go, crowding out
     everyone else; with it, each of the flood's connections gets a few answers a second.
     """
     try:
-        await throttle.check(session, keys, settings)
+        counted = await throttle.reserve(session, keys, settings)
     except Throttled:
         await session.rollback()
         await asyncio.sleep(settings.login_refusal_delay_ms / 1000)
         raise
+    await commit(session)  # counted before the check: the next attempt counts after it
+    return counted
 
 
 async def sign_in(

@@ -73,6 +73,21 @@ def test_wrong_current_passwords_are_throttled(login: Login) -> None:
     assert statuses == [422] * 5 + [429]
 
 
+def test_a_right_current_password_is_not_counted_as_a_guess(login: Login) -> None:
+    """Each check is counted before it is made; a right one takes its count back."""
+    demo = login("demo", "demo123")
+    url = f"/users/{demo.get('/auth/me').json()['id']}"
+    wrong = {"full_name": "Demo", "password": "tidal-new-pass", "current_password": "nope-nope"}
+    for _ in range(4):
+        assert demo.put(url, json=wrong).status_code == 422
+    for current, new in (("demo123", "tidal-new-pass"), ("tidal-new-pass", "tidal-newer-pass")):
+        body = {"password": new, "current_password": current}
+        assert demo.put(url, json=body).status_code == 200
+    refused = demo.put(url, json=wrong | {"password": "tidal-third-pass"})
+    assert refused.status_code == 422  # the fifth guess: checked, and now the limit
+    assert demo.put(url, json=wrong).status_code == 429
+
+
 def test_an_email_change_alone_needs_no_password(login: Login) -> None:
     demo = login("demo", "demo123")
     url = f"/users/{demo.get('/auth/me').json()['id']}"

@@ -4,13 +4,19 @@ per address; 429 with Retry-After and a growing delay; a success resets the acco
 Clients bind their own loopback source address (127.0.0.x) to stand for different places.
 """
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from app.models import User
+from app.models.audit import AuditEntry
 from tests.conftest import Backend
+from tests.support.checks import db
 from tests.support.database import REFUSAL_DELAY_MS
 
 pytestmark = pytest.mark.no_server_errors
@@ -115,10 +121,54 @@ def test_an_account_tried_from_many_addresses_is_blocked(
 
 def test_a_refusal_waits_before_it_answers(at: Callable[[str], httpx.Client]) -> None:
     """A flood of refused attempts is answered slowly: each waits LOGIN_REFUSAL_DELAY_MS,
-    holding no database connection (`app/api/signin.py: check_throttle`)."""
+    holding no database connection (`app/api/signin.py: reserve_attempt`)."""
     client = at("127.0.0.2")
     for _ in range(5):
         assert sign_in(client, WRONG).status_code == 401
     started = time.monotonic()
     assert sign_in(client, RIGHT).status_code == 429
     assert time.monotonic() - started >= REFUSAL_DELAY_MS / 1000
+
+
+def password_checks(live: Backend, username: str) -> int:
+    """How many sign-ins of `username` had their password checked: each is audited, as a
+    failure or a success; a refused (429) one is not."""
+    with db(live.settings) as connection:
+        user_id = connection.scalar(select(User.id).where(User.username == username))
+        return (
+            connection.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(
+                    AuditEntry.event.in_(["sign_in", "sign_in_failed"]),
+                    AuditEntry.record_id == user_id,
+                )
+            )
+            or 0
+        )
+
+
+def test_guesses_at_once_check_no_more_passwords_than_the_limit(
+    at: Callable[[str], httpx.Client], live: Backend
+) -> None:
+    """Nineteen wrong guesses at the same moment from one address, then the right password:
+    each guess is counted before its password is checked, so no more than the limit are
+    checked however they interleave; the others, and the right password, wait (429)."""
+    limit = live.settings.login_max_failures
+    clients = [at("127.0.0.7") for _ in range(19)]
+    start = threading.Barrier(len(clients))
+
+    def guess(client: httpx.Client) -> int:
+        start.wait()
+        return sign_in(client, WRONG).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = list(pool.map(guess, clients))
+    checked = password_checks(live, "demo")
+    assert checked <= limit, (checked, statuses)
+    assert statuses.count(401) == checked and statuses.count(429) == len(clients) - checked
+    right = sign_in(at("127.0.0.7"), RIGHT)
+    assert right.status_code == 429, right.text
+    assert password_checks(live, "demo") == checked
+    wait_out(right)
+    assert sign_in(at("127.0.0.7"), RIGHT).status_code == 200
