@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api.query_text import refuse_nul_bytes
 from app.api.v1.router import PREFIX, api_router
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders, prefix=settings.url_prefix)
     app.add_middleware(RequestIds)
     app.add_middleware(UrlPrefix, prefix=settings.url_prefix)
+    if settings.trusted_proxies:  # outermost: every layer sees the client the proxy names
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.include_router(api_router, prefix=PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     html.install(app)

@@ -29,7 +29,7 @@ def main() -> None:
         "app.main:app",
         host=settings.host,
         port=settings.claude_internal_port,
-        proxy_headers=True,
+        proxy_headers=False,  # the app believes TRUSTED_PROXIES alone (app/main.py)
         **reloading,
     )
 

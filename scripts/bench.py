@@ -106,6 +106,7 @@ def serving(
             "--workers",
             str(workers),
             "--no-access-log",
+            "--no-proxy-headers",
             "--log-level",
             "warning",
         ],

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import crud
 from app.api.transaction import READ_METHODS, commit, get_db
 from app.core import tokens
+from app.core.addresses import normalised_address
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
 from app.core.zones import ZONE_COOKIE, viewer_zone
@@ -99,8 +100,9 @@ async def current_login(
 
 
 def client_address(request: Request) -> str | None:
-    """The address the request came from (the proxy's client, behind a trusted proxy)."""
-    return request.client.host if request.client else None
+    """The address the request came from (the proxy's client, behind a trusted proxy), in
+    the one form sessions, the throttle and the audit log keep (`normalised_address`)."""
+    return normalised_address(request.client.host if request.client else None)
 
 
 def actor_of(request: Request, user: Caller | None, name: str | None = None) -> audit.Actor:

@@ -12,6 +12,8 @@ from urllib.parse import quote
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.addresses import proxy_network
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER_SECRET = "change-me-in-production"
 MIN_SECRET_BYTES = 32
@@ -38,6 +40,10 @@ class Settings(BaseSettings):
 
     secret_key: str = ""
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (IP
+    # addresses or networks); none by default: the connection's peer is the client,
+    # whatever headers it sends.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     url_prefix: str = ""
     host: str = "0.0.0.0"
     claude_internal_port: int = Field(default=8000, ge=1, le=65535)
@@ -74,9 +80,9 @@ class Settings(BaseSettings):
     # itself never deletes one).
     audit_retention_days: int | None = Field(default=None, ge=1, le=36_500)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -98,6 +104,11 @@ class Settings(BaseSettings):
                     f"CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path)"
                 )
         return origins
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, proxies: list[str]) -> list[str]:
+        return [proxy_network(proxy) for proxy in proxies]
 
     @field_validator("url_prefix")
     @classmethod

@@ -114,7 +114,7 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
             user_id=user.id,
             expires_at=now + timedelta(hours=settings.session_absolute_hours),
             last_seen_at=now,
-            ip_address=(ip_address or "")[:45] or None,
+            ip_address=ip_address,
             user_agent=(user_agent or "")[:500] or None,
             owner_user_id=user.id,
         )

@@ -54,7 +54,7 @@ class Keys:
 def keys_for(account: str, address: str | None) -> Keys:
     """Return the keys of an attempt on `account` (a user id, or the name typed when no
     user has it) from `address`."""
-    address = (address or "unknown")[:64]
+    address = address or "unknown"  # at most 45 characters (`normalised_address`)
     return Keys(
         pair=f"account:{account}@{address}"[:KEY_LENGTH],
         account=f"account:{account}"[:KEY_LENGTH],

@@ -15,6 +15,7 @@ from app.resources import RESOURCES
 from tests.conftest import Backend
 from tests.support import database, server
 from tests.support.checks import db, fail_on_server_error
+from tests.support.database import PROXY
 from tests.support.records import CREATABLE, Records
 
 ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00:00")
@@ -263,12 +264,20 @@ def test_sessions_never_carry_tokens(
 # Behind a TLS-terminating proxy
 
 
-def test_cookie_is_secure_behind_https_proxy(anon: httpx.Client) -> None:
-    response = anon.post(
-        "/auth/login",
-        json={"username": "demo", "password": "demo123"},
-        headers={"X-Forwarded-Proto": "https"},
-    )
-    assert response.status_code == 200
+def session_cookie_flags(response: httpx.Response) -> list[str]:
     [cookie] = [c for c in response.headers.get_list("set-cookie") if c.startswith("session_id=")]
-    assert "secure" in [part.strip().lower() for part in cookie.split(";")]
+    return [part.strip().lower() for part in cookie.split(";")]
+
+
+def test_cookie_is_secure_behind_https_proxy(anon: httpx.Client, live: Backend) -> None:
+    """The proxy named in TRUSTED_PROXIES says the visitor came over HTTPS; no one else can."""
+    credentials = {"username": "demo", "password": "demo123"}
+    https = {"X-Forwarded-Proto": "https"}
+    proxy = httpx.HTTPTransport(local_address=PROXY)
+    with httpx.Client(base_url=f"{live.base_url}/api/v1", transport=proxy) as behind:
+        response = behind.post("/auth/login", json=credentials, headers=https)
+    assert response.status_code == 200
+    assert "secure" in session_cookie_flags(response)
+    direct = anon.post("/auth/login", json=credentials, headers=https)
+    assert direct.status_code == 200
+    assert "secure" not in session_cookie_flags(direct)

@@ -86,3 +86,30 @@ def test_start_stops_with_one_clear_line(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("configuration refused:"), done.stderr
     assert says in lines[0]
+
+
+def test_no_proxy_is_trusted_by_default() -> None:
+    assert Settings(_env_file=None, secret_key=STRONG).trusted_proxies == []
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("127.0.0.1", ["127.0.0.1/32"]),
+        ("127.0.0.1, 10.0.0.0/8", ["127.0.0.1/32", "10.0.0.0/8"]),
+        ('["::1", "192.168.1.7/24"]', ["::1/128", "192.168.1.0/24"]),
+        ("", []),
+    ],
+)
+def test_trusted_proxies_are_addresses_or_networks(
+    monkeypatch: pytest.MonkeyPatch, given: str, read: list[str]
+) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", given)
+    assert Settings(_env_file=None, secret_key=STRONG).trusted_proxies == read
+
+
+@pytest.mark.parametrize("given", ["*", "nginx", "127.0.0.1,proxy.local", "10.0.0.0/33"])
+def test_a_proxy_that_is_no_address_is_refused(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    monkeypatch.setenv("TRUSTED_PROXIES", given)
+    with pytest.raises(ValidationError, match=r"TRUSTED_PROXIES: .* is not an IP address"):
+        Settings(_env_file=None, secret_key=STRONG)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import Backend
+from tests.support.database import PROXY
 
 BASE_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -73,11 +74,17 @@ def test_static_files_may_be_cached(site: httpx.Client) -> None:
     assert_secured(response, cached=True)
 
 
-def test_hsts_only_over_https(site: httpx.Client) -> None:
-    """Behind the proxy (a trusted loopback peer), X-Forwarded-Proto says how the visitor came."""
-    response = site.get("/healthz", headers={"x-forwarded-proto": "https"})
-    assert response.headers["strict-transport-security"].startswith("max-age=31536000")
-    assert "strict-transport-security" not in site.get("/healthz").headers
+def test_hsts_only_over_https(live: Backend) -> None:
+    """Behind the proxy (a peer named in TRUSTED_PROXIES), X-Forwarded-Proto says how the
+    visitor came; from any other peer, it says nothing."""
+    proxy = httpx.HTTPTransport(local_address=PROXY)
+    with httpx.Client(base_url=live.base_url, transport=proxy) as behind:
+        response = behind.get("/healthz", headers={"x-forwarded-proto": "https"})
+        assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+        assert "strict-transport-security" not in behind.get("/healthz").headers
+    with httpx.Client(base_url=live.base_url) as direct:
+        response = direct.get("/healthz", headers={"x-forwarded-proto": "https"})
+        assert "strict-transport-security" not in response.headers
 
 
 def test_docs_allow_exactly_their_inline_script(site: httpx.Client) -> None:

@@ -48,7 +48,8 @@ def database_url(backend: str, tmp: Path) -> Iterator[str]:
 def instance(env: dict[str, str], log: Path) -> Iterator[str]:
     """Serve the app in a process of its own; yield its base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--no-proxy-headers"]
+    command += ["--host", "127.0.0.1"]
     with log.open("ab") as out:
         process = subprocess.Popen(
             [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out

@@ -2,6 +2,8 @@
 
 nginx strips the prefix (`proxy_pass http://app/;`) and the app runs with URL_PREFIX=/crud,
 so it routes unprefixed paths but writes every link, redirect and cookie path under /crud.
+nginx connects from the address the app's TRUSTED_PROXIES names, so the app records the
+visitor's address, as nginx saw it.
 """
 
 import socket
@@ -38,6 +40,7 @@ http {{
         server_name localhost;
         location /crud/ {{
             proxy_pass http://127.0.0.1:{app_port}/;
+            proxy_bind {proxy};
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Prefix /crud;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
@@ -82,7 +85,7 @@ def proxy_url(app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     port = server.free_port()
     app_port = int(app_url.rsplit(":", 1)[1])
     config = tmp / "nginx.conf"
-    config.write_text(CONFIG.format(tmp=tmp, port=port, app_port=app_port))
+    config.write_text(CONFIG.format(tmp=tmp, port=port, app_port=app_port, proxy=database.PROXY))
     log = tmp / "error.log"
     process = subprocess.Popen(
         [str(NGINX), "-p", str(tmp), "-e", str(log), "-c", str(config)],
@@ -283,3 +286,15 @@ def test_app_still_answers_directly(app_url: str) -> None:
     # A proxy that passes the prefix on is served too.
     assert httpx.get(f"{app_url}{PREFIX}/login", timeout=10).status_code == 200
     assert httpx.get(f"{app_url}{PREFIX}/static/css/app.css", timeout=10).status_code == 200
+
+
+def test_the_visitor_address_is_the_one_nginx_saw(proxy_url: str) -> None:
+    """A visitor's own X-Forwarded-For is no proof: nginx appends the peer it saw, and the
+    app, trusting nginx alone, records that one."""
+    visitor = httpx.HTTPTransport(local_address="127.0.0.5")
+    with httpx.Client(base_url=f"{proxy_url}{PREFIX}/api/v1", transport=visitor) as client:
+        forged = {"X-Forwarded-For": "203.0.113.7"}
+        credentials = {"username": "demo", "password": "demo123"}
+        assert client.post("/auth/login", json=credentials, headers=forged).status_code == 200
+        mine = client.get("/sessions").json()["items"]
+    assert [session["ip_address"] for session in mine] == ["127.0.0.5"]

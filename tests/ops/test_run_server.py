@@ -121,6 +121,11 @@ def test_start_reload_restart_logs_stop(runner: Runner) -> None:
     assert status.returncode == 0
     assert re.search(r"uvicorn\s+RUNNING", status.stdout), status.stdout
     assert eventually(lambda: healthy(runner.port))
+    # Loopback is no proxy unless TRUSTED_PROXIES names it: a forged header changes nothing.
+    forged = httpx.get(
+        f"http://127.0.0.1:{runner.port}/healthz", headers={"x-forwarded-proto": "https"}
+    )
+    assert "strict-transport-security" not in forged.headers
 
     again = runner("start")
     assert again.returncode == 0

@@ -108,7 +108,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         logs = copy.deepcopy(LOGGING_CONFIG)  # uvicorn's, with the worker's pid in access lines
         logs["formatters"]["access"]["fmt"] = ACCESS_FORMAT
         config.write_text(json.dumps(logs))
-        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--workers", str(WORKERS)]
+        command = [sys.executable, "-m", "uvicorn", "app.main:app", "--no-proxy-headers"]
+        command += ["--workers", str(WORKERS)]
         command += ["--host", "127.0.0.1", "--port", str(port), "--log-config", str(config)]
         command += ["--timeout-worker-healthcheck", "60"]  # a stopped worker misses its pings
         with log.open("ab") as out:  # appends: the workers' lines never overwrite each other

@@ -30,6 +30,9 @@ KEEP = {"alembic_version", "policy_state"}
 # Refused sign-ins wait this long in the suite (500 ms by default: the throttle tests send
 # a hundred of them).
 REFUSAL_DELAY_MS = 50
+# The suite's server believes forwarded headers from this loopback address alone: a client
+# bound to it stands for a reverse proxy; every other client is its own peer.
+PROXY = "127.0.0.9"
 
 
 def test_settings(*, database_url: str, sqlite_path: Path | None = None) -> Settings:
@@ -42,6 +45,7 @@ def test_settings(*, database_url: str, sqlite_path: Path | None = None) -> Sett
         argon2_time_cost=1,
         argon2_memory_cost=1024,
         login_refusal_delay_ms=REFUSAL_DELAY_MS,
+        trusted_proxies=[PROXY],
         **extra,
     )
 

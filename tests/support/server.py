@@ -23,7 +23,12 @@ def serve(settings: Settings) -> Iterator[str]:
     """Run the app for `settings` until the block ends; yield its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        proxy_headers=False,  # as every documented command: the app decides whom to believe
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
