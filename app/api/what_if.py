@@ -13,7 +13,9 @@ from app.api.transaction import rollback
 from app.api.writes import update_record
 from app.core.config import Settings
 from app.crud.role import Holder
-from app.resources import Resource
+from app.resources import REGISTRY, Resource
+
+USERS = REGISTRY["users"]  # whom holders are: named only to those who may read them
 
 DRY_RUN = (
     "Check the update as if made (the same refusals) but write nothing: answer which users "
@@ -53,7 +55,7 @@ async def try_update(
 ) -> dict[str, Any]:
     """Make the update as `update_record` does, refused alike (403, 409, `WriteError`), and
     answer who would gain and lose what; then roll the transaction back: nothing is written,
-    audited or synced to the policy."""
+    audited or synced to the policy. Users the caller may not read are counted, not named."""
     assert res.holders is not None, f"{res.path} declares no holders"
     name = res.title_of(record)  # read now: the rollback expires the record
     before = await res.holders(session=session, record=record)
@@ -62,7 +64,15 @@ async def try_update(
     )
     after = await res.holders(session=session, record=record)
     await rollback(session)
-    return {"dry_run": True, res.policy_model: name, "changes": permission_changes(before, after)}
+    changes = permission_changes(before, after)
+    readable = await access.titles_of(USERS, session, [change["user_id"] for change in changes])
+    shown = [change for change in changes if change["user_id"] in readable]
+    return {
+        "dry_run": True,
+        res.policy_model: name,
+        "changes": shown,
+        "hidden": len(changes) - len(shown),
+    }
 
 
 def permission_changes(before: dict[int, Holder], after: dict[int, Holder]) -> list[dict[str, Any]]:

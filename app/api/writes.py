@@ -2,7 +2,8 @@
 
 A write is checked on the record as it would be afterwards, in this order: the caller's
 scopes and privileged fields (403), the records it names and the rules over several
-fields (422, every field at once), then unique keys (409). Errors come as `WriteError`
+fields (422, every field at once), what it would grant that the caller does not hold
+(403, `app/api/delegation.py`), then unique keys (409). Errors come as `WriteError`
 (`app/core/errors.py`): the API answers them as JSON, the pages show them at the fields.
 """
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import accounts
 from app.api.access import Access, check_scopes, not_found, owner_defaults, reference_errors
+from app.api.delegation import check_delegation
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError, clash
 from app.core.security import passwords_for
@@ -68,6 +70,7 @@ async def check_write(
     errors += rule_errors(res, whole)
     if errors:
         raise WriteError(errors)
+    await check_delegation(res=res, access=access, session=session, values=values, record=record)
     unique = whole if record is None else values
     clashes = await res.crud.clashes(session=session, values=unique, record=record)
     if clashes:

@@ -144,6 +144,11 @@ class PolicyEngine:
             group_sub(owner_group_id) if owner_group_id is not None else "",
         )
 
+    def permissions(self, user_id: int) -> frozenset[str]:
+        """Return every `model:action:scope` the user's roles give them."""
+        rules = self.enforcer.get_implicit_permissions_for_user(user_sub(user_id))
+        return frozenset(f"{obj}:{act}:{scope}" for _, obj, act, scope in rules)
+
     def group_ids(self, user_id: int) -> list[int]:
         """Return the groups Casbin knows the user to be in."""
         roles = self.enforcer.get_named_role_manager("g2").get_roles(user_sub(user_id))

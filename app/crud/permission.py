@@ -18,5 +18,13 @@ class CRUDPermission(CRUDBase[Permission]):
         rows = await session.scalars(select(Permission).where(Permission.model.in_(list(models))))
         return [row for row in rows if str(row) in wanted]
 
+    async def names(self, *, session: AsyncSession, ids: Iterable[int]) -> set[str]:
+        """Return the `model:action:scope` of the permissions among `ids`."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return set()
+        rows = await session.scalars(select(Permission).where(Permission.id.in_(wanted)))
+        return {str(row) for row in rows}
+
 
 permission = CRUDPermission(Permission)

@@ -1,6 +1,8 @@
 """Roles: who holds one, and what each holder may do through all their roles."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,41 @@ class Holder:
     permissions: frozenset[str]
 
 
+def _named(rows: Iterable[Any]) -> set[str]:
+    return {f"{model}:{action}:{scope}" for model, action, scope in rows}
+
+
 class CRUDRole(CRUDBase[Role]):
+    async def granted(self, *, session: AsyncSession, role_ids: Iterable[int]) -> set[str]:
+        """Return every `model:action:scope` the roles `role_ids` give, together."""
+        wanted = sorted(set(role_ids))
+        if not wanted:
+            return set()
+        rows = await session.execute(
+            select(Permission.model, Permission.action, Permission.scope)
+            .join(role_permissions, role_permissions.c.permission_id == Permission.id)
+            .where(role_permissions.c.role_id.in_(wanted))
+        )
+        return _named(rows)
+
+    async def granted_to(
+        self, *, session: AsyncSession, user_ids: Iterable[int]
+    ) -> dict[int, set[str]]:
+        """Return, for each of `user_ids`, every `model:action:scope` their roles give."""
+        wanted = sorted(set(user_ids))
+        found: dict[int, set[str]] = {user_id: set() for user_id in wanted}
+        if not wanted:
+            return found
+        rows = await session.execute(
+            select(user_roles.c.user_id, Permission.model, Permission.action, Permission.scope)
+            .join(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
+            .join(Permission, Permission.id == role_permissions.c.permission_id)
+            .where(user_roles.c.user_id.in_(wanted))
+        )
+        for user_id, *permission in rows:
+            found[user_id] |= _named([permission])
+        return found
+
     async def holders(self, *, session: AsyncSession, record: Role) -> dict[int, Holder]:
         """Return the role's members by id, each with the permissions of all their roles,
         as the tables say now (this transaction's changes included)."""

@@ -23,7 +23,17 @@ def dry_run_schema(name: str, record: str) -> type[BaseModel]:
         record: (str, Field(description=f"The {record} the update would change.")),
         "changes": (
             list[PermissionChange],
-            Field(description="The users whose permissions would change, by username."),
+            Field(
+                description="The users whose permissions would change, by username: those "
+                "the caller may read."
+            ),
+        ),
+        "hidden": (
+            int,
+            Field(
+                description="How many other users' permissions would change: users the "
+                "caller may not read, counted, never named."
+            ),
         ),
     }
     return create_model(name, **fields)  # type: ignore[call-overload]

@@ -189,6 +189,11 @@ def test_references_must_be_readable(
     admin_id = admin.get("/auth/me").json()["id"]
     hidden = records.owned_by(target, admin_id)["id"]
     visible = records.owned_by(target, me["id"])["id"]
+    if field == "permission_ids":  # a role gets only what its editor holds (delegation.py)
+        [role_id] = me["role_ids"]
+        held = admin.get(f"/roles/{role_id}").json()["permission_ids"]
+        given = admin.put(f"/roles/{role_id}", json={"permission_ids": [*held, visible]})
+        assert given.status_code == 200, given.text
 
     def ref(record_id: int) -> int | list[int]:
         return [record_id] if field.endswith("_ids") else record_id

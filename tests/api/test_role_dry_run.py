@@ -72,7 +72,12 @@ def test_dry_run_names_who_gains_and_loses_and_writes_nothing(
         },
     ]
     expected.sort(key=lambda change: change["user"])
-    assert response.json() == {"dry_run": True, "role": role["name"], "changes": expected}
+    assert response.json() == {
+        "dry_run": True,
+        "role": role["name"],
+        "changes": expected,
+        "hidden": 0,
+    }
     assert admin.get(f"/roles/{role['id']}").json() == role
     assert stored(live) == before
     assert {user["id"]: held(client) for user, client in members} == was
@@ -101,7 +106,7 @@ def test_a_change_no_member_feels_lists_no_one(
     response = dry_run(admin, role["id"], body, flag)
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"dry_run": True, "role": role["name"], "changes": []}
+    assert response.json() == {"dry_run": True, "role": role["name"], "changes": [], "hidden": 0}
     assert admin.get(f"/roles/{role['id']}").json()["name"] == role["name"]
 
 
@@ -167,3 +172,41 @@ def test_other_resources_refuse_the_flag(admin: httpx.Client, live: Backend) -> 
     response = admin.put(f"/tags/{tag['id']}", params={"dry_run": "1"}, json={"name": "tried"})
     assert_422_naming(response, "dry_run")
     assert admin.get(f"/tags/{tag['id']}").json()["name"] == "untried"
+
+
+def test_members_the_editor_may_not_read_are_counted_not_named(
+    admin: httpx.Client, callers: Callers, make_user: UserFactory
+) -> None:
+    """An editor of roles who may not read users learns how many members would change,
+    never who; one who reads their own row sees themselves named."""
+    editor_perms = ("role:read:all", "role:update:all", "permission:read:all")
+    _, blind = callers(*editor_perms)
+    user_role = make_user.role_id("user")
+    response = dry_run(blind, user_role, {"permission_ids": []})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["changes"] == [] and body["hidden"] >= 1
+    assert "demo" not in response.text
+
+    role = callers.role("tag:read:own", "customer:read:own")
+    for _ in range(2):
+        make_user(roles=(role["name"],))
+    me, self_reader = callers(*editor_perms, "user:read:own")
+    joined = admin.put(f"/users/{me['id']}", json={"role_ids": [*me["role_ids"], role["id"]]})
+    assert joined.status_code == 200, joined.text
+    response = dry_run(self_reader, role["id"], {"permission_ids": []})
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "dry_run": True,
+        "role": role["name"],
+        "changes": [
+            {
+                "user": me["username"],
+                "user_id": me["id"],
+                "gained": [],
+                "lost": ["customer:read:own", "tag:read:own"],
+            }
+        ],
+        "hidden": 2,
+    }
+    assert len(dry_run(admin, role["id"], {"permission_ids": []}).json()["changes"]) == 3

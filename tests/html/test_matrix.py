@@ -10,7 +10,10 @@ from tests.conftest import Backend
 from tests.html.conftest import Browser
 from tests.html.dom import Page
 from tests.html.site import assert_html, csrf_token, dump, follow_flash, location, submit
+from tests.support.callers import Callers
 from tests.support.factories import UserFactory
+
+PASSWORD = "tidal-parsnip-42"  # what UserFactory gives the users it makes
 
 
 def permission_id(admin: httpx.Client, name: str) -> int:
@@ -158,3 +161,44 @@ def test_preview_and_save_are_refused_alike(
     shown = Page(admin_browser.get(f"/roles/{admin_role}"))
     box = shown.root.find("input", value="user:update:all")
     assert box is not None and "checked" in box.attrs  # still granted
+
+
+ROLE_EDITOR = ("role:read:all", "role:update:all", "permission:read:all")
+
+
+def test_the_preview_counts_the_members_the_editor_may_not_read(
+    callers: Callers, make_user: UserFactory, signed_in: Callable[[str, str], Browser]
+) -> None:
+    me, _ = callers(*ROLE_EDITOR)
+    browser = signed_in(me["username"], PASSWORD)
+    preview = preview_matrix(browser, make_user.role_id("user"), [])
+    assert_html(preview, 200)
+    shown = Page(preview)
+    assert changes(preview) == {}
+    assert "you cannot see" in shown.root.find("p", class_="hidden-changes").text()  # type: ignore[union-attr]
+    assert "demo" not in shown.root.find("main").text()  # type: ignore[union-attr]
+
+
+def test_the_matrix_grants_only_what_the_editor_holds(
+    admin: httpx.Client,
+    callers: Callers,
+    signed_in: Callable[[str, str], Browser],
+    live: Backend,
+) -> None:
+    """A role editor checking every box of their own role: 403 naming what they do not hold,
+    at the preview and the save alike; nothing written."""
+    me, _ = callers(*ROLE_EDITOR)
+    [role_id] = me["role_ids"]
+    browser = signed_in(me["username"], PASSWORD)
+    everything = [
+        item["name"] for item in admin.get("/permissions", params={"limit": 200}).json()["items"]
+    ]
+    before = dump(live.settings)
+    for data in ({}, {"confirm": "1"}):
+        token = csrf_token(browser, f"/roles/{role_id}")
+        sent = {"grant": everything, **data}
+        response = submit(browser, f"/roles/{role_id}/permissions", sent, token)
+        assert_html(response, 403)
+        text = Page(response).root.text()
+        assert "you may grant only what you hold" in text and "user:update:all" in text
+    assert dump(live.settings) == before

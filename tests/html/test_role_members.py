@@ -1,11 +1,14 @@
 """A role's page lists who holds it, and an admin adds and removes members there: each change
 is an update of the user through the one write path (checks, last-admin guard, audit log)."""
 
+from collections.abc import Callable
+
 import httpx
 
 from tests.conftest import Backend
 from tests.html.conftest import Browser
 from tests.html.site import csrf_token, dump, follow_flash, location, page, submit
+from tests.support.callers import Callers
 from tests.support.factories import UserFactory
 
 
@@ -94,3 +97,31 @@ def test_bad_and_unauthorized_member_changes_change_nothing(
     assert demo.status_code == 403
     assert dump(live.settings) == before
     assert page(demo_browser, f"/roles/{role}", 403)
+
+
+def test_a_member_gets_only_roles_whose_permissions_the_editor_holds(
+    admin: httpx.Client,
+    callers: Callers,
+    signed_in: Callable[[str, str], Browser],
+    live: Backend,
+) -> None:
+    """An editor of users adding themselves to the admin role: 403 naming what they do not
+    hold, nothing written; a role within what they hold is added."""
+    me, _ = callers("role:read:all", "user:read:all", "user:update:all", "tag:read:all")
+    browser = signed_in(me["username"], "tidal-parsnip-42")
+    admin_role = role_id(admin, "admin")
+    before = dump(live.settings)
+    sent = submit(
+        browser, f"/roles/{admin_role}/members", {"member_id": str(me["id"])}, csrf_token(browser)
+    )
+    assert sent.status_code == 403
+    assert "you may grant only what you hold" in sent.text and "user:delete:all" in sent.text
+    assert dump(live.settings) == before
+    readers = callers.role("tag:read:all")
+    added = submit(
+        browser,
+        f"/roles/{readers['id']}/members",
+        {"member_id": str(me["id"])},
+        csrf_token(browser),
+    )
+    follow_flash(browser, added, f"{me['username']} now holds {readers['name']}.")

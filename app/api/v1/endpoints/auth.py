@@ -16,7 +16,6 @@ from app.api.identity import actor_of
 from app.api.statuses import BODY, answers
 from app.core import tokens
 from app.core.config import Settings
-from app.core.enforcer import user_sub
 from app.core.routing import JSONRoute
 from app.crud import audit
 from app.models import User
@@ -118,6 +117,5 @@ async def me(caller: CurrentUser, policy: PolicyDep, session: SessionDep) -> dic
     user = await crud.user.get(session=session, id=caller.id)
     if user is None:  # deleted since this request resolved its session
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
-    rules = policy.enforcer.get_implicit_permissions_for_user(user_sub(user.id))
-    permissions = sorted({f"{obj}:{act}:{scope}" for _, obj, act, scope in rules})
+    permissions = sorted(policy.permissions(user.id))
     return UserRead.model_validate(user).model_dump() | {"permissions": permissions}
