@@ -21,6 +21,7 @@ from pydantic import (
     create_model,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from app.core.errors import KINDS, NO_NUL, UNICODE, kind_of
 from app.core.numbers import INT_MAX
@@ -49,11 +50,30 @@ def _as_utc(value: datetime) -> datetime:
         raise ValueError(f"{KINDS[datetime]}, within years 1 to 9999 in UTC") from None
 
 
+def _trimmed(min_length: int) -> Callable[[str], str]:
+    def trim(value: str) -> str:
+        value = value.strip()
+        if len(value) < min_length:  # blank, once trimmed: "required" in words
+            raise PydanticCustomError(
+                "string_too_short",
+                "String should have at least {min_length} characters",
+                {"min_length": min_length},
+            )
+        return value
+
+    return trim
+
+
 def Text(max_length: int | None = None, min_length: int = 0) -> Any:
-    """A string without NUL bytes, trimmed, within the column's length."""
+    """A string without NUL bytes, trimmed, within the column's length.
+
+    The lengths hold for the text as sent, as the OpenAPI document says (`maxLength`), and
+    the shortest also once trimmed: a name of spaces is no name.
+    """
     return Annotated[
         str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        StringConstraints(min_length=min_length, max_length=max_length),
+        AfterValidator(_trimmed(min_length)),
         AfterValidator(no_nul),
     ]
 

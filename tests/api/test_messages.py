@@ -150,6 +150,18 @@ def nul_rules(limits: Limits) -> list[tuple[str, Any, str, str | None]]:
     ]
 
 
+def trimmed_rules(limits: Limits) -> list[tuple[str, Any, str, str | None]]:
+    """Text is trimmed, but its lengths hold as sent (the OpenAPI document's `maxLength`);
+    blank once trimmed is no value (a form trims what it sends)."""
+    found: list[tuple[str, Any, str, str | None]] = []
+    if limits.get("min_length"):
+        found.append(("blank", "   ", "required", "   "))
+    high = limits.get("max_length")
+    if high is not None:
+        found.append(("spaces count", "x" * high + " ", f"at most {high} characters", None))
+    return found
+
+
 def not_a_number_rules(kind: Any) -> list[tuple[str, Any, str, str | None]]:
     words = f"{KIND_WORDS[kind]}, not a number"
     return [("not a number", 0, words, "20240101"), ("not a number", "0.5", words, "0.5")]
@@ -158,6 +170,7 @@ def not_a_number_rules(kind: Any) -> list[tuple[str, Any, str, str | None]]:
 # validator (`__qualname__`) -> (rule, JSON value, words, form value) for each rule it holds
 VALIDATORS: dict[str, Callable[[Any, Limits], list[tuple[str, Any, str, str | None]]]] = {
     "no_nul": lambda kind, limits: nul_rules(limits),
+    "_trimmed.<locals>.trim": lambda kind, limits: trimmed_rules(limits),
     "_given_password": lambda kind, limits: nul_rules(limits),
     "_new_password": lambda kind, limits: [
         *nul_rules(limits),
