@@ -11,12 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
-from app.models import User
-from app.models.audit import AuditEntry
 from tests.conftest import Backend
-from tests.support.checks import db
+from tests.support.checks import password_checks
 from tests.support.database import REFUSAL_DELAY_MS
 
 pytestmark = pytest.mark.no_server_errors
@@ -130,24 +127,6 @@ def test_a_refusal_waits_before_it_answers(at: Callable[[str], httpx.Client]) ->
     assert time.monotonic() - started >= REFUSAL_DELAY_MS / 1000
 
 
-def password_checks(live: Backend, username: str) -> int:
-    """How many sign-ins of `username` had their password checked: each is audited, as a
-    failure or a success; a refused (429) one is not."""
-    with db(live.settings) as connection:
-        user_id = connection.scalar(select(User.id).where(User.username == username))
-        return (
-            connection.scalar(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(
-                    AuditEntry.event.in_(["sign_in", "sign_in_failed"]),
-                    AuditEntry.record_id == user_id,
-                )
-            )
-            or 0
-        )
-
-
 def test_guesses_at_once_check_no_more_passwords_than_the_limit(
     at: Callable[[str], httpx.Client], live: Backend
 ) -> None:
@@ -164,11 +143,11 @@ def test_guesses_at_once_check_no_more_passwords_than_the_limit(
 
     with ThreadPoolExecutor(len(clients)) as pool:
         statuses = list(pool.map(guess, clients))
-    checked = password_checks(live, "demo")
+    checked = password_checks(live.settings, "demo")
     assert checked <= limit, (checked, statuses)
     assert statuses.count(401) == checked and statuses.count(429) == len(clients) - checked
     right = sign_in(at("127.0.0.7"), RIGHT)
     assert right.status_code == 429, right.text
-    assert password_checks(live, "demo") == checked
+    assert password_checks(live.settings, "demo") == checked
     wait_out(right)
     assert sign_in(at("127.0.0.7"), RIGHT).status_code == 200

@@ -1,6 +1,8 @@
 """Registration, login and logout through the pages."""
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -10,6 +12,7 @@ from tests.conftest import Backend
 from tests.html.conftest import Browser
 from tests.html.dom import Page
 from tests.html.site import assert_html, csrf_token, dump, location, page, sign_in
+from tests.support.checks import password_checks
 from tests.support.factories import unique
 
 
@@ -234,3 +237,27 @@ def test_a_revoked_session_cookie_is_dropped(signed_in: Callable[[str, str], Bro
     response = browser.get("/dashboard")
     assert location(response) == "/login?next=/dashboard"
     assert 'session_id=""' in response.headers["set-cookie"]
+
+
+def test_guesses_at_once_on_the_page_check_no_more_than_the_limit(
+    browser_factory: Callable[[], Browser], live: Backend
+) -> None:
+    """Nineteen wrong passwords sent through the form at the same moment: no more than the
+    limit are checked (each counted before its check), the others answer 429."""
+    limit = live.settings.login_max_failures
+    browsers = [browser_factory() for _ in range(19)]
+    forms = [
+        {"username": "demo", "password": "not-the-password", "csrf_token": csrf_token(b, "/login")}
+        for b in browsers
+    ]
+    start = threading.Barrier(len(browsers))
+
+    def guess(index: int) -> int:
+        start.wait()
+        return browsers[index].post("/login", data=forms[index]).status_code
+
+    with ThreadPoolExecutor(len(browsers)) as pool:
+        statuses = list(pool.map(guess, range(len(browsers))))
+    checked = password_checks(live.settings, "demo")
+    assert checked <= limit, (checked, statuses)
+    assert statuses.count(401) == checked and statuses.count(429) == len(browsers) - checked

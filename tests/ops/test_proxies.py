@@ -23,6 +23,7 @@ from app.core.config import PROJECT_ROOT, Settings
 from app.models import LoginSession, User
 from app.models.audit import AuditEntry
 from tests.conftest import Backend
+from tests.html.dom import Page
 from tests.support.checks import db, fail_on_server_error
 from tests.support.database import PROXY
 from tests.support.server import free_port
@@ -150,3 +151,23 @@ def wait_for(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError(f"app.serve did not answer: {log.read_text()}")
+
+
+def test_the_sign_in_form_behind_the_proxy_takes_a_long_forwarded_address(
+    live: Backend,
+) -> None:
+    """The pages' sign-in, from the trusted proxy with a 100-character X-Forwarded-For: the
+    visitor is signed in, and the session keeps the short token the address stands for."""
+    forwarded = "b" * 100
+    proxy = httpx.HTTPTransport(local_address=PROXY)
+    hooks = {"response": [fail_on_server_error]}
+    with httpx.Client(base_url=live.base_url, transport=proxy, event_hooks=hooks) as browser:
+        browser.headers["X-Forwarded-For"] = forwarded
+        form = Page(browser.get("/login"))
+        data = {"username": "demo", "password": "demo123", "csrf_token": form.csrf_token}
+        signed = browser.post("/login", data=data)
+    assert signed.status_code == 303 and signed.headers["location"] == "/dashboard"
+    assert recorded_addresses(live.settings) == (
+        [normalised_address(forwarded)],
+        [normalised_address(forwarded)],
+    )

@@ -5,10 +5,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from app.core.config import Settings
 from app.core.database import create_sync_engine
+from app.models import User
+from app.models.audit import AuditEntry
 
 
 def fail_on_server_error(response: httpx.Response) -> None:
@@ -54,3 +57,14 @@ def assert_422_naming(response: httpx.Response, field: str) -> None:
     """Check that the request was refused (422) with an error located at `field`."""
     assert response.status_code == 422, response.text
     assert any(field in loc for loc in locs(response)), response.text
+
+
+def password_checks(settings: Settings, username: str) -> int:
+    """How many sign-ins of `username` had their password checked: each is audited, as a
+    failure or a success; a refused (429) one is not."""
+    with db(settings) as connection:
+        user_id = connection.scalar(select(User.id).where(User.username == username))
+        checked = select(func.count()).where(
+            AuditEntry.event.in_(["sign_in", "sign_in_failed"]), AuditEntry.record_id == user_id
+        )
+        return connection.scalar(checked) or 0
