@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +15,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from app.api.query_text import refuse_nul_bytes
 from app.api.v1.router import PREFIX, api_router
 from app.core.config import Settings, get_settings
 from app.core.database import create_app_engine, create_sync_engine
@@ -62,7 +61,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Permission-checked CRUD over the business database, decided by Casbin.",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul_bytes)],
     )
     app.state.settings = settings
     app.state.engine = create_app_engine(settings)

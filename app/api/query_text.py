@@ -6,9 +6,10 @@ from fastapi.exceptions import RequestValidationError
 from app.core.errors import NO_NUL
 
 
-async def refuse_nul_bytes(request: Request) -> None:
+def refuse_nul_bytes(request: Request) -> None:
     """Refuse (422, naming each parameter) a query string with a NUL byte in a name or a
-    value: every route's filters, searches and cursors, before any of them is read."""
+    value: every route's filters, searches and cursors, before any of them is read (the
+    session dependency asks first: every route that reaches the database has it)."""
     raw = request.scope["query_string"]
     if b"%00" not in raw and b"\x00" not in raw:
         return

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.query_text import refuse_nul_bytes
 from app.crud.policy import POLICY_DIRTY, POLICY_WRITTEN, sync_policy
 
 # Methods that write nothing but the session's own bookkeeping: served without a transaction.
@@ -20,6 +21,7 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     runs in autocommit mode: no BEGIN and COMMIT round trips around what only reads (the
     touch or removal of a login session commits on its own).
     """
+    refuse_nul_bytes(request)  # before any statement: PostgreSQL stores no NUL byte
     state = request.app.state
     reading = request.method in READ_METHODS
     async with (state.read_sessionmaker if reading else state.sessionmaker)() as session:

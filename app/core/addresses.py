@@ -3,11 +3,12 @@ sign-in throttle and the audit log alike, and the proxies whose word on it is ta
 
 import hashlib
 import ipaddress
+from functools import lru_cache
 
 # The longest text an IP address takes (an IPv4-mapped IPv6 one): what sessions.ip_address
 # holds, and what every form of an address below fits in.
 LONGEST = 45
-PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:_-")
+PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:_-%")
 
 
 def normalised_address(host: str | None) -> str | None:
@@ -16,12 +17,22 @@ def normalised_address(host: str | None) -> str | None:
     token of fixed length, the same for the same text, so it is still counted apart."""
     if not host:
         return None
+    return _token(host) if len(host) > LONGEST else _short(host)
+
+
+@lru_cache(maxsize=4096)  # asked on every request, of few distinct (short) addresses
+def _short(host: str) -> str:
     try:
-        text = ipaddress.ip_address(host).compressed
+        address = ipaddress.ip_address(host)
     except ValueError:
         text = host
-    if len(text) <= LONGEST and set(text) <= PLAIN:
-        return text
+    else:  # an IPv4 client of a dual-stack socket is the same client as over IPv4
+        mapped = getattr(address, "ipv4_mapped", None)
+        text = (mapped or address).compressed
+    return text if set(text) <= PLAIN else _token(host)
+
+
+def _token(host: str) -> str:
     digest = hashlib.sha256(host.encode("utf-8", "surrogatepass")).hexdigest()
     return f"unparsed:{digest[:16]}"
 

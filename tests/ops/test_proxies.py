@@ -171,3 +171,18 @@ def test_the_sign_in_form_behind_the_proxy_takes_a_long_forwarded_address(
         [normalised_address(forwarded)],
         [normalised_address(forwarded)],
     )
+
+
+@pytest.mark.parametrize(
+    ("host", "kept"),
+    [
+        ("127.0.0.1", "127.0.0.1"),
+        ("2001:DB8:0:0::7", "2001:db8::7"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),  # an IPv4 client of a dual-stack socket
+        ("fe80::1%eth0", "fe80::1%eth0"),
+        ("testclient", "testclient"),
+        (None, None),
+    ],
+)
+def test_an_address_is_kept_in_one_form(host: str | None, kept: str | None) -> None:
+    assert normalised_address(host) == kept
