@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import crud
 from app.api.access import Access
 from app.api.signin import reserve_attempt
+from app.api.transaction import commit
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError
 from app.core.security import passwords_for
@@ -72,13 +73,14 @@ async def check_current_password(
             ]
         )
     keys = throttle.keys_for(f"user:{record.id}", access.address)
-    counted = await reserve_attempt(session, keys, settings)
+    attempt = await reserve_attempt(session, keys, settings)
     ok, _ = await passwords_for(settings).verify(current, record.hashed_password)
     if not ok:  # counted already, and committed: the refusal rolls back the rest
         raise WriteError(
             [FieldError("current_password", "is not your current password", "invalid")]
         )
-    await throttle.release(session, keys, counted, settings)
+    await throttle.release(session, keys, attempt)
+    await commit(session)  # taken back for good, whatever the rest of the update meets
 
 
 async def after_user_update(

@@ -40,7 +40,7 @@ async def authenticate(
     user = await crud.user.get_by_login(session=session, username=username)
     account = f"user:{user.id}" if user else f"name:{username.lower()}"
     keys = throttle.keys_for(account, client_address(request))
-    await reserve_attempt(session, keys, settings)
+    attempt = await reserve_attempt(session, keys, settings)
     ok, new_hash = await passwords_for(settings).verify(
         password, user.hashed_password if user else None
     )
@@ -54,7 +54,7 @@ async def authenticate(
         )
         await commit(session)  # in its own transaction: the refusal rolls the rest back
         return None
-    await throttle.succeeded(session, keys, settings)
+    await throttle.succeeded(session, keys, attempt)
     if new_hash:
         user.hashed_password = new_hash
     user.last_login_at = utcnow()
@@ -63,7 +63,7 @@ async def authenticate(
 
 async def reserve_attempt(
     session: AsyncSession, keys: throttle.Keys, settings: Settings
-) -> dict[str, int]:
+) -> throttle.Attempt:
     """Count an attempt before its password is checked and commit the count (return it);
     refuse (`Throttled`) an attempt while one of its keys is blocked, after a pause.
 
@@ -73,13 +73,13 @@ async def reserve_attempt(
     everyone else; with it, each of the flood's connections gets a few answers a second.
     """
     try:
-        counted = await throttle.reserve(session, keys, settings)
+        attempt = await throttle.reserve(session, keys, settings)
     except Throttled:
         await session.rollback()
         await asyncio.sleep(settings.login_refusal_delay_ms / 1000)
         raise
     await commit(session)  # counted before the check: the next attempt counts after it
-    return counted
+    return attempt
 
 
 async def sign_in(

@@ -18,10 +18,11 @@ signing in to one's own account does not buy more guesses at others. Counts olde
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Table, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -62,22 +63,18 @@ def keys_for(account: str, address: str | None) -> Keys:
     )
 
 
-BLOCKED = select(func.max(FAILURES.c.blocked_until)).where(
-    FAILURES.c.key.in_(bindparam("keys", expanding=True)),
-    FAILURES.c.blocked_until > bindparam("now"),
+STATE = select(FAILURES.c.key, FAILURES.c.last_failed_at, FAILURES.c.blocked_until).where(
+    FAILURES.c.key.in_(bindparam("keys", expanding=True))
 )
 
 
-async def check(session: AsyncSession, keys: Keys, settings: Settings) -> None:
-    """Raise `Throttled` when any key of this attempt is blocked now."""
-    limits = keys.limits(settings)
-    if not limits:
-        return
-    now = utcnow()
-    connection = await session.connection()
-    until = await connection.scalar(BLOCKED, {"keys": list(limits), "now": now})
-    if until is not None:
-        raise Throttled(max(1, math.ceil((until - now).total_seconds())))
+async def _state(connection: AsyncConnection, keys: list[str], now: datetime) -> dict[str, Any]:
+    """Return each key's last failure; raise `Throttled` when one of them is blocked now."""
+    rows = (await connection.execute(STATE, {"keys": keys})).all()
+    blocks = [row.blocked_until for row in rows if row.blocked_until and row.blocked_until > now]
+    if blocks:
+        raise Throttled(max(1, math.ceil((max(blocks) - now).total_seconds())))
+    return {row.key: row.last_failed_at for row in rows}
 
 
 def delay(failures: int, limit: int, settings: Settings) -> timedelta:
@@ -87,23 +84,41 @@ def delay(failures: int, limit: int, settings: Settings) -> timedelta:
     return timedelta(seconds=min(seconds, settings.login_max_delay_seconds))
 
 
-async def reserve(session: AsyncSession, keys: Keys, settings: Settings) -> dict[str, int]:
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in counted before its password was checked: what `release` takes back if it
+    was right. `counted`: the keys it counted under, with their counts; `previous`: their
+    last failure before it (a key missing: its row is new); `blocked`: the blocks it set."""
+
+    at: datetime
+    counted: dict[str, int] = field(default_factory=dict)
+    previous: dict[str, datetime] = field(default_factory=dict)
+    blocked: dict[str, datetime] = field(default_factory=dict)
+
+
+def in_lock_order(keys: Keys, names: Iterable[str]) -> list[str]:
+    """The keys among `names` in the one order every statement locks them in (the account
+    last, as `reserve` counts it last): two attempts at once never wait for each other."""
+    return sorted(set(names), key=lambda name: (name == keys.account, name))
+
+
+async def reserve(session: AsyncSession, keys: Keys, settings: Settings) -> Attempt:
     """Count an attempt as failed under each key before its password is checked, and
-    block the keys it takes to their limit; return the counts. Raise `Throttled` when a
-    key is blocked (what was counted is then the caller's to roll back).
+    block the keys it takes to their limit. Raise `Throttled` when a key is blocked (what
+    was counted is then the caller's to roll back).
 
     The caller commits before checking the password, so the next attempt counts after
     this one. The account's own count grows only while the account at this address is
     within its limit: one address adds at most that many failures to it, however long it
     hammers.
     """
+    now = utcnow()
     limits = keys.limits(settings)
     if not limits:
-        return {}
-    await check(session, keys, settings)  # a blocked key: refused without a write
+        return Attempt(now)
     connection = await session.connection()
-    now = utcnow()
-    first = sorted(key for key in limits if key != keys.account)  # one order: no deadlock
+    previous = await _state(connection, list(limits), now)  # blocked: refused, no write
+    first = in_lock_order(keys, (key for key in limits if key != keys.account))
     counted = await _count(connection, first, now, settings) if first else {}
     refused = len(counted) < len(first)
     within = counted.get(keys.pair, 0) <= limits.get(keys.pair, 0)
@@ -112,15 +127,16 @@ async def reserve(session: AsyncSession, keys: Keys, settings: Settings) -> dict
         refused = not account
         counted |= account
     if refused:  # a key was blocked meanwhile: say until when
-        await check(session, keys, settings)
+        await _state(connection, list(limits), now)
         raise Throttled(1)
-    for key, failures in counted.items():
-        if failures >= limits[key]:
-            until: datetime = now + delay(failures, limits[key], settings)
+    blocked = {}
+    for key in in_lock_order(keys, counted):
+        if counted[key] >= limits[key]:
+            blocked[key] = now + delay(counted[key], limits[key], settings)
             await connection.execute(
-                update(FAILURES).where(FAILURES.c.key == key).values(blocked_until=until)
+                update(FAILURES).where(FAILURES.c.key == key).values(blocked_until=blocked[key])
             )
-    return counted
+    return Attempt(now, counted, previous, blocked)
 
 
 async def _count(
@@ -146,27 +162,32 @@ async def _count(
 
 
 async def release(
-    session: AsyncSession, keys: Keys, counted: Iterable[str], settings: Settings
+    session: AsyncSession, keys: Keys, attempt: Attempt, only: Iterable[str] | None = None
 ) -> None:
-    """Take a reserved attempt back from the `counted` keys (it did not fail), lifting the
-    block of each key that is then within its limit."""
-    limits = keys.limits(settings)
+    """Take a counted attempt back (it was right) from its keys (or those of `only`): one
+    failure fewer, its last failure as it was, its blocks lifted (unless another attempt
+    has moved them since); a row left with no failure goes."""
     connection = await session.connection()
-    for key in sorted(set(counted) & limits.keys()):
-        left = FAILURES.c.failures - 1
-        await connection.execute(
-            update(FAILURES)
-            .where(FAILURES.c.key == key, FAILURES.c.failures > 0)
-            .values(
-                failures=left,
-                blocked_until=case((left < limits[key], None), else_=FAILURES.c.blocked_until),
-            )
-        )
+    wanted = attempt.counted.keys() if only is None else set(only) & attempt.counted.keys()
+    for key in in_lock_order(keys, wanted):
+        last, until = FAILURES.c.last_failed_at, FAILURES.c.blocked_until
+        before = attempt.previous.get(key)
+        values: dict[str, Any] = {"failures": FAILURES.c.failures - 1}
+        if before is not None:
+            values["last_failed_at"] = case((last == attempt.at, before), else_=last)
+        if key in attempt.blocked:
+            values["blocked_until"] = case((until == attempt.blocked[key], None), else_=until)
+        row = FAILURES.c.key == key
+        await connection.execute(update(FAILURES).where(row).values(values))
+        await connection.execute(delete(FAILURES).where(row, FAILURES.c.failures <= 0))
 
 
-async def succeeded(session: AsyncSession, keys: Keys, settings: Settings) -> None:
+async def succeeded(session: AsyncSession, keys: Keys, attempt: Attempt) -> None:
     """Clear the account's counts after a good sign-in, and take its attempt back from
-    the address's (which keeps its other failures)."""
+    the address's (which keeps its other failures); in the one lock order."""
     connection = await session.connection()
-    await connection.execute(delete(FAILURES).where(FAILURES.c.key.in_([keys.pair, keys.account])))
-    await release(session, keys, [keys.address], settings)
+    for key in in_lock_order(keys, [keys.pair, keys.address, keys.account]):
+        if key == keys.address:
+            await release(session, keys, attempt, only=[key])
+        else:
+            await connection.execute(delete(FAILURES).where(FAILURES.c.key == key))

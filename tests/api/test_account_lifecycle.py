@@ -88,6 +88,21 @@ def test_a_right_current_password_is_not_counted_as_a_guess(login: Login) -> Non
     assert demo.put(url, json=wrong).status_code == 429
 
 
+def test_a_right_current_password_stays_taken_back_when_the_update_fails(
+    login: Login,
+) -> None:
+    """The update refused after the password was checked (an email someone else has): the
+    right password is still not counted as a guess."""
+    demo = login("demo", "demo123")
+    url = f"/users/{demo.get('/auth/me').json()['id']}"
+    wrong = {"password": "tidal-new-pass", "current_password": "nope-nope"}
+    right = {"password": "tidal-new-pass", "current_password": "demo123"}
+    statuses = [demo.put(url, json=wrong).status_code for _ in range(4)]
+    statuses.append(demo.put(url, json=right | {"email": "admin@example.com"}).status_code)
+    statuses += [demo.put(url, json=wrong).status_code for _ in range(2)]
+    assert statuses == [422] * 4 + [409, 422, 429]
+
+
 def test_an_email_change_alone_needs_no_password(login: Login) -> None:
     demo = login("demo", "demo123")
     url = f"/users/{demo.get('/auth/me').json()['id']}"

@@ -11,9 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from app.crud.throttle import FAILURES
 from tests.conftest import Backend
-from tests.support.checks import password_checks
+from tests.support.checks import db, password_checks
 from tests.support.database import REFUSAL_DELAY_MS
 
 pytestmark = pytest.mark.no_server_errors
@@ -151,3 +153,46 @@ def test_guesses_at_once_check_no_more_passwords_than_the_limit(
     assert password_checks(live.settings, "demo") == checked
     wait_out(right)
     assert sign_in(at("127.0.0.7"), RIGHT).status_code == 200
+
+
+def test_a_success_takes_back_only_its_own_attempt(
+    at: Callable[[str], httpx.Client], live: Backend
+) -> None:
+    """An address past its limit, its block waited out: a right password signs in without
+    blocking the address again, and leaves its last failure as it was (so the count still
+    ages out an hour after the failures, however often someone there signs in)."""
+    sprayer = at("127.0.0.4")
+    for index in range(30):
+        body = {"username": f"user{index}", "password": "not-the-password"}
+        assert sign_in(sprayer, body).status_code == 401
+    wait_out(sign_in(sprayer, RIGHT))
+    key = FAILURES.c.key == "address:127.0.0.4"
+    with db(live.settings) as connection:
+        before = connection.execute(
+            select(FAILURES.c.failures, FAILURES.c.last_failed_at).where(key)
+        ).one()
+    assert sign_in(sprayer, RIGHT).status_code == 200
+    assert sign_in(sprayer, {"username": "admin", "password": "admin123"}).status_code == 200
+    with db(live.settings) as connection:
+        after = connection.execute(
+            select(FAILURES.c.failures, FAILURES.c.last_failed_at).where(key)
+        ).one()
+    assert tuple(after) == tuple(before)
+
+
+def test_right_and_wrong_passwords_at_once_never_fail_the_server(
+    at: Callable[[str], httpx.Client],
+) -> None:
+    """Successes clear and take back what attempts at the same moment count: the rows are
+    locked in one order by every statement, so none waits for another in a circle."""
+    bodies = [RIGHT, WRONG] * 10
+    clients = [at("127.0.0.6") for _ in bodies]
+    start = threading.Barrier(len(clients))
+
+    def attempt(index: int) -> int:
+        start.wait()
+        return sign_in(clients[index], bodies[index]).status_code
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        statuses = list(pool.map(attempt, range(len(clients))))
+    assert set(statuses) <= {200, 401, 429} and 200 in statuses, statuses
