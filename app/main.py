@@ -1,4 +1,6 @@
-"""Application factory: `uvicorn app.main:app` serves the default settings."""
+"""Application factory: `uvicorn app.main:app --no-proxy-headers` serves the default settings
+(the app believes forwarded headers from `TRUSTED_PROXIES` alone; uvicorn's own handling
+would believe any local process)."""
 
 import asyncio
 import contextlib

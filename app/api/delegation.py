@@ -2,15 +2,19 @@
 (PostgreSQL's grant option, Kubernetes' escalation check): without it, whoever may edit
 roles and read permissions could give their own role every permission.
 
-A write that adds permissions to a role, roles to a user, members to a group, or changes
-what a permission grants may add only what the editor holds at that scope or wider
-(`task:read:own` is covered by `task:read:own` or `task:read:all`). Added to a group, a
-member reaches its records through their `group` permissions: the editor must reach them
-too (hold the same `all`, or the same `group` and be in that group). The admin role, holding
-every permission at `all`, may grant anything, permissions of models the app does not
-know included. A refusal is a 403 naming what the editor does not hold.
+A write may give a user only what the editor holds at that scope or wider (`task:read:own`
+is covered by `task:read:own` or `task:read:all`): a role's new permissions, a user's new
+roles, a changed permission, a role renamed to the one every registration gets (whose whole
+set then goes to strangers), and another user's password (which lets the editor act as
+them, so the editor must hold all they hold). A `group` permission reaches the records of
+the holder's groups, so where a write makes one reach a group (a new member, a new
+`group` permission for people in it) the editor must reach that group's records too: the
+same `all`, or the same `group` and membership. The admin role, holding every permission
+at `all`, may grant anything, permissions of models the app does not know included. A
+refusal is a 403 naming what the editor does not hold.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import HTTPException
@@ -18,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api.access import Access, forbidden
+from app.api.signin import DEFAULT_ROLE
 from app.models import ACTIONS, Group, Permission, Role, User
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, REGISTRY, Resource
 
@@ -25,6 +30,7 @@ EVERYTHING = frozenset(
     {f"{model}:{action}:all" for model in PERMISSION_MODELS for action in ACTIONS}
     | set(EXTRA_PERMISSIONS)
 )
+PARTS = ("model", "action", "scope")  # of a permission's name
 
 
 def covers(held: frozenset[str], wanted: str) -> bool:
@@ -34,10 +40,11 @@ def covers(held: frozenset[str], wanted: str) -> bool:
     return wanted in held or f"{model}:{action}:all" in held
 
 
-def refusal(missing: list[str]) -> HTTPException:
+def refusal(missing: list[str], why: str = "") -> HTTPException:
+    """The 403 of a write that would give what the editor does not hold, naming it."""
     return forbidden(
-        "you may grant only what you hold yourself (at the same scope or wider): you do not"
-        f" hold {', '.join(missing)}"
+        f"{why}you may grant only what you hold yourself (at the same scope or wider): you"
+        f" do not hold {', '.join(missing)}"
     )
 
 
@@ -49,65 +56,106 @@ async def check_delegation(
     values: dict[str, Any],
     record: Any | None,
 ) -> None:
-    """Refuse (403) a create or update that would grant what the editor does not hold.
+    """Refuse (403) a create or update that would give what the editor does not hold.
 
     `values` holds what the client set; `record` is the record before an update (None on
     create).
     """
-    held = access.policy.permissions(access.user.id)
-    if held >= EVERYTHING:
+    if access.policy.permissions(access.user.id) >= EVERYTHING:
         return
-    missing: list[str] = []
-    if res.model is Role and "permission_ids" in values:
-        added = _added(values["permission_ids"], record, "permission_ids")
-        granted = await crud.permission.names(session=session, ids=added)
-        missing += sorted(name for name in granted if not covers(held, name))
+    check = Check(access, session)
+    if res.model is Role:
+        await _role(check, values, record)
     elif res.model is User:
-        if "role_ids" in values:
-            added = _added(values["role_ids"], record, "role_ids")
-            granted = await crud.role.granted(session=session, role_ids=added)
-            missing += sorted(name for name in granted if not covers(held, name))
-        if "group_ids" in values:
-            roles = values.get("role_ids", record.role_ids if record is not None else [])
-            reach = await crud.role.granted(session=session, role_ids=roles)
-            groups = _added(values["group_ids"], record, "group_ids")
-            missing += await _unreached(access, session, groups, reach)
+        await _user(check, values, record)
     elif res.model is Group and record is not None and "member_ids" in values:
         # A new group owns no record yet: its first members reach nothing through it.
         members = _added(values["member_ids"], record, "member_ids")
         granted = await crud.role.granted_to(session=session, user_ids=members)
-        reach = set().union(*granted.values())
-        missing += await _unreached(access, session, [record.id], reach)
+        await check.reach([record.id], set().union(*granted.values()))
     elif res.model is Permission and record is not None:
         after = ":".join(str(values.get(part, getattr(record, part))) for part in PARTS)
-        if after != str(record) and not covers(held, after):
-            missing.append(after)
-    if missing:
-        raise refusal(list(dict.fromkeys(missing)))
+        if after != str(record):  # every holder of the permission holds this instead
+            roles = await crud.role.holding(session=session, permission_id=record.id)
+            groups = await crud.role.member_groups(session=session, role_ids=roles)
+            await check.grant([after], groups)
+    if check.missing:
+        raise refusal(list(dict.fromkeys(check.missing)), check.why)
 
 
-PARTS = ("model", "action", "scope")
+class Check:
+    """What one write would give that its editor does not hold, gathered as it is found."""
+
+    def __init__(self, access: Access, session: AsyncSession) -> None:
+        self.access = access
+        self.session = session
+        self.held = access.policy.permissions(access.user.id)
+        self.missing: list[str] = []
+        self.why = ""
+
+    async def grant(self, names: Iterable[str], groups: Iterable[int]) -> None:
+        """Permissions `names` given to people in `groups`: each held, and where it is a
+        `group` one, reached in each of those groups."""
+        names = set(names)
+        self.missing += sorted(name for name in names if not covers(self.held, name))
+        await self.reach(groups, names)
+
+    async def reach(self, group_ids: Iterable[int], names: Iterable[str]) -> None:
+        """What holders of `names` would reach in each of `group_ids` through their `group`
+        permissions that the editor cannot reach there, named `task:read over <group>`."""
+        groups = sorted(set(group_ids))
+        wanted = sorted({name.rsplit(":", 1)[0] for name in names if name.endswith(":group")})
+        if not groups or not wanted:
+            return
+        titles = await self.access.titles_of(REGISTRY["groups"], self.session, groups)
+        for group_id in groups:
+            for model_action in wanted:
+                model, action = model_action.split(":")
+                if not self.access.can(model, action, None, group_id):
+                    group = titles.get(group_id, f"group #{group_id}")
+                    self.missing.append(f"{model_action} over the records of {group}")
+
+
+async def _role(check: Check, values: dict[str, Any], record: Role | None) -> None:
+    """A role's new permissions go to its members (none yet on create); renamed to the
+    role every registration gets, all of them go to whoever registers."""
+    session = check.session
+    if record is not None and values.get("name") == DEFAULT_ROLE != record.name:
+        ids = values.get("permission_ids", record.permission_ids)
+        await check.grant(await crud.permission.names(session=session, ids=ids), [])
+        check.why = f"whoever registers gets the role named {DEFAULT_ROLE}: "
+        return
+    if "permission_ids" not in values:
+        return
+    added = _added(values["permission_ids"], record, "permission_ids")
+    names = await crud.permission.names(session=session, ids=added)
+    role_ids = [record.id] if record is not None else []
+    await check.grant(names, await crud.role.member_groups(session=session, role_ids=role_ids))
+
+
+async def _user(check: Check, values: dict[str, Any], record: User | None) -> None:
+    """A user's new roles reach their groups; their new groups, through all their roles;
+    another user's new password lets the editor act as them."""
+    session = check.session
+    roles = values.get("role_ids", record.role_ids if record is not None else [])
+    groups = values.get("group_ids", record.group_ids if record is not None else [])
+    if "role_ids" in values:
+        added = _added(values["role_ids"], record, "role_ids")
+        await check.grant(await crud.role.granted(session=session, role_ids=added), groups)
+    if "group_ids" in values:
+        reach = await crud.role.granted(session=session, role_ids=roles)
+        await check.reach(_added(values["group_ids"], record, "group_ids"), reach)
+    if (
+        record is not None
+        and record.id != check.access.user.id
+        and values.get("password") is not None
+        and not check.missing
+    ):
+        theirs = check.access.policy.permissions(record.id)
+        await check.grant(theirs, record.group_ids)
+        check.why = f"setting {record.username}'s password would let you act as them: "
 
 
 def _added(ids: list[int], record: Any | None, field: str) -> set[int]:
     """The ids a write of `field` adds to what `record` holds (all of them on create)."""
     return set(ids) - set(getattr(record, field) if record is not None else ())
-
-
-async def _unreached(
-    access: Access, session: AsyncSession, group_ids: set[int] | list[int], reach: set[str]
-) -> list[str]:
-    """What members holding `reach` would reach in each of `group_ids` through their
-    `group` permissions that the editor cannot reach there, named `task:read in <group>`."""
-    wanted = sorted({name.rsplit(":", 1)[0] for name in reach if name.endswith(":group")})
-    if not group_ids or not wanted:
-        return []
-    titles = await access.titles_of(REGISTRY["groups"], session, group_ids)
-    missing = []
-    for group_id in sorted(group_ids):
-        for model_action in wanted:
-            model, action = model_action.split(":")
-            if not access.can(model, action, None, group_id):
-                group = titles.get(group_id, f"group #{group_id}")
-                missing.append(f"{model_action} over the records of {group}")
-    return missing

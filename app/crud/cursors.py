@@ -97,11 +97,13 @@ def _cursor_value(value: Any, column: Column[Any]) -> Any:
 
 
 def _decimal(value: Decimal, column_type: Any) -> Decimal:
-    """A finite number with no more digits before the point than the column holds."""
+    """A finite number with no more digits before or after the point than the column holds."""
     if not value.is_finite():
         raise CursorError(INVALID)
     if isinstance(column_type, Numeric) and column_type.precision is not None:
-        whole = column_type.precision - (column_type.scale or 0)
-        if abs(value) >= Decimal(10) ** whole:
+        scale = column_type.scale or 0
+        exponent = value.as_tuple().exponent
+        too_fine = isinstance(exponent, int) and exponent < -scale  # 1E-99999
+        if too_fine or abs(value) >= Decimal(10) ** (column_type.precision - scale):
             raise CursorError(INVALID)
     return value

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.crud.base import CRUDBase
-from app.models import Permission, Role, User, role_permissions, user_roles
+from app.models import Permission, Role, User, role_permissions, user_groups, user_roles
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class Holder:
 
 
 def _named(rows: Iterable[Any]) -> set[str]:
+    """Name each (model, action, scope) row `model:action:scope`."""
     return {f"{model}:{action}:{scope}" for model, action, scope in rows}
 
 
@@ -36,6 +37,28 @@ class CRUDRole(CRUDBase[Role]):
             .where(role_permissions.c.role_id.in_(wanted))
         )
         return _named(rows)
+
+    async def member_groups(self, *, session: AsyncSession, role_ids: Iterable[int]) -> set[int]:
+        """Return the groups of every user holding one of the roles `role_ids`."""
+        wanted = sorted(set(role_ids))
+        if not wanted:
+            return set()
+        rows = await session.scalars(
+            select(user_groups.c.group_id)
+            .join(user_roles, user_roles.c.user_id == user_groups.c.user_id)
+            .where(user_roles.c.role_id.in_(wanted))
+            .distinct()
+        )
+        return set(rows)
+
+    async def holding(self, *, session: AsyncSession, permission_id: int) -> list[int]:
+        """Return the roles that hold the permission `permission_id`."""
+        rows = await session.scalars(
+            select(role_permissions.c.role_id).where(
+                role_permissions.c.permission_id == permission_id
+            )
+        )
+        return list(rows)
 
     async def granted_to(
         self, *, session: AsyncSession, user_ids: Iterable[int]

@@ -14,7 +14,7 @@ from app.api.access import Access, AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.writes import update_record
 from app.core.errors import WriteError
-from app.core.numbers import INT_MAX, whole_number
+from app.core.numbers import whole_number
 from app.resources import REGISTRY, Resource
 from app.routers.templating import redirect
 
@@ -69,9 +69,7 @@ def build_member_routes(res: Resource) -> APIRouter:
         settings: Any,
     ) -> Response:
         page = f"/{res.path}/{record.id}"
-        member = None
-        if 1 <= member_id <= INT_MAX:
-            member = await target.crud.get(session=session, id=member_id)
+        member = await target.crud.get(session=session, id=member_id)  # None past INT_MAX
         if member is None or not access.can_record(target.policy_model, "read", member):
             raise HTTPException(404, f"{target.singular} not found")
         attribute, _ = target.crud.relations[field]

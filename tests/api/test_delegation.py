@@ -156,3 +156,70 @@ def test_the_admin_role_may_grant_anything(
     team = make_user.group()
     someone, _ = callers("task:update:group")
     assert admin.put(f"/users/{someone['id']}", json={"group_ids": [team["id"]]}).status_code == 200
+
+
+def test_a_role_renamed_to_the_registration_role_gives_its_all_to_strangers(
+    admin: httpx.Client, callers: Callers, make_user: UserFactory, anon: httpx.Client
+) -> None:
+    """Whoever registers gets the role named `user`: renaming another role to it is a grant
+    of everything that role holds, to anyone."""
+    _, editor = callers("role:read:all", "role:update:all")
+    user_role, admin_role = make_user.role_id("user"), make_user.role_id("admin")
+    assert editor.put(f"/roles/{user_role}", json={"name": "former-user"}).status_code == 200
+    refused_naming(editor.put(f"/roles/{admin_role}", json={"name": "user"}), "user:delete:all")
+    assert admin.get(f"/roles/{admin_role}").json()["name"] == "admin"
+    mine = callers.role("role:read:all")  # within what the editor holds
+    assert editor.put(f"/roles/{mine['id']}", json={"name": "user"}).status_code == 200
+    body = {"username": "stranger", "email": "stranger@example.com", "password": "tidal-x-42"}
+    assert anon.post("/auth/register", json=body).status_code == 201
+    signed = anon.post("/auth/login", json={"username": "stranger", "password": body["password"]})
+    assert signed.status_code == 200
+    assert anon.get("/auth/me").json()["permissions"] == ["role:read:all"]
+
+
+def test_setting_a_stronger_users_password_is_acting_as_them(
+    admin: httpx.Client, callers: Callers, make_user: UserFactory
+) -> None:
+    helpdesk_perms = ("user:read:all", "user:update:all", "tag:read:all", "tag:update:own")
+    _, helpdesk = callers(*helpdesk_perms)
+    admin_id = admin.get("/auth/me").json()["id"]
+    reset = helpdesk.put(f"/users/{admin_id}", json={"password": "tidal-taken-over-1"})
+    refused_naming(reset, "user:delete:all")
+    assert "would let you act as them" in reset.json()["detail"]
+    weaker, _ = callers("tag:read:all")
+    done = helpdesk.put(f"/users/{weaker['id']}", json={"password": "tidal-helped-out-1"})
+    assert done.status_code == 200, done.text
+    renamed = helpdesk.put(f"/users/{admin_id}", json={"full_name": "The Admin"})
+    assert renamed.status_code == 200, renamed.text  # no password: nothing to act with
+
+
+def test_a_group_permission_given_to_people_in_a_group_reaches_only_what_the_editor_does(
+    admin: httpx.Client, callers: Callers, make_user: UserFactory
+) -> None:
+    """`task:read:group` given to someone in a group the editor does not reach: as if they
+    added themselves to it."""
+    team = make_user.group()
+    member, _ = callers(groups=(team["id"],))
+    role = callers.role()
+    assert admin.put(f"/users/{member['id']}", json={"role_ids": [role["id"]]}).status_code == 200
+    editor_perms = (*ROLE_EDITOR, "user:read:all", "user:update:all", "task:read:group")
+    _, outsider = callers(*editor_perms)
+    grant = {"permission_ids": callers.permission_ids("task:read:group")}
+    unseen = f"task:read over the records of group #{team['id']}"  # a group it cannot read
+    refused_naming(outsider.put(f"/roles/{role['id']}", json=grant), unseen)
+    reader = callers.role("task:read:group")
+    refused_naming(
+        outsider.put(f"/users/{member['id']}", json={"role_ids": [reader["id"]]}), unseen
+    )
+    _, insider = callers(*editor_perms, groups=(team["id"],))
+    assert insider.put(f"/roles/{role['id']}", json=grant).status_code == 200
+    _, permission_editor = callers("permission:read:all", "permission:update:all", "tag:read:group")
+    [tag_read_group] = callers.permission_ids("tag:read:group")
+    readers = callers.role("tag:read:group")
+    assert (
+        admin.put(f"/users/{member['id']}", json={"role_ids": [readers["id"]]}).status_code == 200
+    )
+    refused_naming(
+        permission_editor.put(f"/permissions/{tag_read_group}", json={"model": "task"}),
+        "task:read:group",
+    )

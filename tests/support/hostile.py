@@ -38,6 +38,8 @@ TAMPERED = [
     ("projects", "budget", forged("budget", "Infinity", 1)),
     ("projects", "budget", forged("budget", "1e999999", 1)),
     ("projects", "-budget", forged("-budget", "100000000000", 1)),
+    ("projects", "budget", forged("budget", "1E-99999", 1)),
+    ("projects", "budget", forged("budget", "0.001", 1)),
     ("projects", "due_date", forged("due_date", "0000-01-01", 1)),
     ("projects", "due_date", forged("due_date", "2026-02-30", 1)),
     ("tasks", "due_at", forged("due_at", "2026-01-01T25:00:00Z", 1)),
