@@ -61,9 +61,9 @@ async def check_delegation(
     `values` holds what the client set; `record` is the record before an update (None on
     create).
     """
-    if access.policy.permissions(access.user.id) >= EVERYTHING:
-        return
     check = Check(access, session)
+    if check.held >= EVERYTHING:
+        return
     if res.model is Role:
         await _role(check, values, record)
     elif res.model is User:
@@ -71,8 +71,8 @@ async def check_delegation(
     elif res.model is Group and record is not None and "member_ids" in values:
         # A new group owns no record yet: its first members reach nothing through it.
         members = _added(values["member_ids"], record, "member_ids")
-        granted = await crud.role.granted_to(session=session, user_ids=members)
-        await check.reach([record.id], set().union(*granted.values()))
+        granted = [access.policy.permissions(member) for member in members]
+        await check.reach([record.id], set().union(*granted))
     elif res.model is Permission and record is not None:
         after = ":".join(str(values.get(part, getattr(record, part))) for part in PARTS)
         if after != str(record):  # every holder of the permission holds this instead

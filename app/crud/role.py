@@ -2,7 +2,6 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +19,6 @@ class Holder:
     permissions: frozenset[str]
 
 
-def _named(rows: Iterable[Any]) -> set[str]:
-    """Name each (model, action, scope) row `model:action:scope`."""
-    return {f"{model}:{action}:{scope}" for model, action, scope in rows}
-
-
 class CRUDRole(CRUDBase[Role]):
     async def granted(self, *, session: AsyncSession, role_ids: Iterable[int]) -> set[str]:
         """Return every `model:action:scope` the roles `role_ids` give, together."""
@@ -36,7 +30,7 @@ class CRUDRole(CRUDBase[Role]):
             .join(role_permissions, role_permissions.c.permission_id == Permission.id)
             .where(role_permissions.c.role_id.in_(wanted))
         )
-        return _named(rows)
+        return {f"{model}:{action}:{scope}" for model, action, scope in rows}
 
     async def member_groups(self, *, session: AsyncSession, role_ids: Iterable[int]) -> set[int]:
         """Return the groups of every user holding one of the roles `role_ids`."""
@@ -59,24 +53,6 @@ class CRUDRole(CRUDBase[Role]):
             )
         )
         return list(rows)
-
-    async def granted_to(
-        self, *, session: AsyncSession, user_ids: Iterable[int]
-    ) -> dict[int, set[str]]:
-        """Return, for each of `user_ids`, every `model:action:scope` their roles give."""
-        wanted = sorted(set(user_ids))
-        found: dict[int, set[str]] = {user_id: set() for user_id in wanted}
-        if not wanted:
-            return found
-        rows = await session.execute(
-            select(user_roles.c.user_id, Permission.model, Permission.action, Permission.scope)
-            .join(role_permissions, role_permissions.c.role_id == user_roles.c.role_id)
-            .join(Permission, Permission.id == role_permissions.c.permission_id)
-            .where(user_roles.c.user_id.in_(wanted))
-        )
-        for user_id, *permission in rows:
-            found[user_id] |= _named([permission])
-        return found
 
     async def holders(self, *, session: AsyncSession, record: Role) -> dict[int, Holder]:
         """Return the role's members by id, each with the permissions of all their roles,

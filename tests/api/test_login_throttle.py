@@ -4,10 +4,8 @@ per address; 429 with Retry-After and a growing delay; a success resets the acco
 Clients bind their own loopback source address (127.0.0.x) to stand for different places.
 """
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -16,6 +14,7 @@ from sqlalchemy import select
 from app.crud.throttle import FAILURES
 from tests.conftest import Backend
 from tests.support.checks import db, password_checks
+from tests.support.concurrency import at_once
 from tests.support.database import REFUSAL_DELAY_MS
 
 pytestmark = pytest.mark.no_server_errors
@@ -137,14 +136,7 @@ def test_guesses_at_once_check_no_more_passwords_than_the_limit(
     checked however they interleave; the others, and the right password, wait (429)."""
     limit = live.settings.login_max_failures
     clients = [at("127.0.0.7") for _ in range(19)]
-    start = threading.Barrier(len(clients))
-
-    def guess(client: httpx.Client) -> int:
-        start.wait()
-        return sign_in(client, WRONG).status_code
-
-    with ThreadPoolExecutor(len(clients)) as pool:
-        statuses = list(pool.map(guess, clients))
+    statuses = at_once(clients, lambda client, _: sign_in(client, WRONG).status_code)
     checked = password_checks(live.settings, "demo")
     assert checked <= limit, (checked, statuses)
     assert statuses.count(401) == checked and statuses.count(429) == len(clients) - checked
@@ -166,17 +158,15 @@ def test_a_success_takes_back_only_its_own_attempt(
         body = {"username": f"user{index}", "password": "not-the-password"}
         assert sign_in(sprayer, body).status_code == 401
     wait_out(sign_in(sprayer, RIGHT))
-    key = FAILURES.c.key == "address:127.0.0.4"
+    row = select(FAILURES.c.failures, FAILURES.c.last_failed_at).where(
+        FAILURES.c.key == "address:127.0.0.4"
+    )
     with db(live.settings) as connection:
-        before = connection.execute(
-            select(FAILURES.c.failures, FAILURES.c.last_failed_at).where(key)
-        ).one()
+        before = connection.execute(row).one()
     assert sign_in(sprayer, RIGHT).status_code == 200
     assert sign_in(sprayer, {"username": "admin", "password": "admin123"}).status_code == 200
     with db(live.settings) as connection:
-        after = connection.execute(
-            select(FAILURES.c.failures, FAILURES.c.last_failed_at).where(key)
-        ).one()
+        after = connection.execute(row).one()
     assert tuple(after) == tuple(before)
 
 
@@ -187,12 +177,5 @@ def test_right_and_wrong_passwords_at_once_never_fail_the_server(
     locked in one order by every statement, so none waits for another in a circle."""
     bodies = [RIGHT, WRONG] * 10
     clients = [at("127.0.0.6") for _ in bodies]
-    start = threading.Barrier(len(clients))
-
-    def attempt(index: int) -> int:
-        start.wait()
-        return sign_in(clients[index], bodies[index]).status_code
-
-    with ThreadPoolExecutor(len(clients)) as pool:
-        statuses = list(pool.map(attempt, range(len(clients))))
+    statuses = at_once(clients, lambda client, index: sign_in(client, bodies[index]).status_code)
     assert set(statuses) <= {200, 401, 429} and 200 in statuses, statuses

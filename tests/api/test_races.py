@@ -1,14 +1,13 @@
 """Concurrent requests on one record: one delete wins, many-to-many updates never clash."""
 
 import random
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from tests.support.auth import token_of
+from tests.support.concurrency import at_once
 
 pytestmark = pytest.mark.no_server_errors
 
@@ -25,18 +24,6 @@ def clients_of(
         client.cookies.set("session_id", token_of(admin))
         clients.append(client)
     return clients
-
-
-def at_once(clients: list[httpx.Client], call: Callable[[httpx.Client, int], int]) -> list[int]:
-    """Run `call` on every client at the same moment; return the statuses, sorted."""
-    start = threading.Barrier(len(clients))
-
-    def run(index: int) -> int:
-        start.wait()
-        return call(clients[index], index)
-
-    with ThreadPoolExecutor(len(clients)) as pool:
-        return sorted(pool.map(run, range(len(clients))))
 
 
 @pytest.mark.parametrize("path", ["tasks", "tags", "roles", "groups"])

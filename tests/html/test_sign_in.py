@@ -1,8 +1,6 @@
 """Registration, login and logout through the pages."""
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -13,6 +11,7 @@ from tests.html.conftest import Browser
 from tests.html.dom import Page
 from tests.html.site import assert_html, csrf_token, dump, location, page, sign_in
 from tests.support.checks import password_checks
+from tests.support.concurrency import at_once
 from tests.support.factories import unique
 
 
@@ -250,14 +249,9 @@ def test_guesses_at_once_on_the_page_check_no_more_than_the_limit(
         {"username": "demo", "password": "not-the-password", "csrf_token": csrf_token(b, "/login")}
         for b in browsers
     ]
-    start = threading.Barrier(len(browsers))
-
-    def guess(index: int) -> int:
-        start.wait()
-        return browsers[index].post("/login", data=forms[index]).status_code
-
-    with ThreadPoolExecutor(len(browsers)) as pool:
-        statuses = list(pool.map(guess, range(len(browsers))))
+    statuses = at_once(
+        browsers, lambda browser, index: browser.post("/login", data=forms[index]).status_code
+    )
     checked = password_checks(live.settings, "demo")
     assert checked <= limit, (checked, statuses)
     assert statuses.count(401) == checked and statuses.count(429) == len(browsers) - checked

@@ -23,13 +23,17 @@ def encoded(raw: bytes) -> str:
 
 # Cursors a client made up: past the years a time holds in UTC, text no database stores,
 # numbers past their column, shapes no list hands out. (path, sort, cursor)
+PAST_THE_YEARS = [("", "0001-01-01T00:00:00+14:00"), ("-", "9999-12-31T23:59:59-14:00")]
 TAMPERED = [
-    ("customers", "created_at", forged("created_at", "0001-01-01T00:00:00+14:00", 1)),
-    ("customers", "-created_at", forged("-created_at", "9999-12-31T23:59:59-14:00", 1)),
-    ("tasks", "due_at", forged("due_at", "0001-01-01T00:00:00+14:00", 1)),
-    ("tasks", "-due_at", forged("-due_at", "9999-12-31T23:59:59-14:00", 1)),
-    ("users", "last_login_at", forged("last_login_at", "0001-01-01T00:00:00+14:00", 1)),
-    ("users", "-last_login_at", forged("-last_login_at", "9999-12-31T23:59:59-14:00", 1)),
+    *(
+        (path, f"{sign}{column}", forged(f"{sign}{column}", moment, 1))
+        for path, column in (
+            ("customers", "created_at"),
+            ("tasks", "due_at"),
+            ("users", "last_login_at"),
+        )
+        for sign, moment in PAST_THE_YEARS
+    ),
     ("customers", "name", forged("name", "\ud800", 1)),
     ("tags", "-name", forged("-name", "a\udfffb", 1)),
     ("customers", "name", forged("name", "a\x00b", 1)),
