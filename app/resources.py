@@ -84,6 +84,9 @@ class Resource:
     # their roles give them (`holders(session=..., record=...)`). Set, an update can be
     # tried first (`?dry_run=1`, `app/api/what_if.py`): who would gain and lose what.
     holders: Callable[..., Awaitable[dict[int, Holder]]] | None = None
+    # A record that owns itself (a user: its `owner_user_id` is its own id): a create
+    # leaves its owners as sent, and a new one is nobody's until it exists.
+    owns_itself: bool = False
     # The records that link to this one through a many-to-many field of theirs, listed and
     # managed on its page: (their resource path, their `<x>_ids` field), e.g. a role's users.
     members: tuple[str, str] | None = None
@@ -181,6 +184,7 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("is_active",),
         privileged_fields=frozenset(user.UserCreate.model_fields) - user.SELF_EDITABLE,
         title_field="username",
+        owns_itself=True,
         list_columns=("username", "email", "full_name", "is_active", "last_login_at"),
     ),
     Resource(

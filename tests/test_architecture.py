@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 
-from app.api.access import AuthorizedRecord, get_access
-from app.api.identity import get_current_user_required
+from app.api.access import ReadableRecord
+from app.api.identity import get_access, get_visitor
 from app.api.transaction import get_db
 from app.api.v1.router import ROUTERS
 from app.resources import RESOURCES
@@ -76,16 +76,28 @@ def test_every_api_route_requires_a_user_and_a_transaction():
         calls = dependency_calls(route)
         assert get_db in calls, route.path
         # `get_access` resolves the signed-in user (401 without one) and the enforcer at once;
-        # `AuthorizedRecord` does the same through `resolve_access`, with the record.
-        access = {call for call in calls if call is get_access or authorized_record(call)}
+        # `ReadableRecord` does the same through `resolve_visitor`, with the record.
+        access = {call for call in calls if call is get_access or readable_record(call)}
         if route.path not in PUBLIC_API:
-            assert calls & {get_current_user_required} or access, f"{route.methods} {route.path}"
+            assert access or get_visitor in calls, f"{route.methods} {route.path}"
         if not route.path.startswith("/auth/"):
             assert access, f"{route.methods} {route.path} skips the enforcer"
 
 
-def authorized_record(call: object) -> bool:
-    return getattr(call, "__qualname__", "").startswith(f"{AuthorizedRecord.__name__}.")
+def readable_record(call: object) -> bool:
+    return getattr(call, "__qualname__", "").startswith(f"{ReadableRecord.__name__}.")
+
+
+def test_every_route_resolves_its_caller_once():
+    """One resolution of the caller per request: a route depends on `get_visitor` (which
+    FastAPI calls once, whatever depends on it) or resolves the caller with its record
+    (`ReadableRecord`), never both."""
+    from app.main import create_app
+
+    for route in api_routes(create_app().routes):
+        calls = dependency_calls(route)
+        resolvers = [call for call in calls if call is get_visitor or readable_record(call)]
+        assert len(resolvers) <= 1, f"{route.methods} {route.path}: {resolvers}"
 
 
 ROOT = APP.parent
@@ -198,3 +210,34 @@ def test_every_dependency_and_route_is_async():
             if not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
                 sync.add(f"{call.__module__}.{call.__qualname__}")
     assert not sync, sorted(sync)
+
+
+# What a session's `info` may hold: the write path's transaction-scoped flags (whether the
+# transaction changed the policy, the revision its sync wrote, who the audit log names for
+# it). Request state (the caller, the policy, a record) travels as values instead.
+TRANSACTION_FLAGS = {"POLICY_DIRTY", "POLICY_WRITTEN", "ACTOR"}
+
+
+def info_keys(path: Path) -> list[tuple[str, int]]:
+    """Return (key expression, line) for each use of a session's `.info` in a module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        target = None
+        if isinstance(node, ast.Subscript):
+            target, key = node.value, node.slice
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+            target, key = node.func.value, node.args[0]
+        if isinstance(target, ast.Attribute) and target.attr == "info":
+            found.append((ast.unparse(key).split(".")[-1], node.lineno))
+    return found
+
+
+def test_no_request_state_in_session_info():
+    """`session.info` holds transaction flags only, never the caller, policy or record."""
+    uses = [
+        (f"{path.relative_to(APP)}:{line}", key)
+        for path in APP.rglob("*.py")
+        for key, line in info_keys(path)
+    ]
+    assert uses, "the check found no use of session.info at all"
+    assert [use for use in uses if use[1] not in TRANSACTION_FLAGS] == []

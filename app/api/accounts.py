@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.access import Access
 from app.api.signin import reserve_attempt
 from app.api.transaction import commit
 from app.core.config import Settings
@@ -19,6 +18,7 @@ from app.core.security import passwords_for
 from app.crud import audit, throttle
 from app.models import Permission, Role, User
 from app.resources import REGISTRY, Resource
+from app.services.access import Access
 
 LAST_ADMIN = (
     "Refused: after this change no active user could manage users and roles (read and"
@@ -123,5 +123,5 @@ async def revoke_other_sessions(access: Access, session: AsyncSession) -> None:
     """Sign out other devices: every session the caller may delete but the current one,
     and every bearer token issued to the caller so far."""
     sessions = REGISTRY["sessions"]
-    where = access.where(sessions.model, sessions.policy_model, "delete")
+    where = access.where(sessions, "delete")
     await _revoke(session, access.user.id, where, access.login_id)

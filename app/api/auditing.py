@@ -7,11 +7,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.access import Access, forbidden
+from app.api.access import forbidden
 from app.core.numbers import INT_MAX
 from app.core.zones import in_utc
 from app.crud import audit
 from app.schemas.common import UTCTimestamp
+from app.services.access import Access
 
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]
 Name = Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\x00]*$")]

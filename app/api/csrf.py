@@ -4,18 +4,18 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from app.api.identity import get_current_session, get_settings
+from app.api.identity import Visitor, get_settings, get_visitor
 from app.core import csrf as tokens
 from app.core.config import Settings
-from app.crud.login_session import Login
 
 
 async def get_csrf_token(
     request: Request,
-    login: Annotated[Login | None, Depends(get_current_session)],
+    visitor: Annotated[Visitor, Depends(get_visitor)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> str | None:
     """Return the CSRF token this visitor's forms carry (bound to their session)."""
+    login = visitor.login
     return tokens.token_for(
         settings.secret_key,
         session_hash=login.token_hash if login else None,

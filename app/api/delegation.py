@@ -21,10 +21,11 @@ from fastapi import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.access import Access, forbidden
+from app.api.access import forbidden
 from app.api.signin import DEFAULT_ROLE
 from app.models import ACTIONS, Group, Permission, Role, User
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, REGISTRY, Resource
+from app.services.access import Access
 
 EVERYTHING = frozenset(
     {f"{model}:{action}:all" for model in PERMISSION_MODELS for action in ACTIONS}
@@ -111,7 +112,7 @@ class Check:
         for group_id in groups:
             for model_action in wanted:
                 model, action = model_action.split(":")
-                if not self.access.can(model, action, None, group_id):
+                if not self.access.allows(model, action, {"owner_group_id": group_id}):
                     group = titles.get(group_id, f"group #{group_id}")
                     self.missing.append(f"{model_action} over the records of {group}")
 

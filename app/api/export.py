@@ -11,10 +11,10 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.access import Access
 from app.crud.cursors import decode_cursor
 from app.crud.paging import ListParams
 from app.resources import Resource
+from app.services.access import Access
 
 EXPORT_PAGE = 500  # rows read per statement
 CSV_TYPE = "text/csv; charset=utf-8"

@@ -9,12 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import SmallInteger
 
-from app.api.access import Access, get_access
+from app.api.identity import get_access
 from app.core.numbers import INT_MAX, SMALLINT_MAX
 from app.core.zones import ZONE_COOKIE, viewer_zone
 from app.crud.cursors import CursorError, decode_cursor
 from app.crud.paging import ListParams
 from app.resources import Resource
+from app.services.access import Access
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 

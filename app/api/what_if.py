@@ -8,12 +8,12 @@ from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.access import Access
 from app.api.transaction import rollback
 from app.api.writes import update_record
 from app.core.config import Settings
 from app.crud.role import Holder
 from app.resources import REGISTRY, Resource
+from app.services.access import Access
 
 USERS = REGISTRY["users"]  # whom holders are: named only to those who may read them
 

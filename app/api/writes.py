@@ -13,14 +13,15 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api import accounts
-from app.api.access import Access, check_scopes, not_found, owner_defaults, reference_errors
+from app.api.access import check_scopes, not_found, owner_defaults, reference_errors
 from app.api.delegation import check_delegation
 from app.core.config import Settings
 from app.core.errors import FieldError, WriteError, clash
 from app.core.security import passwords_for
-from app.crud.base import RecordGone
+from app.crud.base import Named, RecordGone
 from app.models import User
 from app.resources import Resource
+from app.services.access import Access
 
 # Input fields stored only as a hash, under another column.
 HASHED_FIELDS = {"password": "hashed_password"}
@@ -59,14 +60,14 @@ async def check_write(
     values: dict[str, Any],
     whole: dict[str, Any],
     record: Any | None = None,
-) -> None:
-    """Refuse a write (403, or `WriteError`).
+) -> Named:
+    """Refuse a write (403, or `WriteError`); return the records its fields name.
 
     `values` holds what the client set (and, on create, the owner defaults); `whole` the
     record as the write would leave it, defaults included.
     """
     check_scopes(res=res, action=action, access=access, values=values, record=record)
-    errors = await reference_errors(res=res, access=access, session=session, values=values)
+    errors, named = await reference_errors(res=res, access=access, session=session, values=values)
     errors += rule_errors(res, whole)
     if errors:
         raise WriteError(errors)
@@ -75,6 +76,7 @@ async def check_write(
     clashes = await res.crud.clashes(session=session, values=unique, record=record)
     if clashes:
         raise clash(clashes)
+    return named
 
 
 async def _hashed(values: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -98,10 +100,11 @@ async def create_record(
     """Create a record of `res` from validated input; owners default to the caller."""
     values = owner_defaults(res, access, obj_in.model_dump(exclude_unset=True))
     whole = obj_in.model_dump() | values
-    await check_write(
+    named = await check_write(
         res=res, action="create", access=access, session=session, values=values, whole=whole
     )
-    return await res.crud.create(session=session, values=await _hashed(whole, settings))
+    hashed = await _hashed(whole, settings)
+    return await res.crud.create(session=session, values=hashed, named=named)
 
 
 async def update_record(
@@ -125,7 +128,7 @@ async def update_record(
             access=access, session=session, settings=settings, record=record, values=values
         )
     whole = as_stored(res, record) | values
-    await check_write(
+    named = await check_write(
         res=res,
         action="update",
         access=access,
@@ -137,7 +140,10 @@ async def update_record(
     async with accounts.keeping_a_manager(session, res, values):
         try:
             saved = await res.crud.update(
-                session=session, db_obj=record, values=await _hashed(values, settings)
+                session=session,
+                db_obj=record,
+                values=await _hashed(values, settings),
+                named=named,
             )
         except RecordGone:  # another request deleted it meanwhile
             raise not_found(res.singular) from None

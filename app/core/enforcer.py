@@ -87,6 +87,7 @@ class PolicyEngine:
         self.revision = revision
         self._decisions: dict[tuple[str, str, str, bool, str], bool] = {}
         self._scopes: dict[tuple[int, str, str], Scopes] = {}
+        self.decided = 0  # decisions on one record asked so far (`allows`)
 
     def enforce(self, sub: str, obj: str, act: str, owner: str, group: str) -> bool:
         """Return `enforce()`'s answer, cached on exactly what the matcher reads.
@@ -136,6 +137,7 @@ class PolicyEngine:
         owner_group_id: int | None,
     ) -> bool:
         """Decide whether the user may do `action` on a record with these owner fields."""
+        self.decided += 1
         return self.enforce(
             user_sub(user_id),
             model,
@@ -195,6 +197,7 @@ class PolicyStore:
         self._engine = engine
         self._current: PolicyEngine | None = None
         self._building: asyncio.Task[PolicyEngine] | None = None
+        self.lookups = 0  # requests for the policy in force so far (`at_least`)
 
     @property
     def current(self) -> PolicyEngine | None:
@@ -206,6 +209,7 @@ class PolicyStore:
 
     async def at_least(self, revision: int) -> PolicyEngine:
         """Return an engine of `revision` or newer, waiting for (or starting) a build."""
+        self.lookups += 1
         while True:
             engine = self._current
             if engine is not None and engine.revision >= revision:

@@ -38,6 +38,10 @@ ModelT = TypeVar("ModelT", bound=Base)
 UniqueKeys = list[tuple[list[str], list[ColumnElement[Any]]]]
 
 
+# The records some input fields name, read already: field -> its records, in id order.
+Named = dict[str, list[Any]]
+
+
 class RecordGone(Exception):
     """The record was deleted by another request while this one was changing it."""
 
@@ -156,22 +160,32 @@ class CRUDBase(ListMixin, Generic[ModelT]):
         stmt = select(self.model.id).where(link.any(id=id)).order_by(self.model.id)
         return list(await session.scalars(stmt))
 
-    async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> ModelT:
-        """Insert a record (and its links); the audit log records it."""
-        obj = await self._insert(session, values)
+    async def create(
+        self, *, session: AsyncSession, values: dict[str, Any], named: Named | None = None
+    ) -> ModelT:
+        """Insert a record (and its links); the audit log records it. `named`: the records
+        some `<x>_ids` fields name, read already (by the write's checks)."""
+        obj = await self._insert(session, values, named)
         await audit.created(session, obj, audit.snapshot(obj, self.relations))
         return obj
 
-    async def _insert(self, session: AsyncSession, values: dict[str, Any]) -> ModelT:
+    async def _insert(
+        self, session: AsyncSession, values: dict[str, Any], named: Named | None = None
+    ) -> ModelT:
         values = {field: [] for field in self.relations} | values
-        values = await self._resolve_relations(session, values)
+        values = await self._resolve_relations(session, values, named)
         obj = self.model(**values)
         session.add(obj)
         await session.flush()
         return obj
 
     async def update(
-        self, *, session: AsyncSession, db_obj: ModelT, values: dict[str, Any]
+        self,
+        *,
+        session: AsyncSession,
+        db_obj: ModelT,
+        values: dict[str, Any],
+        named: Named | None = None,
     ) -> ModelT:
         """Change `db_obj`; raise `RecordGone` when another request deleted it meanwhile.
 
@@ -185,7 +199,7 @@ class CRUDBase(ListMixin, Generic[ModelT]):
             loaded = [name for name, _ in self.relations.values()]
             await session.refresh(db_obj, loaded)
         before = audit.snapshot(db_obj, self.relations)
-        values = await self._resolve_relations(session, values)
+        values = await self._resolve_relations(session, values, named)
         for name, value in values.items():
             setattr(db_obj, name, value)
         await session.flush()
@@ -202,16 +216,18 @@ class CRUDBase(ListMixin, Generic[ModelT]):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _resolve_relations(
-        self, session: AsyncSession, values: dict[str, Any]
+        self, session: AsyncSession, values: dict[str, Any], named: Named | None = None
     ) -> dict[str, Any]:
-        """Replace `<x>_ids` lists with the related objects they name."""
+        """Replace `<x>_ids` lists with the related objects they name (those in `named`
+        as they were read there)."""
         resolved = dict(values)
         for field, (attribute, related) in self.relations.items():
             if field in resolved:
                 ids = resolved.pop(field) or []
-                resolved[attribute] = await get_many(
-                    session=session, model=related, ids=ids, field=field
-                )
+                rows = (named or {}).get(field)
+                if rows is None or sorted(set(ids)) != [row.id for row in rows]:
+                    rows = await get_many(session=session, model=related, ids=ids, field=field)
+                resolved[attribute] = rows
         return resolved
 
     @cached_property

@@ -25,11 +25,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ExecutableOption
 
+from app.core.decisions import RowScope
 from app.core.zones import DEFAULT_ZONE, day_end, day_start
 from app.crud.cursors import encode_cursor, sort_key
 from app.crud.rows import as_rows
 from app.crud.titles import Titled, read_titles, title_column
-from app.utils.permissions import RowScope
 
 # A list counts the rows it matches up to this many past its offset and no further: beyond
 # that, `total` is a lower bound and the page says so (`total_exact` false).

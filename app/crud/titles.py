@@ -18,7 +18,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
-from app.utils.permissions import RowScope
+from app.core.decisions import RowScope
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import utcnow
 from app.crud import audit
-from app.crud.base import CRUDBase
+from app.crud.base import CRUDBase, Named
 from app.models import Permission, User, role_permissions, user_roles
 
 # What managing users and roles takes: reading and updating every user and role (role
@@ -53,19 +53,28 @@ class CRUDUser(CRUDBase[User]):
             select(User).where(func.lower(User.username) == username.lower()).options(*self.options)
         )
 
-    async def create(self, *, session: AsyncSession, values: dict[str, Any]) -> User:
+    async def create(
+        self, *, session: AsyncSession, values: dict[str, Any], named: Named | None = None
+    ) -> User:
         values = dict(values)
         values.pop("owner_user_id", None)
-        user = await self._insert(session, values)
+        user = await self._insert(session, values, named)
         user.owner_user_id = user.id
         await session.flush()
         await audit.created(session, user, audit.snapshot(user, self.relations))
         return user
 
-    async def update(self, *, session: AsyncSession, db_obj: User, values: dict[str, Any]) -> User:
+    async def update(
+        self,
+        *,
+        session: AsyncSession,
+        db_obj: User,
+        values: dict[str, Any],
+        named: Named | None = None,
+    ) -> User:
         values = dict(values)
         values.pop("owner_user_id", None)
-        return await super().update(session=session, db_obj=db_obj, values=values)
+        return await super().update(session=session, db_obj=db_obj, values=values, named=named)
 
     async def revoke_tokens(self, *, session: AsyncSession, user_id: int) -> None:
         """Refuse every bearer token issued to the user until now."""

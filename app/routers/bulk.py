@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from app.api.access import Access, Authorize
+from app.api.access import Authorize
 from app.api.deps import CsrfProtected, SessionDep
 from app.api.writes import delete_record
 from app.core.numbers import whole_number
 from app.resources import Resource
 from app.routers.context import PageDep
 from app.routers.templating import redirect, render
+from app.services.access import Access
 
 MOST = 200  # rows one bulk delete takes: a list page's largest
 
@@ -42,9 +43,9 @@ def build_bulk_routes(res: Resource) -> APIRouter:
                 request, back, f"Tick the {res.label.lower()} to delete first.", "error"
             )
         rows = await res.crud.titles(session=session, where=None, limit=len(ids), ids=ids)
-        readable = [row for row in rows if access.can_record(res.policy_model, "read", row)]
+        readable = [row for row in rows if access.allows(res.policy_model, "read", row)]
         if form.get("confirm") is None:
-            deletable = [r for r in readable if access.can_record(res.policy_model, "delete", r)]
+            deletable = [r for r in readable if access.allows(res.policy_model, "delete", r)]
             context = {
                 "res": res,
                 "chosen": deletable,
@@ -54,7 +55,7 @@ def build_bulk_routes(res: Resource) -> APIRouter:
         deleted, refused = [], len(ids) - len(readable)
         for record in readable:
             title = res.title_of(record)
-            if not access.can_record(res.policy_model, "delete", record):
+            if not access.allows(res.policy_model, "delete", record):
                 refused += 1
                 continue
             try:

@@ -11,15 +11,7 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.csrf import get_csrf_token
-from app.api.identity import (
-    SESSION_COOKIE,
-    active_user,
-    current_login,
-    get_current_user,
-    get_policy,
-    get_zone,
-)
-from app.core.enforcer import PolicyEngine
+from app.api.identity import SESSION_COOKIE, Visitor, get_visitor, get_zone, resolve_visitor
 from app.core.zones import DEFAULT_ZONE, ZONE_COOKIE, viewer_zone
 from app.crud.audit import AUDIT_READ
 from app.crud.login_session import Caller
@@ -46,31 +38,29 @@ class PageContext:
         }
 
 
-def page_context(
-    user: Caller | None, policy: PolicyEngine, csrf_token: str | None, zone: str = DEFAULT_ZONE
-) -> PageContext:
-    """Return the page context of `user` (None: an anonymous visitor)."""
-    if user is None:
+def page_context(visitor: Visitor, csrf_token: str | None, zone: str = DEFAULT_ZONE) -> PageContext:
+    """Return the page context of `visitor` (without access: an anonymous visitor)."""
+    access = visitor.access
+    if access is None:
         return PageContext(csrf_token=csrf_token, zone=zone)
-    own_account = policy.scopes(user.id, "user", "update")  # a user row is owned by itself
+    own_account = access.scopes("user", "update")  # a user row is owned by itself
     return PageContext(
-        user=user,
+        user=access.user,
         csrf_token=csrf_token,
-        nav=[res for res in RESOURCES if policy.scopes(user.id, res.policy_model, "read").any],
-        can_audit=policy.scopes(user.id, *AUDIT_READ.split(":")[:2]).all,
+        nav=[res for res in RESOURCES if access.scopes(res.policy_model, "read").any],
+        can_audit=access.scopes(*AUDIT_READ.split(":")[:2]).all,
         zone=zone,
         can_set_zone=own_account.all or own_account.own,
     )
 
 
 async def get_page(
-    user: Annotated[Caller | None, Depends(get_current_user)],
-    policy: Annotated[PolicyEngine, Depends(get_policy)],
+    visitor: Annotated[Visitor, Depends(get_visitor)],
     csrf_token: Annotated[str | None, Depends(get_csrf_token)],
     zone: Annotated[str, Depends(get_zone)],
 ) -> PageContext:
     """Gather what every HTML page shows: the user, their navigation, CSRF token, zone."""
-    return page_context(user, policy, csrf_token, zone)
+    return page_context(visitor, csrf_token, zone)
 
 
 PageDep = Annotated[PageContext, Depends(get_page)]
@@ -85,11 +75,11 @@ async def page_for_error(request: Request) -> PageContext:
     settings = request.app.state.settings
     try:
         async with request.app.state.sessionmaker() as session:
-            login = await current_login(request, session, request.cookies.get(SESSION_COOKIE))
-            csrf_token = await get_csrf_token(request, login, settings)
-            policy = await get_policy(request, session)
-            user = active_user(login)
+            cookie = request.cookies.get(SESSION_COOKIE)
+            visitor, _ = await resolve_visitor(request, session, cookie)
+            csrf_token = await get_csrf_token(request, visitor, settings)
+            user = visitor.user
             zone = viewer_zone(user and user.time_zone, request.cookies.get(ZONE_COOKIE))
-            return page_context(user, policy, csrf_token, zone)
+            return page_context(visitor, csrf_token, zone)
     except SQLAlchemyError:
         return PageContext(zone=viewer_zone(None, request.cookies.get(ZONE_COOKIE)))

@@ -9,12 +9,12 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, EmailStr, ValidationError
 from starlette.datastructures import FormData
 
-from app.api.access import Access
 from app.core.errors import WriteError, choose, error_message
 from app.core.zones import DEFAULT_ZONE, in_utc, local, skipped, zone_names
 from app.resources import REGISTRY, Resource
 from app.routers.naming import readable_choices, target_of
 from app.schemas.examples import constraint, unwrap
+from app.services.access import Access
 
 LONG_TEXT = 500
 Choice = tuple[str, str]

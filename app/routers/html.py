@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from app import crud
 from app.api import accounts, signin
-from app.api.access import Access, Authorize, AuthorizedRecord
+from app.api.access import Authorize, AuthorizedRecord
 from app.api.auditing import AuditQuery, entries_page, reader
-from app.api.deps import AccessDep, CsrfProtected, CurrentSession, SessionDep, SettingsDep
+from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep, VisitorDep
 from app.api.what_if import try_update
 from app.api.writes import update_record
 from app.core import csrf
@@ -28,6 +28,7 @@ from app.routers.naming import entry_names
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
 from app.schemas.user import LoginRequest, RegisterRequest
+from app.services.access import Access
 
 router = APIRouter(include_in_schema=False)
 
@@ -158,9 +159,10 @@ async def register(
 
 @router.post("/logout", dependencies=[CsrfProtected])
 async def logout(
-    request: Request, login: CurrentSession, session: SessionDep, settings: SettingsDep
+    request: Request, visitor: VisitorDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     response = redirect(request, "/login", "You are signed out.", "info")
+    login = visitor.login
     if login is not None:
         await signin.sign_out(session=session, response=response, settings=settings, login=login)
     return response

@@ -10,13 +10,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.access import Access, AuthorizedRecord
+from app.api.access import AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.writes import update_record
 from app.core.errors import WriteError
 from app.core.numbers import whole_number
 from app.resources import REGISTRY, Resource
 from app.routers.templating import redirect
+from app.services.access import Access
 
 
 def can_manage(access: Access, res: Resource) -> bool:
@@ -70,7 +71,7 @@ def build_member_routes(res: Resource) -> APIRouter:
     ) -> Response:
         page = f"/{res.path}/{record.id}"
         member = await target.crud.get(session=session, id=member_id)  # None past INT_MAX
-        if member is None or not access.can_record(target.policy_model, "read", member):
+        if member is None or not access.allows(target.policy_model, "read", member):
             raise HTTPException(404, f"{target.singular} not found")
         attribute, _ = target.crud.relations[field]
         held = {linked.id for linked in getattr(member, attribute)}

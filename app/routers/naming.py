@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.access import Access
 from app.crud.paging import PageResult
 from app.resources import REGISTRY, Resource
+from app.services.access import Access
 
 # Columns every table may have that name a user or a group, beside its own foreign keys.
 OWNERS = {"owner_user_id": "users", "user_id": "users", "owner_group_id": "groups"}

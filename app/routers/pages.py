@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.api.access import Access, Authorize, AuthorizedRecord, owner_defaults
+from app.api.access import Authorize, AuthorizedRecord, owner_defaults
 from app.api.auditing import can_read_log
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.listing import list_params
@@ -35,6 +35,7 @@ from app.routers.naming import (
     page_names,
 )
 from app.routers.templating import redirect, render, templates
+from app.services.access import Access
 
 
 def template(res: Resource, page: str) -> str:
@@ -275,8 +276,8 @@ def build_pages(res: Resource) -> APIRouter:
                 "names": names,
                 "related": related,
                 "can_update": res.update_schema is not None
-                and access.can_record(res.policy_model, "update", record),
-                "can_delete": access.can_record(res.policy_model, "delete", record),
+                and access.allows(res.policy_model, "update", record),
+                "can_delete": access.allows(res.policy_model, "delete", record),
                 "history": entries,
                 "members": await members_of(access, session, res, record),
                 "record_names": await entry_names(access, session, entries or []),

@@ -16,11 +16,11 @@ from sqlalchemy import Connection, Select, create_engine, text
 from sqlalchemy.dialects.postgresql import psycopg
 
 from app.core.config import with_driver
+from app.core.decisions import RowScope
 from app.core.enforcer import Scopes
 from app.crud.paging import ListParams
 from app.init_db import migrate
 from app.resources import REGISTRY, Resource
-from app.utils.permissions import RowScope
 from tests.support import database
 from tests.support.catalog import SERVER_URL, scratch_database
 

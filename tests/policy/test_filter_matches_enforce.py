@@ -13,10 +13,10 @@ import random
 import time
 from collections import Counter
 
+from app.core.decisions import RowScope
 from app.core.enforcer import PolicyEngine, enforce_raw, group_sub, load_policy, user_sub
 from app.crud.paging import ListParams
 from app.resources import RESOURCES
-from app.utils.permissions import RowScope
 from tests.conftest import Backend
 from tests.policy.population import open_db, owner_fields, populate, run
 

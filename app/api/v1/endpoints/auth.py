@@ -5,13 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.api import accounts, signin
-from app.api.deps import (
-    CurrentSession,
-    CurrentUser,
-    PolicyDep,
-    SessionDep,
-    SettingsDep,
-)
+from app.api.deps import AccessDep, SessionDep, SettingsDep, VisitorDep
 from app.api.identity import actor_of
 from app.api.statuses import BODY, answers
 from app.core import tokens
@@ -97,10 +91,11 @@ async def token(
     response_class=Response,
     responses=answers(401),
 )
-async def logout(login: CurrentSession, session: SessionDep, settings: SettingsDep) -> Response:
+async def logout(visitor: VisitorDep, session: SessionDep, settings: SettingsDep) -> Response:
     """End the current session: its row is deleted, so the cookie stops working. Called
     with a bearer token, every token issued to the user so far stops working."""
-    if login is None or not login.user.is_active:
+    login = visitor.login
+    if login is None or visitor.access is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     if login.id is None:
@@ -112,10 +107,10 @@ async def logout(login: CurrentSession, session: SessionDep, settings: SettingsD
 
 
 @router.get("/me", response_model=Me, responses=answers(401))
-async def me(caller: CurrentUser, policy: PolicyDep, session: SessionDep) -> dict[str, object]:
+async def me(access: AccessDep, session: SessionDep) -> dict[str, object]:
     """Return the signed-in user with roles, groups and effective permissions."""
-    user = await crud.user.get(session=session, id=caller.id)
+    user = await crud.user.get(session=session, id=access.user.id)
     if user is None:  # deleted since this request resolved its session
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
-    permissions = sorted(policy.permissions(user.id))
+    permissions = sorted(access.policy.permissions(user.id))
     return UserRead.model_validate(user).model_dump() | {"permissions": permissions}

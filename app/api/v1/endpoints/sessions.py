@@ -5,11 +5,12 @@ from typing import Annotated
 from fastapi import Response, status
 
 from app.api import accounts
-from app.api.access import Access, Authorize
+from app.api.access import Authorize
 from app.api.deps import SessionDep
 from app.api.statuses import answers
 from app.api.v1.resource_router import build_router
 from app.resources import REGISTRY
+from app.services.access import Access
 
 res = REGISTRY["sessions"]
 router = build_router(res)

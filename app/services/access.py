@@ -1,0 +1,103 @@
+"""The access context: who is calling and the policy that decides for them, resolved once
+per request (`app/api/identity.py`) and handed to everything that decides or reads.
+
+Every decision goes through `app/core/decisions.py`: `allows` for one record (as stored, or
+as a write would leave it), `where` and `readable` for the records of a list.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.decisions import RowScope, decide, row_filter, row_scope
+from app.core.enforcer import PolicyEngine, Scopes
+from app.crud.base import count_each
+from app.crud.login_session import Caller
+from app.crud.paging import ListParams, PageResult
+from app.crud.titles import Titled
+from app.resources import Resource
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """The signed-in user together with the policy that decides for them."""
+
+    user: Caller
+    policy: PolicyEngine
+    login_id: int | None = None  # the caller's login session (None: a bearer token)
+    address: str | None = None  # where the request came from
+
+    @property
+    def group_ids(self) -> list[int]:
+        """The groups the caller is in, as the policy knows them."""
+        return self.policy.group_ids(self.user.id)
+
+    def scopes(self, policy_model: str, action: str) -> Scopes:
+        return self.policy.scopes(self.user.id, policy_model, action)
+
+    def allows(self, policy_model: str, action: str, record: Any) -> bool:
+        """Decide on one record: as stored (an ORM object, a row) or as a write would leave
+        it (a mapping of its fields)."""
+        return decide(self.policy, self.user.id, policy_model, action, record)
+
+    def where(self, res: Resource, action: str) -> ColumnElement[bool] | None:
+        """Return the SQL filter for the rows of `res` this user may `action` (None: all)."""
+        return row_filter(self.policy, self.user.id, res.policy_model, action, res.model)
+
+    def row_scope(self, res: Resource, action: str, prefix: str = "scope") -> RowScope:
+        return row_scope(self.policy, self.user.id, res.policy_model, action, prefix)
+
+    async def readable(
+        self,
+        res: Resource,
+        session: AsyncSession,
+        params: ListParams | None = None,
+        named: Mapping[str, Resource] | None = None,
+    ) -> PageResult:
+        """Return one page of the records of `res` this user may read, and their total;
+        with the titles of the records the `named` columns refer to (column -> their
+        resource) that this user may read, read by the same statement."""
+        titled = [
+            Titled(
+                column,
+                target.model,
+                target.title_fields,
+                self.row_scope(target, "read", prefix=f"named{number}"),
+                res.crud.relations[column][0] if column in res.crud.relations else None,
+            )
+            for number, (column, target) in enumerate((named or {}).items())
+        ]
+        return await res.crud.list(
+            session=session,
+            scope=self.row_scope(res, "read"),
+            params=params or ListParams(),
+            search_columns=res.search_columns,
+            plain=res.plain_reads,
+            titled=titled,
+        )
+
+    async def readable_titles(self, res: Resource, session: AsyncSession, limit: int) -> list[Any]:
+        """Return up to `limit` records of `res` this user may read, to name them in a picker."""
+        return await res.crud.titles(session=session, where=self.where(res, "read"), limit=limit)
+
+    async def titles_of(
+        self, res: Resource, session: AsyncSession, ids: Iterable[int | None]
+    ) -> dict[int, str]:
+        """Return the titles of the records of `res` among `ids` this user may read (one
+        statement; a record they may not read is left out, never named)."""
+        wanted = sorted({row_id for row_id in ids if row_id is not None})
+        if not wanted or not self.scopes(res.policy_model, "read").any:
+            return {}
+        where = self.where(res, "read")
+        found = await res.crud.titles(session=session, where=where, limit=len(wanted), ids=wanted)
+        return {row.id: res.title_of(row) for row in found}
+
+    async def readable_counts(
+        self, resources: Sequence[Resource], session: AsyncSession
+    ) -> list[int]:
+        """Return how many records of each resource this user may read, in one statement."""
+        queries = [(r.model, self.where(r, "read")) for r in resources]
+        return await count_each(session=session, queries=queries)
