@@ -11,24 +11,24 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from app.api.errors import JSON_HANDLERS, Handler
 from app.api.v1.router import PREFIX, api_router
 from app.core.config import Settings, get_settings
 from app.core.database import create_app_engine, create_sync_engine
 from app.core.enforcer import PolicyStore
-from app.core.errors import install_error_handlers
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.prefix import UrlPrefix
 from app.core.request_ids import RequestIds
 from app.db import create_sessionmaker
 from app.routers import html
-from app.routers.errors import oversized
+from app.routers.errors import HTML_HANDLERS, oversized, wants_html
 from app.routers.templating import templates
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await watch
     await app.state.engine.dispose()
     app.state.sync_engine.dispose()
+
+
+def answer_by_interface(json: Handler, page: Handler | None) -> Handler:
+    """Return the handler of one error type: its page for a request of the HTML interface
+    (where it has one), its JSON answer otherwise."""
+    if page is None:
+        return json
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        return await (page if wants_html(request) else json)(request, exc)
+
+    return answer
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Install one handler per error type, each chosen once (`answer_by_interface`)."""
+    for kind, json in JSON_HANDLERS.items():
+        app.add_exception_handler(kind, answer_by_interface(json, HTML_HANDLERS.get(kind)))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

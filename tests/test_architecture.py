@@ -4,6 +4,7 @@ import ast
 import inspect
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,28 @@ def test_no_request_state_in_session_info():
     ]
     assert uses, "the check found no use of session.info at all"
     assert [use for use in uses if use[1] not in TRANSACTION_FLAGS] == []
+
+
+def test_no_module_in_app_is_over_400_lines():
+    """One concept per module: past 400 lines a module holds several."""
+    long = {
+        str(path.relative_to(APP)): length
+        for path in APP.rglob("*.py")
+        if (length := len(path.read_text().splitlines())) > 400
+    }
+    assert long == {}
+
+
+def test_the_policy_command_imports_no_web_layer():
+    """`policy` and every one of its commands start without FastAPI, Starlette or the routes."""
+    commands = sorted(f"app.cli.{path.stem}" for path in (APP / "cli").glob("[!_]*.py"))
+    assert len(commands) >= 5
+    script = (
+        f"import sys, {', '.join(commands)}\n"
+        "web = ('fastapi', 'starlette', 'app.api', 'app.routers', 'app.main')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in web or m.startswith(web)))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]", found.stdout

@@ -3,7 +3,7 @@
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 
-from app.core.errors import NO_NUL
+from app.core.messages import NO_NUL
 
 
 def refuse_nul_bytes(request: Request) -> None:

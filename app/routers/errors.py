@@ -1,18 +1,13 @@
 """HTML error pages: the interface's own answers to errors the JSON API answers as JSON."""
 
-from fastapi import FastAPI, Request, status
-from fastapi.exception_handlers import http_exception_handler
+from fastapi import Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.errors import (
-    Throttled,
-    error_message,
-    throttled,
-    throttled_message,
-    validation_error,
-)
+from app.api.errors import Handler
+from app.core.errors import Throttled
+from app.core.messages import error_message, throttled_message
 from app.routers.context import page_for_error
 from app.routers.templating import login_redirect, render
 
@@ -36,17 +31,13 @@ async def error_page(request: Request, status_code: int, detail: object) -> Resp
 async def http_error(request: Request, exc: Exception) -> Response:
     """Answer HTML pages with pages: sign-in for 401, a readable error page otherwise."""
     assert isinstance(exc, StarletteHTTPException)
-    if not wants_html(request):
-        return await http_exception_handler(request, exc)
     if exc.status_code == status.HTTP_401_UNAUTHORIZED:
         return login_redirect(request)
     return await error_page(request, exc.status_code, exc.detail)
 
 
 async def request_error(request: Request, exc: Exception) -> Response:
-    """Invalid path or query input: JSON for the API, an error page for HTML."""
-    if not wants_html(request):
-        return await validation_error(request, exc)
+    """Invalid path or query input: an error page."""
     assert isinstance(exc, RequestValidationError)
     path_error = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
     code = status.HTTP_404_NOT_FOUND if path_error else status.HTTP_422_UNPROCESSABLE_CONTENT
@@ -68,15 +59,15 @@ async def oversized(request: Request, detail: str) -> Response | None:
 async def throttled_error(request: Request, exc: Exception) -> Response:
     """Too many wrong passwords: a page saying how long to wait, with Retry-After."""
     assert isinstance(exc, Throttled)
-    if not wants_html(request):
-        return await throttled(request, exc)
-    page = await error_page(request, status.HTTP_429_TOO_MANY_REQUESTS, throttled_message(exc))
+    message = throttled_message(exc.retry_after)
+    page = await error_page(request, status.HTTP_429_TOO_MANY_REQUESTS, message)
     page.headers["Retry-After"] = str(exc.retry_after)
     return page
 
 
-def install_html_error_handlers(app: FastAPI) -> None:
-    """Answer errors of HTML requests with pages (the JSON API keeps its own answers)."""
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Throttled, throttled_error)
-    app.add_exception_handler(RequestValidationError, request_error)
+# The page answering each error of a request from the HTML interface (`wants_html`).
+HTML_HANDLERS: dict[type[Exception], Handler] = {
+    StarletteHTTPException: http_error,
+    Throttled: throttled_error,
+    RequestValidationError: request_error,
+}

@@ -9,7 +9,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, EmailStr, ValidationError
 from starlette.datastructures import FormData
 
-from app.core.errors import WriteError, choose, error_message
+from app.core.errors import WriteError
+from app.core.messages import choose, error_message
 from app.core.zones import DEFAULT_ZONE, in_utc, local, skipped, zone_names
 from app.resources import REGISTRY, Resource
 from app.routers.naming import readable_choices, target_of

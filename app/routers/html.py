@@ -16,13 +16,13 @@ from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep, Visi
 from app.api.what_if import try_update
 from app.api.writes import update_record
 from app.core import csrf
-from app.core.errors import Throttled, WriteError, throttled_message
+from app.core.errors import Throttled, WriteError
+from app.core.messages import throttled_message
 from app.core.routing import PathGuard
 from app.crud.paging import COUNT_CAP
 from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
-from app.routers.errors import install_html_error_handlers
 from app.routers.forms import validate
 from app.routers.naming import entry_names
 from app.routers.pages import build_pages
@@ -98,7 +98,7 @@ async def login(
                 {
                     "next": target,
                     "username": username[:320],
-                    "errors": {"__all__": throttled_message(exc)},
+                    "errors": {"__all__": throttled_message(exc.retry_after)},
                 },
                 429,
             )
@@ -289,6 +289,5 @@ for resource in RESOURCES:
 
 
 def install(app: FastAPI) -> None:
-    """Serve the HTML interface: its pages, and error pages for its requests."""
-    install_html_error_handlers(app)
+    """Serve the HTML interface's pages (its error pages: `app/main.py`)."""
     app.include_router(router)

@@ -1,224 +1,32 @@
-"""Templates, page context, flash messages and redirects for the HTML interface."""
+"""The pages' templates and what they answer: a rendered page (with the visitor's context
+and flash messages), a redirect carrying a message, the way to the login page."""
 
-import base64
-import hashlib
-import hmac
-import json
-import typing
-from datetime import datetime
-from html import escape as html_escape
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2.filters import do_truncate
-from markupsafe import Markup
 
 from app.api.identity import SESSION_COOKIE
 from app.core.config import PROJECT_ROOT
-from app.core.zones import DEFAULT_ZONE, shown, zone_names
-from app.crud.paging import ListParams
-from app.resources import REGISTRY, Resource
+from app.core.zones import zone_names
+from app.routers.cells import (
+    change_of,
+    column_label,
+    filter_choices,
+    label,
+    query,
+    resource_at,
+    show,
+    table_rows,
+    when,
+)
 from app.routers.context import PageContext
-from app.routers.forms import form_value, literal_choices
-from app.routers.naming import Names, target_of
-
-FLASH_COOKIE = "flash"
+from app.routers.flash import FLASH_COOKIE, flash_cookie, take_flash
+from app.routers.forms import form_value
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
-
-
-def filter_choices(res: Resource, column: str) -> list[tuple[str, str]]:
-    """Return the options of a list filter: an enum's values, or yes/no."""
-    schema = res.create_schema or res.read_schema
-    info = schema.model_fields.get(column)
-    annotation = info.annotation if info else None
-    if annotation is bool:
-        return [("true", "Yes"), ("false", "No")]
-    if typing.get_origin(annotation) is typing.Literal:
-        return literal_choices(annotation)
-    return []
-
-
-def query(params: ListParams, **overrides: Any) -> str:
-    """Return a list page's query string, with some parameters changed."""
-    current: dict[str, Any] = {"q": params.q, "sort": params.sort, "offset": params.offset}
-    current |= {name: value for name, value in params.filters}
-    current |= overrides
-    pairs = []
-    for key, value in current.items():
-        if value is None or value == "" or (key == "offset" and not value):
-            continue
-        pairs.append((key, str(value).lower() if isinstance(value, bool) else str(value)))
-    if params.limit != 50:
-        pairs.append(("limit", str(params.limit)))
-    return urlencode(pairs)
-
-
-def show(
-    prefix: str, res: Any, record: Any, column: str, names: Names, zone: str = DEFAULT_ZONE
-) -> Markup:
-    """Return one field of a record as HTML: references by name, times and flags in words.
-
-    Python rather than a template macro, and f-strings around `html.escape` rather than
-    `Markup.format` or `escape` (a `Markup` object per call): a list page shows hundreds of
-    cells, and the per-cell machinery cost more than the rest of the page.
-    """
-    value = record[column] if isinstance(record, dict) else getattr(record, column, None)
-    return Markup(_cell(html_escape(prefix), res, column, value, names, zone))
-
-
-MISSING = '<span class="muted">—</span>'
-HIDDEN = '<span class="muted">hidden</span>'
-# Column headings that say what a reference is rather than how it is stored.
-LABELS = {"owner_user_id": "Owner", "owner_group_id": "Group", "user_id": "User"}
-
-
-def column_label(column: str) -> str:
-    """`project_id` -> "Project", `tag_ids` -> "Tags", `owner_user_id` -> "Owner"."""
-    if column in LABELS:
-        return LABELS[column]
-    if column.endswith("_ids"):
-        column = column.removesuffix("_ids") + "s"
-    return column.removesuffix("_id").replace("_", " ").capitalize()
-
-
-def label(value: str) -> str:
-    """An enumeration's value in words: `in_progress` -> "In progress"."""
-    return value.replace("_", " ").capitalize()
-
-
-_ENUMS: dict[str, frozenset[str]] = {}
-
-
-def enum_columns(res: Any) -> frozenset[str]:
-    """The columns of `res` whose values are one of a fixed set (`Literal`), shown by label."""
-    found = _ENUMS.get(res.path)
-    if found is None:
-        found = frozenset(
-            name
-            for name, info in res.read_schema.model_fields.items()
-            if any(
-                typing.get_origin(arg) is typing.Literal
-                for arg in (info.annotation, *typing.get_args(info.annotation))
-            )
-        )
-        _ENUMS[res.path] = found
-    return found
-
-
-def _named(prefix: str, path: str, title: str | None, record_id: Any) -> str:
-    if title is None:  # a record the viewer may not read: never its id
-        return HIDDEN
-    return f'<a href="{prefix}/{path}/{record_id}">{html_escape(title)}</a>'
-
-
-def when(value: datetime, zone: str, seconds: bool = False) -> Markup:
-    """A time as HTML: in the viewer's zone, the zone named, the UTC moment machine-readable."""
-    return Markup(_time(value, zone, seconds))
-
-
-def _time(value: datetime, zone: str, seconds: bool = False) -> str:
-    moment, text = html_escape(value.isoformat()), shown(value, zone, seconds)
-    return f'<time datetime="{moment}" title="{html_escape(zone)}">{text}</time>'
-
-
-def _cell(
-    prefix: str, res: Any, column: str, value: Any, names: Names, zone: str = DEFAULT_ZONE
-) -> str:
-    """Return a cell's HTML; `prefix` comes escaped."""
-    if value is None or value == "":
-        return MISSING
-    if value is True:
-        return "Yes"
-    if value is False:
-        return "No"
-    path = names.path_of(column)
-    if path is not None and isinstance(value, list):  # tag_ids: each by name
-        if not value:
-            return MISSING
-        return ", ".join(_named(prefix, path, names.title(column, one), one) for one in value)
-    if path is not None:
-        title = names.title(column, value)
-        if title is None:  # a record the viewer may not read: never its id
-            return HIDDEN
-        return f'<a href="{prefix}/{path}/{value}">{html_escape(title)}</a>'
-    if isinstance(value, datetime):
-        return _time(value, zone)
-    if column == "color":
-        color = html_escape(str(value))
-        return f'<span class="swatch" data-color="{color}"></span> {color}'
-    if column in enum_columns(res):
-        return html_escape(label(str(value)))
-    text = str(value)
-    return html_escape(do_truncate(templates.env, text, 80) if len(text) > 80 else text)
-
-
-def table_rows(
-    prefix: str,
-    res: Any,
-    items: list[Any],
-    columns: list[str],
-    names: Names,
-    selectable: bool = False,
-    zone: str = DEFAULT_ZONE,
-) -> list[Markup]:
-    """Return the cells of a list page's rows: a box to select it (for a bulk delete), the
-    id linked, then each column (the title linked too).
-
-    Built in Python for the same reason as `show`: fifty rows of cells in template code
-    cost more than the page's query and the rest of the page together.
-    """
-    rows = []
-    noun = html_escape(res.singular.lower())
-    prefix = html_escape(prefix)
-    base = f"{prefix}/{res.path}/"
-    for item in items:
-        href = f"{base}{item.id}"
-        title = html_escape(res.title_of(item))
-        cells = [f'<td><a href="{href}" aria-label="Open {noun} {title}">{item.id}</a></td>']
-        if selectable:  # the bulk form's boxes (`form="bulk"`: the form is below the table)
-            box = f'<input type="checkbox" name="ids" value="{item.id}" form="bulk"'
-            cells.insert(0, f'<td>{box} aria-label="Select {noun} {title}"></td>')
-        for column in columns:
-            if column == res.title_field:
-                cells.append(f'<td><a href="{href}">{title}</a></td>')
-            else:
-                value = getattr(item, column, None)
-                cells.append(f"<td>{_cell(prefix, res, column, value, names, zone)}</td>")
-        rows.append(Markup("".join(cells)))
-    return rows
-
-
-def change_of(prefix: str, entry: Any, field: str, change: Any, names: dict[Any, str]) -> Markup:
-    """One change of an audit entry as HTML: `before → after`, a reference by its title
-    (linked) when the viewer may read it (`naming.entry_names`), else as recorded."""
-    res = REGISTRY.get(entry.resource or "")
-    path = target_of(res, field) if res is not None else None
-    prefix = html_escape(prefix)
-
-    def side(value: Any) -> str:
-        if value is None:
-            return "—"
-        if path is not None and isinstance(value, list):
-            return ", ".join(side(one) for one in value) or "none"
-        title = names.get((path, value)) if path is not None else None
-        if title is not None:
-            return f'<a href="{prefix}/{path}/{value}">{html_escape(title)}</a>'
-        return html_escape(str(value))
-
-    if isinstance(change, list) and len(change) == 2:
-        return Markup(f"{side(change[0])} → {side(change[1])}")
-    return Markup(html_escape(str(change)))
-
-
-def resource_at(path: str | None) -> Resource | None:
-    """The registry's resource at `path` (None for none): what a reference field names."""
-    return REGISTRY.get(path) if path else None
-
-
 templates.env.globals.update(
     resource_at=resource_at,
     column_label=column_label,
@@ -237,50 +45,6 @@ templates.env.globals.update(
 def url(request: Request, path: str) -> str:
     """Return an app-local path with the URL prefix the app is served under."""
     return request.app.state.settings.url_prefix + path
-
-
-def _flash_mac(secret_key: str, payload: str) -> str:
-    message = f"flash:{payload}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
-
-
-def flash_cookie(secret_key: str, items: list[dict[str, str]]) -> str:
-    """Return the signed cookie value carrying `items` (`<base64 JSON>.<HMAC>`)."""
-    payload = base64.urlsafe_b64encode(json.dumps(items).encode()).decode().rstrip("=")
-    return f"{payload}.{_flash_mac(secret_key, payload)}"
-
-
-def take_flash(request: Request) -> list[dict[str, str]]:
-    """Return the flash messages the cookie carries; anything malformed shows nothing.
-
-    The cookie is signed by the app (another site or subdomain cannot plant a message), and
-    comes from the client all the same: unsigned, nested past any depth (`[[[[...`), not a
-    list of objects, or text no page can be encoded with (a lone surrogate) shows nothing.
-    """
-    raw = request.cookies.get(FLASH_COOKIE)
-    if not raw or len(raw) > 4096:
-        return []
-    payload, _, mac = raw.partition(".")
-    expected = _flash_mac(request.app.state.settings.secret_key, payload)
-    if not hmac.compare_digest(mac.encode(), expected.encode()):
-        return []
-    try:
-        items = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, RecursionError):
-        return []
-    if not isinstance(items, list):
-        return []
-    shown = []
-    for item in items[:5]:
-        if not isinstance(item, dict):
-            continue
-        kind, text = str(item.get("kind", "info"))[:20], str(item.get("text", ""))[:300]
-        try:
-            (kind + text).encode("utf-8")
-        except UnicodeEncodeError:
-            continue
-        shown.append({"kind": kind, "text": text})
-    return shown
 
 
 def render(

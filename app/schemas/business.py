@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, Field
 
-from app.core.errors import pattern
+from app.core.messages import pattern
 from app.models.business import PROJECT_STATUSES, TASK_STATUSES
 from app.schemas.common import (
     Bool,

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from app.core.errors import KINDS, NO_NUL, UNICODE, kind_of
+from app.core.messages import KINDS, NO_NUL, UNICODE, kind_of
 from app.core.numbers import INT_MAX
 from app.schemas.examples import unwrap
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints, field_validator
 
-from app.core.errors import pattern
+from app.core.messages import pattern
 from app.core.security import is_common_password, normalise_password
 from app.core.zones import ZONE_EXAMPLE, is_zone
 from app.schemas.common import Bool, Id, InputSchema, ReadSchema, Text, Timestamp, no_nul, partial

@@ -23,7 +23,7 @@ import pytest
 from pydantic import AfterValidator, BaseModel, BeforeValidator, EmailStr, Strict, ValidationError
 from pydantic.fields import FieldInfo
 
-from app.core.errors import error_message
+from app.core.messages import error_message
 from app.resources import REGISTRY
 from app.schemas.examples import example_body, unwrap
 from app.schemas.user import LoginRequest, RegisterRequest
@@ -243,7 +243,7 @@ def length_rules(annotation: Any, limits: Limits, description: str | None, where
         assert not re.search(pattern, value) and len(value) <= (high or len(value)), where
         assert description and not re.search(r"[\\^$\[\]]", description), (
             f"{where}: its pattern {pattern!r} needs its words: declare it with "
-            "app.core.errors.pattern(regex, words)"
+            "app.core.messages.pattern(regex, words)"
         )
         found.append(("pattern", value, description, value))
     return found

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.routers.templating import flash_cookie
+from app.routers.flash import flash_cookie
 from tests.conftest import Backend
 from tests.html.conftest import Browser
 from tests.html.site import page

@@ -1,0 +1,148 @@
+"""`policy sync` and `lint` (the Casbin rules against the permissions tables) and
+`policy audit prune` (the audit log's old entries)."""
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cli.directory import Directory, transaction
+from app.cli.output import CliError, emit_json
+from app.core.config import Settings
+from app.crud import audit
+from app.crud.policy import Rule, sync_policy, well_formed
+from app.models import Permission, User, role_permissions, user_roles
+from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS
+
+
+async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    async with transaction(settings) as session:
+        diff = await sync_policy(session, dry_run=args.dry_run)
+        directory = await Directory.load(session, ids=args.ids)
+    changes = {
+        "added": diff.added,
+        "removed": diff.removed,
+        "duplicates": diff.duplicates,
+    }
+    if args.json:
+        named = {
+            key: [{"rule": list(rule), "text": directory.rule(rule)} for rule in rules]
+            for key, rules in changes.items()
+        }
+        emit_json({"dry_run": args.dry_run, "changed": diff.changed, **named})
+        return 0
+    verb = "would " if args.dry_run else ""
+    for rule in diff.added:
+        print(f"+ {directory.rule(rule)}")
+    for rule in diff.removed:
+        orphan = " (orphan)" if directory.orphan(rule) else ""
+        print(f"- {directory.rule(rule)}{orphan}")
+    for rule in diff.duplicates:
+        print(f"- {directory.rule(rule)} (duplicate row)")
+    if diff.changed:
+        print(
+            f"{verb}add {len(diff.added)}, {verb}remove {len(diff.removed)} rule(s) "
+            f"and {len(diff.duplicates)} duplicate row(s)"
+        )
+    else:
+        print("policy is in sync; nothing changes")
+    return 0
+
+
+async def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    async with transaction(settings) as session:
+        report = await lint(session, ids=args.ids)
+    if args.json:
+        emit_json(report)
+        return 0 if report["ok"] else 1
+    drift = report["drift"]
+    for key, said in (
+        ("missing", "missing Casbin rule"),
+        ("stale", "stale Casbin rule"),
+        ("orphan", "orphan Casbin rule (names no such row)"),
+        ("duplicate", "duplicate Casbin rule row"),
+    ):
+        for rule in drift[key]:
+            print(f"error: {said}: {rule['text']}")
+    for name in report["malformed_models"]:
+        print(f"error: permission {name} has a model no Casbin rule can hold (never synced)")
+    for key, said in (
+        ("unknown_models", "permission {} names an unknown model"),
+        ("unheld_roles", "role {} is held by nobody"),
+        ("unheld_permissions", "permission {} is granted to no role"),
+        ("users_without_roles", "user {} has no role"),
+        ("inactive_users_with_roles", "user {} is inactive but still holds roles"),
+    ):
+        for name in report[key]:
+            print(f"warning: {said.format(name)}")
+    if report["ok"]:
+        print("ok: the Casbin rules match the tables")
+    else:
+        print("drift found: run `policy sync` to fix it")
+    return 0 if report["ok"] else 1
+
+
+async def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    before = args.before
+    if before is None:
+        days = settings.audit_retention_days
+        if days is None:
+            raise CliError(
+                "give --before DATE: AUDIT_RETENTION_DAYS is unset, so entries are kept forever"
+            )
+        before = datetime.now(UTC) - timedelta(days=days)
+    async with transaction(settings) as session:
+        count = await audit.prune(session, before, dry_run=args.dry_run)
+    verb = "would delete" if args.dry_run else "deleted"
+    if args.json:
+        emit_json({"dry_run": args.dry_run, "before": before.isoformat(), "entries": count})
+    else:
+        entries = "entry" if count == 1 else "entries"
+        print(f"{verb} {count} audit {entries} from before {before:%Y-%m-%d %H:%M:%S} UTC")
+    return 0
+
+
+async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
+    """Return the errors (drift: missing, stale, orphan and duplicate rule rows; permissions
+    whose model no rule can hold) and the warnings (unknown models, unheld roles and
+    permissions, users without a role, inactive users who still hold roles), in names."""
+    diff = await sync_policy(session, dry_run=True)
+    directory = await Directory.load(session, ids=ids)
+    unknown = sorted(
+        str(p)
+        for p in await session.scalars(
+            select(Permission).where(Permission.model.not_in(PERMISSION_MODELS))
+        )
+        if str(p) not in EXTRA_PERMISSIONS and well_formed(p.model)
+    )
+    memberships = list(await session.execute(select(user_roles.c.user_id, user_roles.c.role_id)))
+    held_roles = {role_id for _, role_id in memberships}
+    with_role = {user_id for user_id, _ in memberships}
+    granted = set(await session.scalars(select(role_permissions.c.permission_id)))
+    users = list(await session.execute(select(User.id, User.is_active).order_by(User.username)))
+
+    def named(rules: list[Rule]) -> list[dict[str, Any]]:
+        return [{"rule": list(rule), "text": directory.rule(rule)} for rule in rules]
+
+    orphans = [rule for rule in diff.removed if directory.orphan(rule)]
+    permissions = list(await session.scalars(select(Permission)))
+    malformed = sorted(str(p) for p in permissions if not well_formed(p.model))
+    return {
+        "drift": {
+            "missing": named(diff.added),
+            "stale": named([rule for rule in diff.removed if rule not in orphans]),
+            "orphan": named(orphans),
+            "duplicate": named(diff.duplicates),
+        },
+        "malformed_models": malformed,
+        "unknown_models": unknown,
+        "unheld_roles": sorted(directory.role(r) for r in directory.roles if r not in held_roles),
+        "unheld_permissions": sorted(str(p) for p in permissions if p.id not in granted),
+        "users_without_roles": [directory.user(u) for u, _ in users if u not in with_role],
+        "inactive_users_with_roles": [
+            directory.user(u) for u, active in users if not active and u in with_role
+        ],
+        "ok": not diff.changed and not malformed,
+    }
