@@ -9,6 +9,7 @@ records only: any other it refuses in one line, changing nothing, and exits with
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from alembic import command
@@ -26,22 +27,24 @@ from app.core.security import passwords_for
 from app.crud.policy import sync_policy
 from app.db import create_sessionmaker
 from app.models import ACTIONS, SCOPES, Group, Permission, Role, User
-from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS
+from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, RESOURCES, Resource
 
 ADMIN_ROLE = "admin"
-BUSINESS_MODELS = ("customer", "project", "task", "comment", "time_entry", "tag")
-OWNED_BUSINESS = ("customer", "project", "task", "comment", "time_entry")
 
 
-def default_role_permissions() -> dict[str, set[str]]:
-    """Return each default role's permissions as `model:action:scope` strings."""
-    admin = {f"{m}:{a}:all" for m in PERMISSION_MODELS for a in ACTIONS} | set(EXTRA_PERMISSIONS)
-    user = {"user:read:own", "user:update:own", "session:read:own", "session:delete:own"}
-    for model in OWNED_BUSINESS:
-        user |= {f"{model}:{a}:own" for a in ACTIONS} | {f"{model}:read:group"}
-    user |= {"tag:read:all", "tag:create:own", "tag:update:own", "tag:delete:own"}
-    manager = {f"{m}:{a}:group" for m in BUSINESS_MODELS for a in ACTIONS}
-    return {"admin": admin, "user": user, "manager": manager}
+def default_role_permissions(
+    resources: Sequence[Resource] = RESOURCES,
+) -> dict[str, set[str]]:
+    """Return each default role's permissions as `model:action:scope` strings: admin's
+    every `all` one (and the extra ones), the others' as each resource declares them."""
+    roles: dict[str, set[str]] = {name: set() for name in ROLE_DESCRIPTIONS}
+    roles[ADMIN_ROLE] = {f"{r.policy_model}:{a}:all" for r in resources for a in ACTIONS}
+    if resources is RESOURCES:
+        roles[ADMIN_ROLE] |= set(EXTRA_PERMISSIONS)
+    for res in resources:
+        for role, items in res.default_grants.items():
+            roles[role] |= {f"{res.policy_model}:{item}" for item in items}
+    return roles
 
 
 ROLE_DESCRIPTIONS = {
@@ -73,9 +76,10 @@ async def seed(session: AsyncSession, settings: Settings, *, demo: bool = False)
 
     Every run makes sure each registered model has its permissions (12: four actions in
     three scopes). When a model gets its first ones (a table added after the database was
-    made), the `admin` role is granted its `:all` permissions; later runs leave grants
-    alone, so a grant an admin removes stays removed. The roles, groups and accounts are
-    seeded only into a database without users, so an account an admin deleted (with its
+    made), the `admin` role is granted its `:all` permissions and each other seeded role
+    what the table's registry entry declares for it; later runs leave grants alone, so a
+    grant an admin removes stays removed. The roles, groups and accounts are seeded only
+    into a database without users, so an account an admin deleted (with its
     well-known password) never comes back at the next start. With `demo`, the sample
     company follows, or `demo_data.Refused` is raised (and the caller rolls back).
     """
@@ -106,9 +110,13 @@ async def seed(session: AsyncSession, settings: Settings, *, demo: bool = False)
     if fresh:
         created += await _seed_accounts(session, settings, existing)
     else:
-        grants = [existing[f"{m}:{a}:all"] for m in new_models for a in ACTIONS] + new_extras
-        if grants:
-            created += await _grant_to_admin(session, grants)
+        added = [res for res in RESOURCES if res.policy_model in new_models]
+        grants = {
+            role: [existing[name] for name in sorted(names)]
+            for role, names in default_role_permissions(added).items()
+        }
+        grants[ADMIN_ROLE] += new_extras
+        created += await _grant_new(session, grants)
     if demo:
         created += await demo_data.load(session, settings)
     diff = await sync_policy(session)
@@ -117,16 +125,18 @@ async def seed(session: AsyncSession, settings: Settings, *, demo: bool = False)
     return created
 
 
-async def _grant_to_admin(session: AsyncSession, grants: list[Permission]) -> list[str]:
-    """Grant the `admin` role these new permissions (if the role exists)."""
-    admin = await session.scalar(
-        select(Role).where(Role.name == ADMIN_ROLE).options(selectinload(Role.permissions))
-    )
-    if admin is None:
+async def _grant_new(session: AsyncSession, grants: dict[str, list[Permission]]) -> list[str]:
+    """Grant each seeded role (that still exists) its new permissions."""
+    wanted = [name for name, given in grants.items() if given]
+    if not wanted:
         return []
-    admin.permissions = [*admin.permissions, *grants]
+    stmt = select(Role).where(Role.name.in_(wanted)).options(selectinload(Role.permissions))
+    granted = []
+    for role in await session.scalars(stmt):
+        role.permissions = [*role.permissions, *grants[role.name]]
+        granted += [f"role {role.name} granted {grant}" for grant in grants[role.name]]
     await session.flush()
-    return [f"role {ADMIN_ROLE} granted {grant}" for grant in grants]
+    return sorted(granted)
 
 
 async def _seed_accounts(

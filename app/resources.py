@@ -5,16 +5,17 @@ default derived from them), after its migration, model and schemas exist.
 """
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
 from app import crud
-from app.crud.audit import AUDIT_READ
+from app.core.permissions import AUDIT_READ
 from app.crud.base import CRUDBase
 from app.crud.role import Holder
+from app.hooks import accounts, grants
 from app.models import (
     Comment,
     Customer,
@@ -34,6 +35,11 @@ from app.schemas.common import partial
 OWNER_FIELDS = ("owner_user_id", "owner_group_id")
 OWNER_SORT = ("id", *OWNER_FIELDS, "created_at", "updated_at")
 DERIVED: Any = object()  # a field left to __post_init__ to derive (None means "none")
+# Default grants (`action:scope`) of the seeded roles that are not admin (which holds every
+# permission at `all`): a business table people own, and its records worked on in groups.
+OWN_WORK = ("create:own", "read:own", "update:own", "delete:own", "read:group")
+GROUP_WORK = ("create:group", "read:group", "update:group", "delete:group")
+OWNED = {"user": OWN_WORK, "manager": GROUP_WORK}
 
 
 def snake_case(name: str) -> str:
@@ -82,8 +88,24 @@ class Resource:
     plain_reads: bool = DERIVED
     # The users a change of one record can give or take permissions from, each with what
     # their roles give them (`holders(session=..., record=...)`). Set, an update can be
-    # tried first (`?dry_run=1`, `app/api/what_if.py`): who would gain and lose what.
+    # tried first (`?dry_run=1`, `app/services/what_if.py`): who would gain and lose what.
     holders: Callable[..., Awaitable[dict[int, Holder]]] | None = None
+    # What the seeded roles other than admin hold of it: role -> `action:scope` items, given
+    # when the database is made and, for a table added later, when its permissions are.
+    default_grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Fields whose change can leave nobody able to manage users and roles (a delete
+    # always can): such a write is refused (409) when it would (`app/services/accounts.py`).
+    managing_fields: frozenset[str] = frozenset()
+    # What a write of one of its records gives people: reported to the delegation check,
+    # which refuses what the editor does not hold (`app/hooks/grants.py`).
+    grants: Callable[..., Awaitable[None]] | None = None
+    # Around an update: a check before it (a user's own new password needs the current
+    # one) and what it sets off after (a new password ends sessions): `app/hooks/accounts.py`.
+    before_update: Callable[..., Awaitable[None]] | None = None
+    after_update: Callable[..., Awaitable[None]] | None = None
+    # The field by which one's own record confirms a new secret (`current_password`):
+    # asked on one's own edit form; its wrong guesses are throttled (429).
+    confirms_secret: str | None = None
     # A record that owns itself (a user: its `owner_user_id` is its own id): a create
     # leaves its owners as sent, and a new one is nobody's until it exists.
     owns_itself: bool = False
@@ -185,6 +207,12 @@ RESOURCES: tuple[Resource, ...] = (
         privileged_fields=frozenset(user.UserCreate.model_fields) - user.SELF_EDITABLE,
         title_field="username",
         owns_itself=True,
+        default_grants={"user": ("read:own", "update:own")},
+        managing_fields=frozenset({"role_ids", "is_active"}),
+        grants=grants.user_grants,
+        before_update=accounts.check_current_password,
+        after_update=accounts.after_user_update,
+        confirms_secret="current_password",
         list_columns=("username", "email", "full_name", "is_active", "last_login_at"),
     ),
     Resource(
@@ -199,6 +227,8 @@ RESOURCES: tuple[Resource, ...] = (
         list_columns=("name", "description"),
         holders=crud.role.holders,
         members=("users", "role_ids"),
+        managing_fields=frozenset({"permission_ids"}),
+        grants=grants.role_grants,
     ),
     Resource(
         path="permissions",
@@ -212,6 +242,8 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("model", "action", "scope"),
         title_fields=("model", "action", "scope"),
         list_columns=("model", "action", "scope", "description"),
+        managing_fields=frozenset({"model", "action", "scope"}),
+        grants=grants.permission_grants,
     ),
     Resource(
         path="sessions",
@@ -227,6 +259,7 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("user_id",),
         title_field="id",
         list_columns=("user_id", "ip_address", "last_seen_at", "expires_at"),
+        default_grants={"user": ("read:own", "delete:own")},
     ),
     Resource(
         path="groups",
@@ -237,6 +270,7 @@ RESOURCES: tuple[Resource, ...] = (
         sort_columns=(*OWNER_SORT, "name"),
         search_columns=("name", "description"),
         list_columns=("name", "description"),
+        grants=grants.group_grants,
     ),
     Resource(
         path="customers",
@@ -249,6 +283,7 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("is_active",),
         list_columns=("name", "company", "email", "phone", "is_active"),
         children=(("projects", "customer_id"),),
+        default_grants=OWNED,
     ),
     Resource(
         path="projects",
@@ -261,6 +296,7 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("status", "customer_id", "is_billable"),
         list_columns=("name", "status", "customer_id", "budget", "due_date"),
         children=(("tasks", "project_id"),),
+        default_grants=OWNED,
     ),
     Resource(
         path="tasks",
@@ -282,6 +318,7 @@ RESOURCES: tuple[Resource, ...] = (
             "due_at",
         ),
         children=(("comments", "task_id"), ("time_entries", "task_id")),
+        default_grants=OWNED,
     ),
     Resource(
         path="tags",
@@ -291,6 +328,10 @@ RESOURCES: tuple[Resource, ...] = (
         update_schema=business.TagUpdate,
         search_columns=("name",),
         list_columns=("name", "color"),
+        default_grants={
+            "user": ("read:all", "create:own", "update:own", "delete:own"),
+            "manager": GROUP_WORK,
+        },
     ),
     Resource(
         path="comments",
@@ -303,6 +344,7 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("task_id",),
         title_field="body",
         list_columns=("body", "task_id", "created_at"),
+        default_grants=OWNED,
     ),
     Resource(
         path="time_entries",
@@ -315,6 +357,7 @@ RESOURCES: tuple[Resource, ...] = (
         filter_columns=("task_id", "user_id", "is_billable"),
         title_field="spent_on",
         list_columns=("spent_on", "minutes", "task_id", "user_id", "is_billable"),
+        default_grants=OWNED,
     ),
 )
 

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import casbin
 
 from app.core.enforcer import MODEL_PATH, PolicyEngine, group_sub, role_sub, user_sub
+from app.core.permissions import ACTIONS, SCOPES
 from app.init_db import default_role_permissions
-from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS
 
 Request = tuple[str, str, str, str, str]

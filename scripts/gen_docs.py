@@ -9,6 +9,9 @@
   the page lacks gets a section of its own, with curl examples of each of its routes made
   from its schemas (`generated:examples:<path>`), so every route stays documented and run.
 
+- `docs/architecture.md`, between the `generated:modules` markers: every module of `app/`,
+  layer by layer, with the first sentence of its docstring.
+
 Run `make docs` (or `python scripts/gen_docs.py`); with `--check` nothing is written and the
 exit status is 1 when a file is not what the code generates (the docs tests run this).
 """
@@ -29,14 +32,18 @@ from pydantic.fields import FieldInfo
 
 from app.core.config import PROJECT_ROOT as ROOT
 from app.core.database import Base
+from app.core.permissions import ACTIONS, SCOPES
 from app.init_db import DEFAULT_GROUPS, DEFAULT_USERS, ROLE_DESCRIPTIONS, default_role_permissions
-from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES, Resource
 from app.schemas.examples import constraint, example_body
 
 SCHEMA_DOC = ROOT / "docs/schema.md"
 SPEC_DOC = ROOT / "docs/tech-spec.md"
 API_DOC = ROOT / "docs/api.md"
+ARCH_DOC = ROOT / "docs/architecture.md"
+# The packages of app/, in layer order, and the registry between the hooks and the services.
+LAYER_ORDER = ("core", "models", "schemas", "crud", "hooks", "resources.py", "services")
+LAYER_ORDER += ("api", "routers", "cli")
 ID_MAX = 2**31 - 1
 OWNER_COLUMNS = ("owner_user_id", "owner_group_id")
 EXTENSIONS = "extensions"  # the section of `CREATE EXTENSION` statements, run first
@@ -408,6 +415,30 @@ def fill(text: str, page: Path, sections: dict[str, str]) -> str:
     return text
 
 
+def summary(path: Path) -> str:
+    """The first sentence of a module's docstring, on one line."""
+    import ast
+
+    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+    first = " ".join(doc.split("\n\n")[0].split())
+    return first.split(". ")[0].rstrip(".") if first else ""
+
+
+def render_modules() -> str:
+    """Every module of app/, layer by layer, with the first sentence of its docstring."""
+    app = ROOT / "app"
+    lines = ["| module | what it is |", "|---|---|"]
+    for layer in LAYER_ORDER:
+        base = app / layer
+        paths = [base] if base.is_file() else sorted(base.rglob("*.py"))
+        for path in paths:
+            if path.name == "__init__.py" and not summary(path):
+                continue
+            text = summary(path).replace("|", "\\|")
+            lines.append(f"| `{path.relative_to(ROOT)}` | {text} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write (or with --check, compare) the generated docs; 1 when something is stale."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -426,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         SCHEMA_DOC: render_schema(),
         SPEC_DOC: fill(SPEC_DOC.read_text(), SPEC_DOC, spec_sections),
         API_DOC: fill(api_text, API_DOC, resources),
+        ARCH_DOC: fill(ARCH_DOC.read_text(), ARCH_DOC, {"modules": render_modules()}),
     }
     stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
     for path in stale:

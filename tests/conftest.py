@@ -25,7 +25,7 @@ from sqlalchemy import func, insert, select
 
 from app.core.config import Settings
 from app.core.database import create_sync_engine
-from app.crud.paging import COUNT_CAP
+from app.core.lists import COUNT_CAP
 from app.models import Tag, User
 from tests.support import database, server
 

@@ -33,7 +33,8 @@ def calls_in(path: Path) -> list[tuple[str, int]]:
 
 
 def test_one_commit_site():
-    """One call in the app commits a transaction: `commit` in the session dependency's module."""
+    """One call in the app commits a transaction: `commit` in the data layer's transaction
+    module, which the session dependency and the services call."""
     commits = [
         f"{path.relative_to(APP)}:{line}"
         for path in APP.rglob("*.py")
@@ -41,7 +42,7 @@ def test_one_commit_site():
         if name == ".commit"
     ]
     assert len(commits) == 1, commits
-    assert commits[0].startswith("api/transaction.py:"), commits
+    assert commits[0].startswith("crud/transaction.py:"), commits
 
 
 def test_no_sql_in_route_modules():
@@ -130,10 +131,16 @@ def test_nothing_reads_outside_the_repository():
     assert offenders == []
 
 
-def imported_modules(path: Path) -> list[tuple[str, int]]:
-    """Return (module, line) for every import in a module, relative ones resolved."""
+def imported_modules(path: Path, *, typing_only: bool = True) -> list[tuple[str, int]]:
+    """Return (module, line) for every import in a module, relative ones resolved; without
+    `typing_only`, those under `if TYPE_CHECKING:` (for annotations only) left out."""
+    tree = ast.parse(path.read_text())
+    if not typing_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                node.body = []
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -144,21 +151,40 @@ def imported_modules(path: Path) -> list[tuple[str, int]]:
 
 LAYERS = {  # a package and what it must not import
     # the enforcer reads the policy tables' models; nothing in core reaches above them
-    "core": ("app.schemas", "app.crud", "app.resources", "app.api", "app.routers"),
-    "models": ("app.schemas", "app.crud", "app.resources", "app.api", "app.routers"),
-    "schemas": ("app.crud", "app.resources", "app.api", "app.routers"),
-    "crud": ("app.resources", "app.api", "app.routers"),
+    "core": (
+        "app.schemas",
+        "app.crud",
+        "app.hooks",
+        "app.resources",
+        *["app.services", "app.api", "app.routers", "app.cli"],
+    ),
+    "models": (
+        "app.schemas",
+        "app.crud",
+        "app.hooks",
+        "app.resources",
+        "app.services",
+        "app.api",
+        "app.routers",
+    ),
+    "schemas": ("app.crud", "app.hooks", "app.resources", "app.services", "app.api", "app.routers"),
+    "crud": ("app.hooks", "app.resources", "app.services", "app.api", "app.routers"),
+    # the registry names the hooks: they import neither it nor what is built on it
+    "hooks": ("app.resources", "app.services", "app.api", "app.routers"),
+    "services": ("app.api", "app.routers", "fastapi", "starlette"),
     "api": ("app.routers",),
+    "cli": ("app.api", "app.routers", "app.main", "fastapi", "starlette"),
 }
 
 
 def test_layers_import_only_what_is_below_them():
-    """core < models < schemas < crud < registry < api < routers: none imports upward."""
+    """core < models < schemas < crud < hooks < registry < services < api < routers (and
+    the command line beside the web): none imports upward; the services know no HTTP."""
     offenders = [
         f"{path.relative_to(APP)}:{line} imports {module}"
         for package, banned in LAYERS.items()
         for path in (APP / package).rglob("*.py")
-        for module, line in imported_modules(path)
+        for module, line in imported_modules(path, typing_only=False)
         if module.startswith(banned)
     ]
     assert offenders == []
@@ -267,3 +293,65 @@ def test_the_policy_command_imports_no_web_layer():
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "[]", found.stdout
+
+
+# The session dependency opens the one transaction: the only route-layer module that
+# reaches the data layer itself.
+TRANSACTION_BOUNDARY = {"api/transaction.py"}
+DATA_LAYER = ("app.crud", "app.models", "sqlalchemy")
+ALLOWED_FROM_IT = ("sqlalchemy.ext.asyncio", "sqlalchemy.exc")
+
+
+def test_route_modules_reach_the_data_only_through_the_services():
+    """`app/api` and `app/routers` hold routes and their dependencies: they import no crud
+    module, no model and no query builder (a session is passed on, never used)."""
+    offenders = [
+        f"{path.relative_to(APP)}:{line} imports {module}"
+        for folder in (APP / "api", APP / "routers")
+        for path in folder.rglob("*.py")
+        if str(path.relative_to(APP)) not in TRANSACTION_BOUNDARY
+        for module, line in imported_modules(path)
+        if (module.startswith(DATA_LAYER) or module in ("app.crud", "app.models"))
+        and not module.startswith(ALLOWED_FROM_IT)
+    ]
+    assert offenders == []
+
+
+def compared_models(node: ast.Compare) -> set[str]:
+    """The bare names a comparison compares (`x is User`, `m in (User, Role)`), not the
+    columns it reads (`User.id == 3`)."""
+    found = set()
+    for part in (node.left, *node.comparators):
+        items = part.elts if isinstance(part, ast.Set | ast.Tuple | ast.List) else [part]
+        found |= {item.id for item in items if isinstance(item, ast.Name)}
+    return found
+
+
+def model_names() -> set[str]:
+    from app.core.database import Base
+
+    return {mapper.class_.__name__ for mapper in Base.registry.mappers}
+
+
+def test_no_model_is_special_cased_outside_its_declaration():
+    """What is particular to a table is declared on its registry entry (`app/resources.py`,
+    with its hooks in `app/hooks/`): no generic code compares a model (`res.model is User`,
+    `model in {...}`)."""
+    models = model_names()
+    assert {"User", "Role", "Task"} <= models
+    declared = {APP / "resources.py", APP / "models", APP / "hooks"}
+    offenders = []
+    for path in APP.rglob("*.py"):
+        if path in declared or path.parent in declared:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare) and compared_models(node) & models:
+                offenders.append(f"{path.relative_to(APP)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_test_data_names_registered_resources():
+    """The per-resource test data (`tests/support/records.py`) names registered tables only."""
+    from tests.support.records import CHANGES, PARENTS
+
+    assert set(PARENTS) | set(CHANGES) <= {res.path for res in RESOURCES}

@@ -1,18 +1,15 @@
-"""Reading the audit log: who may, and the question a reader asks (the API's query string,
-and the page's, whose blank fields are dropped first)."""
+"""The question a reader of the audit log asks: the API's query string, and the page's,
+whose blank fields are dropped first (the reading: `app/services/audit_log.py`)."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.access import forbidden
+from app.core.lists import AuditFilter
 from app.core.numbers import INT_MAX
 from app.core.zones import in_utc
-from app.crud import audit
 from app.schemas.common import UTCTimestamp
-from app.services.access import Access
 
 Id = Annotated[int, Field(ge=1, le=INT_MAX)]
 Name = Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\x00]*$")]
@@ -34,8 +31,8 @@ class AuditQuery(BaseModel):
     cursor: Id | None = None
 
     @property
-    def where(self) -> audit.AuditFilter:
-        return audit.AuditFilter(
+    def where(self) -> AuditFilter:
+        return AuditFilter(
             self.actor_id,
             self.actor,
             self.event,
@@ -59,27 +56,3 @@ class AuditQuery(BaseModel):
             raise RequestValidationError(
                 [error | {"loc": ("query", *error["loc"])} for error in exc.errors()]
             ) from None
-
-
-def can_read_log(access: Access) -> bool:
-    model, action, _ = audit.AUDIT_READ.split(":")
-    return access.scopes(model, action).all
-
-
-def reader(access: Access) -> Access:
-    """Refuse (403) a caller without `audit:read:all`."""
-    if not can_read_log(access):
-        raise forbidden(f"reading the audit log needs {audit.AUDIT_READ}")
-    return access
-
-
-async def entries_page(session: AsyncSession, query: AuditQuery) -> dict[str, Any]:
-    """One page of entries and the cursor of the next, older one."""
-    rows = await audit.read_entries(session, query.where, query.limit + 1, query.cursor)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    return {
-        "items": rows,
-        "limit": query.limit,
-        "next_cursor": str(rows[-1].id) if more and rows else None,
-    }

@@ -4,9 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from app.api.identity import Visitor, get_settings, get_visitor
+from app.api.identity import get_settings, get_visitor
 from app.core import csrf as tokens
 from app.core.config import Settings
+from app.services.access import Visitor
 
 
 async def get_csrf_token(

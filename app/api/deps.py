@@ -6,10 +6,10 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.csrf import get_csrf_token, require_csrf
-from app.api.identity import Visitor, get_access, get_settings, get_visitor, get_zone
+from app.api.identity import get_access, get_settings, get_visitor, get_zone
 from app.api.transaction import get_db
 from app.core.config import Settings
-from app.services.access import Access
+from app.services.access import Access, Visitor
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_db, scope="function")]

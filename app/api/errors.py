@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.constraints import constraint_fields, integrity_write_error
-from app.core.errors import Throttled, WriteError
+from app.core.errors import Conflict, Forbidden, NotFound, Refused, Throttled, WriteError
 from app.core.messages import error_message, throttled_message
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,24 @@ async def throttled(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# The status of each refusal of the services.
+STATUS_OF: dict[type[Refused], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+}
+
+
+def status_of(exc: Refused) -> int:
+    return next(code for kind, code in STATUS_OF.items() if isinstance(exc, kind))
+
+
+async def refused(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a refusal of the services: its status, and why in `detail`."""
+    assert isinstance(exc, Refused)
+    return JSONResponse({"detail": exc.detail}, status_of(exc))
+
+
 # The JSON answer to each error, by its type (the pages answer some in HTML).
 JSON_HANDLERS: dict[type[Exception], Handler] = {
     StarletteHTTPException: http_exception_handler,
@@ -115,4 +133,5 @@ JSON_HANDLERS: dict[type[Exception], Handler] = {
     DBAPIError: data_error,
     WriteError: write_error,
     Throttled: throttled,
+    Refused: refused,
 }

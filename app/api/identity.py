@@ -7,22 +7,19 @@ resolve its caller together with that record instead (`resolve_visitor(record_of
 one statement, and then it is that route's only resolution (`tests/test_architecture.py`).
 """
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Cookie, Depends, HTTPException, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import crud
-from app.api.transaction import READ_METHODS, commit, get_db
-from app.core import tokens
+from app.api.transaction import READ_METHODS, get_db
 from app.core.addresses import normalised_address
 from app.core.config import Settings
 from app.core.zones import ZONE_COOKIE, viewer_zone
-from app.crud import audit
-from app.crud.base import CRUDBase
-from app.crud.login_session import Caller, Login, Resolved
-from app.services.access import Access
+from app.resources import Resource
+from app.services.access import Access, Visitor
+from app.services.callers import resolve_caller
+from app.services.signin import Origin
 
 SESSION_COOKIE = "session_id"
 
@@ -32,66 +29,27 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-@dataclass(frozen=True, slots=True)
-class Visitor:
-    """Who sent a request: their login session (None: none named, or it expired), the
-    access context when they are signed in and active (None: anonymous), their address."""
-
-    login: Login | None
-    access: Access | None
-    address: str | None
-
-    @property
-    def user(self) -> Caller | None:
-        return self.access.user if self.access is not None else None
-
-
 async def resolve_visitor(
     request: Request,
     session: AsyncSession,
     session_id: str | None,
-    record_of: tuple[CRUDBase[Any], int] | None = None,
+    record_of: tuple[Resource, int] | None = None,
 ) -> tuple[Visitor, Any]:
-    """Resolve the caller: their login session, user and groups, and the policy deciding
-    for them (looked up once, at least as new as the revision read with the session).
-
-    `record_of` (crud, id): also return that record's plain row (None when missing), read
-    in the same statement as a cookie's session; for a bearer token, right after.
-    """
+    """Resolve the request's caller (`app/services/callers.py`) from its bearer token (on an
+    API path) or its session cookie; `record_of`: that record too, in the same statement."""
     settings = request.app.state.settings
-    resolved = Resolved(None, False, -1)
-    record_read = False
     bearer = bearer_token(request, settings)
-    if bearer is not None:
-        claims = tokens.read(bearer, settings)
-        if claims is not None:
-            resolved = await crud.login_session.resolve_bearer(session=session, claims=claims)
-    elif session_id and len(session_id) <= 256 and "\x00" not in session_id:
-        resolved = await crud.login_session.resolve(
-            session=session, token=session_id, settings=settings, record_of=record_of
-        )
-        record_read = record_of is not None
-        if resolved.wrote:
-            # Keep the removal of an expired row (or the touch of a live one) even when the
-            # request then fails: the 401 that follows would otherwise roll it back.
-            await commit(session)
-    login = resolved.login
-    if request.method not in READ_METHODS:  # a read records nothing in the audit log
-        session.info[audit.ACTOR] = actor_of(request, login.user if login else None)
-    address = client_address(request)
-    user = active_user(login)
-    if user is None:
-        return Visitor(login, None, address), None
-    store = request.app.state.policy
-    if resolved.revision >= 0:
-        policy = await store.at_least(resolved.revision)
-    else:
-        policy = await store.get(session)
-    access = Access(user, policy, login.id if login else None, address)
-    record = resolved.record
-    if record_of is not None and not record_read:
-        record = await record_of[0].read(session=session, id=record_of[1])
-    return Visitor(login, access, address), record
+    cookie = session_id if bearer is None else None
+    return await resolve_caller(
+        session,
+        settings=settings,
+        policies=request.app.state.policy,
+        bearer=bearer,
+        cookie=cookie,
+        origin=origin_of(request),
+        writing=request.method not in READ_METHODS,
+        record_of=record_of,
+    )
 
 
 async def get_visitor(
@@ -120,20 +78,19 @@ async def get_access(visitor: Annotated[Visitor, Depends(get_visitor)]) -> Acces
     return signed_in(visitor)
 
 
+def origin_of(request: Request) -> Origin:
+    """Where the request came from: its address, user agent and request id."""
+    return Origin(
+        client_address(request),
+        request.headers.get("user-agent"),
+        request.scope.get("state", {}).get("request_id"),
+    )
+
+
 def client_address(request: Request) -> str | None:
     """The address the request came from (the proxy's client, behind a trusted proxy), in
     the one form sessions, the throttle and the audit log keep (`normalised_address`)."""
     return normalised_address(request.client.host if request.client else None)
-
-
-def actor_of(request: Request, user: Caller | None, name: str | None = None) -> audit.Actor:
-    """Who the audit log names for this request: the user, and where the request came from."""
-    return audit.Actor(
-        user.id if user else None,
-        user.username if user else name,
-        client_address(request),
-        request.scope.get("state", {}).get("request_id"),
-    )
 
 
 def bearer_token(request: Request, settings: Settings) -> str | None:
@@ -147,13 +104,6 @@ def bearer_token(request: Request, settings: Settings) -> str | None:
     if scheme.lower() != "bearer" or not path.startswith("/api/"):
         return None
     return token.strip()
-
-
-def active_user(login: Login | None) -> Caller | None:
-    """Return the login's user if signed in and active, else None."""
-    if login is None or not login.user.is_active:
-        return None
-    return login.user
 
 
 async def get_zone(request: Request, visitor: Annotated[Visitor, Depends(get_visitor)]) -> str:

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import SmallInteger
 
 from app.api.identity import get_access
-from app.core.numbers import INT_MAX, SMALLINT_MAX
+from app.core.cursors import CursorError, decode_cursor
+from app.core.lists import ListParams
+from app.core.numbers import INT_MAX
 from app.core.zones import ZONE_COOKIE, viewer_zone
-from app.crud.cursors import CursorError, decode_cursor
-from app.crud.paging import ListParams
 from app.resources import Resource
 from app.services.access import Access
 
@@ -30,14 +29,6 @@ def parse_day(raw: str) -> date | None:
         return None
 
 
-def int_limit(res: Resource, name: str) -> int:
-    """The largest whole number column `name` holds (a SMALLINT's is 32767), or a link's."""
-    columns = res.model.__table__.columns
-    if name in columns and isinstance(columns[name].type, SmallInteger):
-        return SMALLINT_MAX
-    return INT_MAX
-
-
 def filter_parameters(res: Resource) -> list[dict[str, Any]]:
     """The list's filters as OpenAPI query parameters (read from the query string by hand,
     so FastAPI does not list them itself)."""
@@ -46,7 +37,7 @@ def filter_parameters(res: Resource) -> list[dict[str, Any]]:
     for name in res.filter_columns:
         schema = TypeAdapter(res.read_schema.model_fields[name].annotation).json_schema()
         if schema.get("type") == "integer":
-            largest = int_limit(res, name)
+            largest = res.crud.largest_int(name)
             schema |= {"minimum": -largest, "maximum": largest}
         found.append((name, schema, f"only the records whose {name} is this value"))
     for name, field in res.link_filters.items():
@@ -120,7 +111,7 @@ def list_params(res: Resource) -> Any:
             except ValidationError:
                 fail(name, f"{name} has an invalid value")
                 continue
-            largest = int_limit(res, name)
+            largest = res.crud.largest_int(name)
             if isinstance(value, int) and not isinstance(value, bool) and abs(value) > largest:
                 fail(name, f"{name} must be between {-largest} and {largest}")
                 continue

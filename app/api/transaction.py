@@ -6,7 +6,8 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.query_text import refuse_nul_bytes
-from app.crud.policy import POLICY_DIRTY, POLICY_WRITTEN, sync_policy
+from app.crud.policy import POLICY_WRITTEN
+from app.crud.transaction import commit
 
 # Methods that write nothing but the session's own bookkeeping: served without a transaction.
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -38,16 +39,3 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         # Build the new policy now, off this request's path: the next request (from any
         # client) finds it ready, or waits for this one build rather than starting its own.
         state.policy.refresh()
-
-
-async def commit(session: AsyncSession) -> None:
-    """Commit the request's work so far; the only place the app commits."""
-    if session.info.get(POLICY_DIRTY):
-        await sync_policy(session)
-    await session.commit()
-
-
-async def rollback(session: AsyncSession) -> None:
-    """Undo the request's work so far (a dry run's): nothing of it is written or synced."""
-    await session.rollback()
-    session.info.pop(POLICY_DIRTY, None)

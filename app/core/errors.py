@@ -1,4 +1,6 @@
-"""The errors a write or a sign-in is refused with, in one shape for every interface.
+"""The errors the services refuse a request with, in one shape for every interface: what
+is not found, forbidden or in conflict, a write's fields (invalid, or a unique clash), a
+throttled sign-in.
 
 The JSON API answers them as JSON (`app/api/errors.py`), the pages at their fields or as
 an error page (`app/routers/errors.py`); the words are in `app/core/messages.py`.
@@ -54,3 +56,30 @@ def invalid_reference(field: str, missing: Sequence[int]) -> WriteError:
     """Return the 422 for ids that name no record the caller may see."""
     message = f"{choose(field)} you can see (not {', '.join(map(str, missing))})"
     return WriteError([FieldError(field, message, "reference_error")])
+
+
+class Refused(Exception):
+    """A request the service refuses as a whole, with a sentence saying why."""
+
+    default = "Refused"
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail or self.default
+        super().__init__(self.detail)
+
+
+class NotFound(Refused):
+    """No such record (or one the caller may not read, where that is answered alike)."""
+
+    def __init__(self, what: str = "Record") -> None:
+        super().__init__(f"{what} not found")
+
+
+class Forbidden(Refused):
+    """The caller may not do this."""
+
+    default = "Insufficient permissions"
+
+
+class Conflict(Refused):
+    """The change would leave the data in a state it must not reach."""

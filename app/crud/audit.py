@@ -15,10 +15,10 @@ from sqlalchemy import Select, delete, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import utcnow
+from app.core.lists import AuditFilter
 from app.models.audit import AuditEntry
 
 ACTOR = "audit_actor"  # session.info key
-AUDIT_READ = "audit:read:all"  # the permission to read the log (admin's, by default)
 SECRETS = frozenset({"hashed_password", "token_hash"})
 CHANGED = "changed"
 # Bookkeeping columns: every write moves them, none is a change worth reading.
@@ -167,19 +167,6 @@ async def prune(session: AsyncSession, before: datetime, *, dry_run: bool = Fals
     changes = {"before": before.isoformat(), "entries": removed}
     await record(session, "audit_pruned", resource="audit_log", changes=changes)
     return removed
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """What a reader of the log asks for; None: any."""
-
-    actor_id: int | None = None
-    actor_name: str | None = None
-    event: str | None = None
-    resource: str | None = None
-    record_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
 
 
 def entries_statement(where: AuditFilter, limit: int, before_id: int | None) -> Select[Any]:

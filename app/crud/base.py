@@ -25,9 +25,10 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.core.database import Base
 from app.core.errors import invalid_reference
+from app.core.lists import COUNT_CAP
 from app.core.numbers import INT_MAX
 from app.crud import audit
-from app.crud.paging import COUNT_CAP, ListMixin
+from app.crud.paging import ListMixin
 from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
 from app.crud.rows import row_columns
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.callers import Caller, Login
 from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.security import hash_session_token, new_session_token
@@ -16,27 +17,6 @@ from app.crud.base import CRUDBase
 from app.models import LoginSession, PolicyState, User
 
 TOUCH_EVERY = timedelta(seconds=60)
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The signed-in user as a request sees them: a plain copy, never in the ORM session."""
-
-    id: int
-    username: str
-    full_name: str | None
-    is_active: bool
-    time_zone: str | None = None  # their setting; None: their browser's zone
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    """A live login session named by a cookie (a plain copy, written to by its id), or a
-    bearer token's stand-in (no id, no hash: there is no session row)."""
-
-    id: int | None
-    token_hash: str
-    user: Caller
 
 
 # Who is asking and which policy decides, in one Core statement built once (see `resolve`):

@@ -4,15 +4,14 @@ scope filter and a capped count, in one statement per page, built once per shape
 and run with that request's values; the titles of what the rows refer to can ride along
 (`app/crud/titles.py`). `CRUDBase` takes it as a mixin."""
 
-import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    SmallInteger,
     String,
     Text,
     and_,
@@ -25,53 +24,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ExecutableOption
 
+from app.core.cursors import encode_cursor, sort_key
 from app.core.decisions import RowScope
-from app.core.zones import DEFAULT_ZONE, day_end, day_start
-from app.crud.cursors import encode_cursor, sort_key
+from app.core.lists import COUNT_CAP, SEARCH_COUNT_CAP, ListParams, PageResult
+from app.core.numbers import INT_MAX, SMALLINT_MAX
+from app.core.zones import day_end, day_start
 from app.crud.rows import as_rows
 from app.crud.titles import Titled, read_titles, title_column
 
-# A list counts the rows it matches up to this many past its offset and no further: beyond
-# that, `total` is a lower bound and the page says so (`total_exact` false).
-COUNT_CAP = 1000
-# A search tests every row it passes (about twelve per match for a common word at a million
-# rows), so its count stops sooner.
-SEARCH_COUNT_CAP = 250
 # How many list statements a crud object keeps built (one per shape of list request).
 STATEMENTS_KEPT = 512
-
-
-@dataclass(frozen=True)
-class ListParams:
-    """What a list request asks for, already validated against the resource.
-
-    `after` is the decoded keyset cursor: the sort value and id of the last row of the
-    previous page (the value is None for a sort by id). A filter is a column's value
-    (`status`), a linked record (`tag_id`: the records whose `tag_ids` hold it) or a day
-    that starts or ends a range (`due_at_from`, `due_at_to`: both days included, in `zone`
-    for a time).
-    """
-
-    limit: int = 50
-    offset: int = 0
-    sort: str | None = None
-    q: str | None = None
-    filters: tuple[tuple[str, Any], ...] = ()
-    after: tuple[Any, int] | None = None
-    zone: str = DEFAULT_ZONE
-
-
-@dataclass(frozen=True)
-class PageResult:
-    """One page of a list: its rows, how many match (exactly or at least) and the cursor
-    of the page after it (None on the last page); with the titles of what its rows refer
-    to that the viewer may read, when asked: column -> id -> title fields."""
-
-    items: list[Any]
-    total: int
-    total_exact: bool
-    next_cursor: str | None
-    titles: dict[str, dict[int, list[Any]]] = dataclasses.field(default_factory=dict)
 
 
 class ListMixin:
@@ -100,6 +62,13 @@ class ListMixin:
         """The Python type of column `name`'s values."""
         column_type = getattr(self.model, name).type
         return getattr(column_type, "impl_instance", column_type).python_type
+
+    def largest_int(self, name: str) -> int:
+        """The largest whole number column `name` holds (a SMALLINT's is 32767), or a link's."""
+        columns = self.model.__table__.columns
+        if name in columns and isinstance(columns[name].type, SmallInteger):
+            return SMALLINT_MAX
+        return INT_MAX
 
     def sort_column(self, sort: str | None) -> Any:
         """Return the column a list sorts by (None: the list sorts by id)."""

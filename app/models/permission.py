@@ -6,10 +6,9 @@ from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
+from app.core.permissions import ACTIONS, SCOPES
 from app.models.base import OwnedMixin, TimestampMixin, choices
 
-ACTIONS = ("create", "read", "update", "delete")
-SCOPES = ("all", "own", "group")
 # A permission's model is named like a table: Casbin's rule text has no room for more (a
 # bracket or a comma in a stored rule stops the policy from loading at all).
 MODEL_NAME = re.compile(r"[a-z][a-z0-9_]*")

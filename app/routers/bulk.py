@@ -1,19 +1,18 @@
-"""Bulk delete from a list page: the rows ticked, each decided by the enforcer as a single
-delete is (read, then delete), each deleted in a savepoint of its own so that one refusal
-(the last-admin guard, a record gone meanwhile) keeps the others; what was refused is said."""
+"""Bulk delete from a list page: the rows ticked, confirmed, then deleted
+(`app/services/bulk.py`); what was refused is said."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.access import Authorize
 from app.api.deps import CsrfProtected, SessionDep
-from app.api.writes import delete_record
 from app.core.numbers import whole_number
 from app.resources import Resource
 from app.routers.context import PageDep
 from app.routers.templating import redirect, render
+from app.services import bulk
 from app.services.access import Access
 
 MOST = 200  # rows one bulk delete takes: a list page's largest
@@ -42,29 +41,11 @@ def build_bulk_routes(res: Resource) -> APIRouter:
             return redirect(
                 request, back, f"Tick the {res.label.lower()} to delete first.", "error"
             )
-        rows = await res.crud.titles(session=session, where=None, limit=len(ids), ids=ids)
-        readable = [row for row in rows if access.allows(res.policy_model, "read", row)]
         if form.get("confirm") is None:
-            deletable = [r for r in readable if access.allows(res.policy_model, "delete", r)]
-            context = {
-                "res": res,
-                "chosen": deletable,
-                "refused": len(ids) - len(deletable),
-            }
+            chosen, refused = await bulk.deletable(res, access, session, ids)
+            context = {"res": res, "chosen": chosen, "refused": refused}
             return render(request, "generic/confirm_bulk_delete.html", context, page=page)
-        deleted, refused = [], len(ids) - len(readable)
-        for record in readable:
-            title = res.title_of(record)
-            if not access.allows(res.policy_model, "delete", record):
-                refused += 1
-                continue
-            try:
-                async with session.begin_nested():
-                    await delete_record(res=res, session=session, record=record)
-            except HTTPException:  # gone meanwhile, or the last admin
-                refused += 1
-                continue
-            deleted.append(title)
+        deleted, refused = await bulk.delete_many(res, access, session, ids)
         noun = res.singular.lower() if len(deleted) == 1 else res.label.lower()
         said = f"Deleted {len(deleted)} {noun}" + (f": {', '.join(deleted)}." if deleted else ".")
         if refused:

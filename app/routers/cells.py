@@ -12,11 +12,11 @@ from jinja2 import Environment
 from jinja2.filters import do_truncate
 from markupsafe import Markup
 
+from app.core.lists import ListParams
 from app.core.zones import DEFAULT_ZONE, shown
-from app.crud.paging import ListParams
 from app.resources import REGISTRY, Resource
 from app.routers.forms import literal_choices
-from app.routers.naming import Names, target_of
+from app.services.naming import Names, target_of
 
 
 def filter_choices(res: Resource, column: str) -> list[tuple[str, str]]:

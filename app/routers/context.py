@@ -11,11 +11,12 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.api.csrf import get_csrf_token
-from app.api.identity import SESSION_COOKIE, Visitor, get_visitor, get_zone, resolve_visitor
+from app.api.identity import SESSION_COOKIE, get_visitor, get_zone, resolve_visitor
+from app.core.callers import Caller
 from app.core.zones import DEFAULT_ZONE, ZONE_COOKIE, viewer_zone
-from app.crud.audit import AUDIT_READ
-from app.crud.login_session import Caller
 from app.resources import RESOURCES, Resource
+from app.services.access import Visitor
+from app.services.audit_log import can_read_log
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def page_context(visitor: Visitor, csrf_token: str | None, zone: str = DEFAULT_Z
         user=access.user,
         csrf_token=csrf_token,
         nav=[res for res in RESOURCES if access.scopes(res.policy_model, "read").any],
-        can_audit=access.scopes(*AUDIT_READ.split(":")[:2]).all,
+        can_audit=can_read_log(access),
         zone=zone,
         can_set_zone=own_account.all or own_account.own,
     )

@@ -5,8 +5,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.errors import Handler
-from app.core.errors import Throttled
+from app.api.errors import Handler, status_of
+from app.core.errors import Refused, Throttled
 from app.core.messages import error_message, throttled_message
 from app.routers.context import page_for_error
 from app.routers.templating import login_redirect, render
@@ -65,9 +65,16 @@ async def throttled_error(request: Request, exc: Exception) -> Response:
     return page
 
 
+async def refused_page(request: Request, exc: Exception) -> Response:
+    """A refusal of the services: an error page with its status, saying why."""
+    assert isinstance(exc, Refused)
+    return await error_page(request, status_of(exc), exc.detail)
+
+
 # The page answering each error of a request from the HTML interface (`wants_html`).
 HTML_HANDLERS: dict[type[Exception], Handler] = {
     StarletteHTTPException: http_error,
     Throttled: throttled_error,
     RequestValidationError: request_error,
+    Refused: refused_page,
 }

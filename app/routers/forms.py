@@ -13,9 +13,9 @@ from app.core.errors import WriteError
 from app.core.messages import choose, error_message
 from app.core.zones import DEFAULT_ZONE, in_utc, local, skipped, zone_names
 from app.resources import REGISTRY, Resource
-from app.routers.naming import readable_choices, target_of
 from app.schemas.examples import constraint, unwrap
 from app.services.access import Access
+from app.services.naming import readable_choices, target_of
 
 LONG_TEXT = 500
 Choice = tuple[str, str]

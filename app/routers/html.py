@@ -8,27 +8,28 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from app import crud
-from app.api import accounts, signin
 from app.api.access import Authorize, AuthorizedRecord
-from app.api.auditing import AuditQuery, entries_page, reader
+from app.api.auditing import AuditQuery
+from app.api.cookies import drop_session, give_session
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep, VisitorDep
-from app.api.what_if import try_update
-from app.api.writes import update_record
+from app.api.identity import origin_of
 from app.core import csrf
 from app.core.errors import Throttled, WriteError
+from app.core.lists import COUNT_CAP
 from app.core.messages import throttled_message
+from app.core.permissions import ACTIONS, SCOPES
 from app.core.routing import PathGuard
-from app.crud.paging import COUNT_CAP
-from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
 from app.routers.forms import validate
-from app.routers.naming import entry_names
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
 from app.schemas.user import LoginRequest, RegisterRequest
+from app.services import accounts, signin
 from app.services.access import Access
+from app.services.audit_log import entries_page
+from app.services.what_if import matrix_change, try_update
+from app.services.writes import update_record
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,7 @@ async def login(
             user = await signin.authenticate(
                 session=session,
                 settings=settings,
-                request=request,
+                origin=origin_of(request),
                 username=credentials.username,
                 password=credentials.password,
             )
@@ -117,9 +118,10 @@ async def login(
             401,
         )
     response = redirect(request, target, f"Welcome, {user.full_name or user.username}.")
-    await signin.sign_in(
-        session=session, request=request, response=response, settings=settings, user=user
+    token = await signin.sign_in(
+        session=session, settings=settings, origin=origin_of(request), user=user
     )
+    give_session(request, response, settings, token)
     return response
 
 
@@ -151,9 +153,10 @@ async def register(
             request, page, "register.html", {"values": shown, "errors": errors}, 422
         )
     response = redirect(request, "/dashboard", "Your account is ready. Welcome!")
-    await signin.sign_in(
-        session=session, request=request, response=response, settings=settings, user=user
+    token = await signin.sign_in(
+        session=session, settings=settings, origin=origin_of(request), user=user
     )
+    give_session(request, response, settings, token)
     return response
 
 
@@ -164,7 +167,8 @@ async def logout(
     response = redirect(request, "/login", "You are signed out.", "info")
     login = visitor.login
     if login is not None:
-        await signin.sign_out(session=session, response=response, settings=settings, login=login)
+        await signin.sign_out(session=session, login=login)
+        drop_session(response, settings)
     return response
 
 
@@ -201,12 +205,8 @@ async def save_permission_matrix(
     first a preview of who would gain and lose what (nothing written), whose form confirms."""
     form = await request.form()
     names = {v for v in form.getlist("grant") if isinstance(v, str)}
-    granted = await crud.permission.named(session=session, names=names, models=PERMISSION_MODELS)
-    # The grid shows the registry's models only: grants of any other model stay as they are.
-    kept = {p.id for p in record.permissions if p.model not in PERMISSION_MODELS}
-    values = {"permission_ids": sorted({p.id for p in granted} | kept)}
-    # Read before a preview's rollback expires these objects.
-    role_url, grants = f"/roles/{record.id}", sorted(str(p) for p in granted)
+    values, grants = await matrix_change(session, record, names)
+    role_url = f"/roles/{record.id}"
     confirmed = form.get("confirm") is not None
     write = update_record if confirmed else try_update
     try:
@@ -249,13 +249,13 @@ async def audit_log(
     session: SessionDep,
 ) -> Response:
     """The audit log, filtered and newest first, for holders of audit:read:all (403 else)."""
-    reader(access)
-    found = await entries_page(session, AuditQuery.from_form(dict(request.query_params), page.zone))
+    query = AuditQuery.from_form(dict(request.query_params), page.zone)
+    found = await entries_page(access, session, query.where, query.limit, query.cursor)
     filters = {name: value for name, value in request.query_params.items() if name != "cursor"}
     older = urlencode(filters | {"cursor": found["next_cursor"] or ""})
     context = {
         "entries": found["items"],
-        "record_names": await entry_names(access, session, found["items"]),
+        "record_names": found["titles"],
         "next_cursor": found["next_cursor"],
         "filters": filters,
         "older": older,

@@ -6,18 +6,18 @@ privileged field needs `user:update:all`), the last-admin guard and the audit lo
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
-from app.api.writes import update_record
-from app.core.errors import WriteError
+from app.core.errors import NotFound, WriteError
 from app.core.numbers import whole_number
 from app.resources import REGISTRY, Resource
 from app.routers.templating import redirect
 from app.services.access import Access
+from app.services.writes import update_record
 
 
 def can_manage(access: Access, res: Resource) -> bool:
@@ -72,7 +72,7 @@ def build_member_routes(res: Resource) -> APIRouter:
         page = f"/{res.path}/{record.id}"
         member = await target.crud.get(session=session, id=member_id)  # None past INT_MAX
         if member is None or not access.allows(target.policy_model, "read", member):
-            raise HTTPException(404, f"{target.singular} not found")
+            raise NotFound(target.singular)
         attribute, _ = target.crud.relations[field]
         held = {linked.id for linked in getattr(member, attribute)}
         wanted = held | {record.id} if adding else held - {record.id}

@@ -6,15 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.api.access import Authorize, AuthorizedRecord, owner_defaults
-from app.api.auditing import can_read_log
+from app.api.access import Authorize, AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
 from app.api.listing import list_params
-from app.api.writes import create_record, delete_record, update_record
 from app.core.errors import WriteError
-from app.crud import audit
-from app.crud.paging import COUNT_CAP, ListParams
-from app.models import User
+from app.core.lists import COUNT_CAP, ListParams
 from app.resources import REGISTRY, Resource
 from app.routers.bulk import build_bulk_routes
 from app.routers.context import PageContext, PageDep
@@ -27,15 +23,18 @@ from app.routers.forms import (
     with_choices,
 )
 from app.routers.members import build_member_routes, members_of
-from app.routers.naming import (
+from app.routers.templating import redirect, render, templates
+from app.services.access import Access
+from app.services.audit_log import history
+from app.services.checks import owner_defaults
+from app.services.naming import (
     entry_names,
     filter_options,
     list_names,
     named_columns,
     page_names,
 )
-from app.routers.templating import redirect, render, templates
-from app.services.access import Access
+from app.services.writes import create_record, delete_record, update_record
 
 
 def template(res: Resource, page: str) -> str:
@@ -57,10 +56,11 @@ def visible_fields(
         for item in fields:
             if item.widget == "password":
                 item.required = False
-        if res.model is User and record is not None and record.id == access.user.id:
-            at = next(i for i, item in enumerate(fields) if item.name == "password")
-            current = FormField("current_password", "Current password", "password", False)
-            fields.insert(at, current)
+        confirm = res.confirms_secret
+        if confirm and record is not None and record.id == access.user.id:  # their own
+            at = next(i for i, item in enumerate(fields) if item.widget == "password")
+            label = confirm.replace("_", " ").capitalize()
+            fields.insert(at, FormField(confirm, label, "password", False))
     return fields
 
 
@@ -83,14 +83,6 @@ def changed(record: Any, values: dict[str, Any]) -> dict[str, Any]:
         if value != before:
             out[name] = values[name]
     return out
-
-
-async def history(access: Access, session: Any, res: Resource, record: Any) -> list[Any] | None:
-    """The record's last 20 audit entries, for those who may read the log (None: not)."""
-    if not can_read_log(access):
-        return None
-    where = audit.AuditFilter(resource=res.model.__tablename__, record_id=record.id)
-    return await audit.read_entries(session, where, 20, None)
 
 
 def build_pages(res: Resource) -> APIRouter:

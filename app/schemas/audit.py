@@ -24,6 +24,16 @@ class AuditRead(BaseModel):
     changes: dict[str, Any] | None = Field(
         description='{field: [before, after]} of what changed; a secret as "changed".'
     )
+    title: str | None = Field(
+        default=None,
+        description="The title of the record the entry is about, when you may read it "
+        "(none once it is deleted).",
+    )
+    names: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="For each changed field that names records (`role_ids`, `project_id`): "
+        "{id: title} of those you may read.",
+    )
 
 
 class AuditPage(BaseModel):

@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, computed_field
 
-from app.models.permission import ACTIONS, MODEL_NAME, SCOPES
+from app.core.permissions import ACTIONS, SCOPES
+from app.models.permission import MODEL_NAME
 from app.schemas.common import OwnerFields, ReadSchema, Text, partial
 
 Action = Literal[ACTIONS]  # type: ignore[valid-type]

@@ -78,7 +78,7 @@ class UserCreate(InputSchema):
     time_zone: TimeZone | None = None
 
 
-# Changing one's own password needs the current one (`app/api/accounts.py`).
+# Changing one's own password needs the current one (`app/services/accounts.py`).
 UserUpdate = partial(
     UserCreate,
     "UserUpdate",

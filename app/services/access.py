@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.callers import Caller, Login
 from app.core.decisions import RowScope, decide, row_filter, row_scope
 from app.core.enforcer import PolicyEngine, Scopes
+from app.core.lists import ListParams, PageResult
 from app.crud.base import count_each
-from app.crud.login_session import Caller
-from app.crud.paging import ListParams, PageResult
 from app.crud.titles import Titled
 from app.resources import Resource
 
@@ -101,3 +101,17 @@ class Access:
         """Return how many records of each resource this user may read, in one statement."""
         queries = [(r.model, self.where(r, "read")) for r in resources]
         return await count_each(session=session, queries=queries)
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who sent a request: their login session (None: none named, or it expired), the
+    access context when they are signed in and active (None: anonymous), their address."""
+
+    login: Login | None
+    access: Access | None
+    address: str | None
+
+    @property
+    def user(self) -> Caller | None:
+        return self.access.user if self.access is not None else None

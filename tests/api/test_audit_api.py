@@ -2,6 +2,7 @@
 `audit:read:all` (admin's by default)."""
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -79,3 +80,41 @@ def test_empty_filters_are_refused(admin: httpx.Client) -> None:
     """The API takes only what its schema says (the page drops its form's blank fields)."""
     for name in ("actor", "event", "record_id", "since"):
         assert admin.get(f"/audit?{name}=").status_code == 422, name
+
+
+def permission_ids(admin: httpx.Client, *names: str) -> list[int]:
+    found = []
+    for name in names:
+        model, action, scope = name.split(":")
+        query = {"model": model, "action": action, "scope": scope}
+        (item,) = admin.get("/permissions", params=query).json()["items"]
+        found.append(item["id"])
+    return found
+
+
+def test_entries_name_what_they_refer_to(admin: httpx.Client, make_user: Any) -> None:
+    """Who made whom a manager, in one call: the entry's `title` is its record's, and
+    `names` gives the titles of the records a changed field names, those the reader may
+    read; a reader who may not read roles sees the ids only."""
+    user, _ = make_user(roles=("user",))
+    manager, member = make_user.role_id("manager"), make_user.role_id("user")
+    changed = admin.put(f"/users/{user['id']}", json={"role_ids": [member, manager]})
+    assert changed.status_code == 200, changed.text
+    query = {"event": "updated", "resource": "users", "record_id": user["id"], "limit": 1}
+    (entry,) = admin.get("/audit", params=query).json()["items"]
+    assert entry["actor_name"] == "admin" and entry["title"] == user["username"]
+    assert entry["changes"]["role_ids"] == [[member], sorted([member, manager])]
+    assert entry["names"] == {"role_ids": {str(member): "user", str(manager): "manager"}}
+
+    auditor = admin.post(
+        "/roles",
+        json={
+            "name": "auditor",
+            "permission_ids": permission_ids(admin, "audit:read:all", "user:read:all"),
+        },
+    )
+    assert auditor.status_code == 201, auditor.text
+    _, reader = make_user(roles=("auditor",))
+    (seen,) = reader.get("/audit", params=query).json()["items"]
+    assert seen["title"] == user["username"] and seen["names"] == {}
+    assert seen["changes"] == entry["changes"]

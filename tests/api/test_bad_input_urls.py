@@ -8,8 +8,8 @@ and that nothing on the way crashed.
 import httpx
 import pytest
 
+from app.core.permissions import ACTIONS, SCOPES
 from app.init_db import EXTRA_PERMISSIONS
-from app.models import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS, REGISTRY
 from tests.support.checks import assert_422_naming
 from tests.support.hostile import NUL_VALUES, ODD_DIGITS

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.api.export import cell
 from app.resources import REGISTRY
+from app.services.export import cell
 from tests.support.records import CREATABLE, Records
 
 

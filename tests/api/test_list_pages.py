@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.crud.paging import COUNT_CAP, SEARCH_COUNT_CAP
+from app.core.lists import COUNT_CAP, SEARCH_COUNT_CAP
 from tests.support.factories import unique
 from tests.support.hostile import TAMPERED, forged
 from tests.support.records import Records

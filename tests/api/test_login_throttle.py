@@ -119,7 +119,7 @@ def test_an_account_tried_from_many_addresses_is_blocked(
 
 def test_a_refusal_waits_before_it_answers(at: Callable[[str], httpx.Client]) -> None:
     """A flood of refused attempts is answered slowly: each waits LOGIN_REFUSAL_DELAY_MS,
-    holding no database connection (`app/api/signin.py: reserve_attempt`)."""
+    holding no database connection (`app/hooks/accounts.py: reserve_attempt`)."""
     client = at("127.0.0.2")
     for _ in range(5):
         assert sign_in(client, WRONG).status_code == 401

@@ -3,7 +3,7 @@
 import httpx
 from playwright.sync_api import Page, expect
 
-from app.models import ACTIONS, SCOPES
+from app.core.permissions import ACTIONS, SCOPES
 from app.resources import PERMISSION_MODELS
 from tests.browser.helpers import (
     ALL_LABELS,

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import psycopg
 from app.core.config import with_driver
 from app.core.decisions import RowScope
 from app.core.enforcer import Scopes
-from app.crud.paging import ListParams
+from app.core.lists import ListParams
 from app.init_db import migrate
 from app.resources import REGISTRY, Resource
 from tests.support import database

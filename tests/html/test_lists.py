@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from app.crud.paging import COUNT_CAP
+from app.core.lists import COUNT_CAP
 from tests.html.conftest import Browser
 from tests.html.dom import Page
 from tests.html.site import page

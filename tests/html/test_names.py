@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.resources import REGISTRY
-from app.routers.naming import reference_targets
+from app.services.naming import reference_targets
 from tests.html.dom import Element
 from tests.html.site import page
 from tests.support.records import Records

@@ -1,6 +1,6 @@
 """Every resource's write rules, broken through the JSON API and through the pages: one answer.
 
-Both go through the one write path (`app/api/writes.py`), so the same invalid write must
+Both go through the one write path (`app/services/writes.py`), so the same invalid write must
 be refused with the same status class and at the same fields, on create and on update.
 The rules are read from the registry and the schemas, so a new table is walked too:
 

@@ -15,7 +15,7 @@ from collections import Counter
 
 from app.core.decisions import RowScope
 from app.core.enforcer import PolicyEngine, enforce_raw, group_sub, load_policy, user_sub
-from app.crud.paging import ListParams
+from app.core.lists import ListParams
 from app.resources import RESOURCES
 from tests.conftest import Backend
 from tests.policy.population import open_db, owner_fields, populate, run

@@ -3,7 +3,7 @@
 The one place per-resource test data lives. Bodies, parents and changes are derived from
 the registry and the schemas (`app/schemas/examples.py`); the tables below only choose
 values where a derived one would do but a particular one reads better. Every key must be a
-registered resource (`tests/test_registry_coverage.py` checks it).
+registered resource (`tests/test_architecture.py` checks it).
 """
 
 import typing

@@ -5,20 +5,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api.access import Authorize, AuthorizedRecord, ReadableRecord
-from app.api.accounts import MANAGING_FIELDS
 from app.api.deps import AccessDep, SessionDep, SettingsDep
+from app.api.dry_run import dry_run_param
 from app.api.export import csv_response, wants_csv
 from app.api.listing import filter_parameters, list_params
 from app.api.statuses import BODY, answers
-from app.api.what_if import dry_run_param, try_update
-from app.api.writes import create_record, delete_record, update_record
+from app.core.lists import ListParams
 from app.core.routing import JSONRoute
-from app.crud.paging import ListParams
-from app.models import User
 from app.resources import Resource
 from app.schemas.common import Page
 from app.schemas.dry_run import dry_run_schema
 from app.services.access import Access
+from app.services.what_if import try_update
+from app.services.writes import create_record, delete_record, update_record
 
 FORMAT = (
     "csv: every record the list selects (search, filters, sort; not one page), streamed as "
@@ -36,8 +35,8 @@ def build_router(res: Resource) -> APIRouter:
     ListQuery = Annotated[ListParams, Depends(list_params(res))]
 
     # A delete can leave nobody able to manage users and roles only on these (409).
-    guarded = res.model in MANAGING_FIELDS
-    update_answers = (401, 403, 404, 409, *BODY, *((429,) if res.model is User else ()))
+    guarded = bool(res.managing_fields)
+    update_answers = (401, 403, 404, 409, *BODY, *((429,) if res.confirms_secret else ()))
 
     @router.get(
         "",

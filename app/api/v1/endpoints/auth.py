@@ -1,19 +1,18 @@
 """Registration, login, logout and the current user."""
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import crud
-from app.api import accounts, signin
+from app.api.cookies import drop_session, give_session
 from app.api.deps import AccessDep, SessionDep, SettingsDep, VisitorDep
-from app.api.identity import actor_of
+from app.api.identity import origin_of
 from app.api.statuses import BODY, answers
-from app.core import tokens
 from app.core.config import Settings
 from app.core.routing import JSONRoute
-from app.crud import audit
-from app.models import User
 from app.schemas.user import LoginRequest, Me, RegisterRequest, TokenResponse, UserRead
+from app.services import accounts, signin
 
 router = APIRouter(prefix="/auth", tags=["Authentication"], route_class=JSONRoute)
 
@@ -26,7 +25,7 @@ BAD_LOGIN = "Incorrect username or password"
     status_code=status.HTTP_201_CREATED,
     responses=answers(409, *BODY),
 )
-async def register(data: RegisterRequest, session: SessionDep, settings: SettingsDep) -> User:
+async def register(data: RegisterRequest, session: SessionDep, settings: SettingsDep) -> Any:
     """Create an account with the default role; no sign-in needed."""
     user = await signin.register(session=session, settings=settings, values=data.model_dump())
     if isinstance(user, str):
@@ -36,12 +35,12 @@ async def register(data: RegisterRequest, session: SessionDep, settings: Setting
 
 async def checked(
     data: LoginRequest, request: Request, session: AsyncSession, settings: Settings
-) -> User:
+) -> Any:
     """The user these credentials name (throttled), or 401."""
     user = await signin.authenticate(
         session=session,
         settings=settings,
-        request=request,
+        origin=origin_of(request),
         username=data.username,
         password=data.password,
     )
@@ -57,12 +56,12 @@ async def login(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-) -> User:
+) -> Any:
     """Check the password and start a new session (cookie `session_id`)."""
     user = await checked(data, request, session, settings)
-    await signin.sign_in(
-        session=session, request=request, response=response, settings=settings, user=user
-    )
+    origin = origin_of(request)
+    token = await signin.sign_in(session=session, settings=settings, origin=origin, user=user)
+    give_session(request, response, settings, token)
     return user
 
 
@@ -77,12 +76,9 @@ async def token(
     changes password, or is deactivated. Throttled like sign-in.
     """
     user = await checked(data, request, session, settings)
-    await audit.record(
-        session, "token_issued", resource="users", record_id=user.id, actor=actor_of(request, user)
-    )
-    return TokenResponse(
-        access_token=tokens.issue(user.id, settings), expires_in=settings.token_minutes * 60
-    )
+    origin = origin_of(request)
+    issued = await signin.issue_token(session=session, settings=settings, origin=origin, user=user)
+    return TokenResponse(access_token=issued, expires_in=settings.token_minutes * 60)
 
 
 @router.post(
@@ -98,19 +94,17 @@ async def logout(visitor: VisitorDep, session: SessionDep, settings: SettingsDep
     if login is None or visitor.access is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    if login.id is None:
-        await accounts.revoke_tokens(session, login.user.id)
-        await audit.record(session, "tokens_revoked", resource="users", record_id=login.user.id)
-        return response
-    await signin.sign_out(session=session, response=response, settings=settings, login=login)
+    await signin.sign_out(session=session, login=login)
+    if login.id is not None:
+        drop_session(response, settings)
     return response
 
 
 @router.get("/me", response_model=Me, responses=answers(401))
 async def me(access: AccessDep, session: SessionDep) -> dict[str, object]:
     """Return the signed-in user with roles, groups and effective permissions."""
-    user = await crud.user.get(session=session, id=access.user.id)
-    if user is None:  # deleted since this request resolved its session
+    found = await accounts.profile(access, session)
+    if found is None:  # deleted since this request resolved its session
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
-    permissions = sorted(access.policy.permissions(user.id))
+    user, permissions = found
     return UserRead.model_validate(user).model_dump() | {"permissions": permissions}

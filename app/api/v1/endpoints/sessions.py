@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import Response, status
 
-from app.api import accounts
 from app.api.access import Authorize
 from app.api.deps import SessionDep
 from app.api.statuses import answers
 from app.api.v1.resource_router import build_router
 from app.resources import REGISTRY
+from app.services import accounts
 from app.services.access import Access
 
 res = REGISTRY["sessions"]

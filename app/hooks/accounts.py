@@ -1,61 +1,51 @@
-"""What a change to an account sets off: the current password it needs, the sessions and
-tokens it ends, and the guard that keeps someone able to manage users and roles."""
+"""The users table's hooks: a change of one's own password needs the current one (its wrong
+guesses throttled like sign-ins), and a new password or a deactivation ends the user's
+sessions and bearer tokens."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+import asyncio
+from typing import TYPE_CHECKING, Any
 
-from fastapi import HTTPException, status
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.signin import reserve_attempt
-from app.api.transaction import commit
 from app.core.config import Settings
-from app.core.errors import FieldError, WriteError
+from app.core.errors import FieldError, Throttled, WriteError
 from app.core.security import passwords_for
 from app.crud import audit, throttle
-from app.models import Permission, Role, User
-from app.resources import REGISTRY, Resource
-from app.services.access import Access
+from app.crud.transaction import commit
 
-LAST_ADMIN = (
-    "Refused: after this change no active user could manage users and roles (read and"
-    " update all users and roles, read all permissions). Give another active user that"
-    " first, for example the admin role."
-)
-# The fields whose change can take that ability away, by model (a delete always can).
-MANAGING_FIELDS: dict[type, frozenset[str]] = {
-    User: frozenset({"role_ids", "is_active"}),
-    Role: frozenset({"permission_ids"}),
-    Permission: frozenset({"model", "action", "scope"}),
-}
+if TYPE_CHECKING:
+    from app.services.access import Access
 
 
-@asynccontextmanager
-async def keeping_a_manager(
-    session: AsyncSession, res: Resource, values: dict[str, Any] | None
-) -> AsyncIterator[None]:
-    """Around a write (`values`: None for a delete): refuse it (409) when, before it, some
-    active user could manage users and roles and, after it, none can. The raise rolls the
-    request's transaction back, in the API and in the pages alike."""
-    fields = MANAGING_FIELDS.get(res.model)
-    if fields is None or (values is not None and not fields & values.keys()):
-        yield
-        return
-    before = await crud.user.someone_manages(session=session)
-    yield
-    if before and not await crud.user.someone_manages(session=session):
-        raise HTTPException(status.HTTP_409_CONFLICT, LAST_ADMIN)
+async def reserve_attempt(
+    session: AsyncSession, keys: throttle.Keys, settings: Settings
+) -> throttle.Attempt:
+    """Count an attempt before its password is checked and commit the count (return it);
+    refuse (`Throttled`) an attempt while one of its keys is blocked, after a pause.
+
+    The pause (`LOGIN_REFUSAL_DELAY_MS`) holds nothing but a coroutine: the transaction,
+    rolled back, ends first, so its connection goes back to the pool. Without it, a flood
+    of refused sign-ins would be answered as fast as the loop can go, crowding out
+    everyone else; with it, each of the flood's connections gets a few answers a second.
+    """
+    try:
+        attempt = await throttle.reserve(session, keys, settings)
+    except Throttled:
+        await session.rollback()
+        await asyncio.sleep(settings.login_refusal_delay_ms / 1000)
+        raise
+    await commit(session)  # counted before the check: the next attempt counts after it
+    return attempt
 
 
 async def check_current_password(
     *,
-    access: Access,
+    access: "Access",
     session: AsyncSession,
     settings: Settings,
-    record: User,
+    record: Any,
     values: dict[str, Any],
 ) -> None:
     """A change of one's own password needs the current one (422 without or when wrong;
@@ -84,7 +74,7 @@ async def check_current_password(
 
 
 async def after_user_update(
-    *, access: Access, session: AsyncSession, record: User, values: dict[str, Any]
+    *, access: "Access", session: AsyncSession, record: Any, values: dict[str, Any]
 ) -> None:
     """A new password ends the user's other sessions (all of them when an admin set it)
     and their bearer tokens; deactivation ends every session and token."""
@@ -98,10 +88,10 @@ async def after_user_update(
 async def end_sessions(session: AsyncSession, user_id: int, *, keep: int | None = None) -> None:
     """Delete the user's login sessions (but `keep`) and refuse the bearer tokens issued
     to them so far."""
-    await _revoke(session, user_id, crud.login_session.of_user(user_id), keep)
+    await revoke(session, user_id, crud.login_session.of_user(user_id), keep)
 
 
-async def _revoke(
+async def revoke(
     session: AsyncSession, user_id: int, where: ColumnElement[bool] | None, keep: int | None
 ) -> None:
     """Delete the sessions `where` names (but `keep`), refuse the user's tokens so far, and
@@ -117,11 +107,3 @@ async def _revoke(
 async def revoke_tokens(session: AsyncSession, user_id: int) -> None:
     """Refuse every bearer token issued to the user until now."""
     await crud.user.revoke_tokens(session=session, user_id=user_id)
-
-
-async def revoke_other_sessions(access: Access, session: AsyncSession) -> None:
-    """Sign out other devices: every session the caller may delete but the current one,
-    and every bearer token issued to the caller so far."""
-    sessions = REGISTRY["sessions"]
-    where = access.where(sessions, "delete")
-    await _revoke(session, access.user.id, where, access.login_id)

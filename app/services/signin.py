@@ -1,32 +1,45 @@
-"""Sign-in, registration and sign-out steps shared by the JSON API and the HTML pages."""
+"""Sign-in, bearer tokens, registration and sign-out, shared by the JSON API and the pages
+(which give and take the session cookie: `app/api/cookies.py`)."""
 
-import asyncio
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.api.identity import SESSION_COOKIE, actor_of, client_address
-from app.api.transaction import commit
-from app.core import csrf
+from app.core import tokens
+from app.core.callers import Caller, Login
 from app.core.config import Settings
 from app.core.database import utcnow
-from app.core.errors import Throttled
+from app.core.permissions import DEFAULT_ROLE
 from app.core.security import passwords_for
 from app.crud import audit, throttle
-from app.crud.login_session import Login
+from app.crud.transaction import commit
+from app.hooks.accounts import reserve_attempt
 from app.models import User
 from app.resources import REGISTRY
 
-DEFAULT_ROLE = "user"
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a request came from, as sessions, the throttle and the audit log keep it."""
+
+    address: str | None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+    def actor(self, user: User | Caller | None, name: str | None = None) -> audit.Actor:
+        """Who the audit log names: `user`, else (a failed sign-in) the `name` tried."""
+        if user is not None:
+            return audit.Actor(user.id, user.username, self.address, self.request_id)
+        return audit.Actor(None, name, self.address, self.request_id)
 
 
 async def authenticate(
     *,
     session: AsyncSession,
     settings: Settings,
-    request: Request,
+    origin: Origin,
     username: str,
     password: str,
 ) -> User | None:
@@ -39,7 +52,7 @@ async def authenticate(
     """
     user = await crud.user.get_by_login(session=session, username=username)
     account = f"user:{user.id}" if user else f"name:{username.lower()}"
-    keys = throttle.keys_for(account, client_address(request))
+    keys = throttle.keys_for(account, origin.address)
     attempt = await reserve_attempt(session, keys, settings)
     ok, new_hash = await passwords_for(settings).verify(
         password, user.hashed_password if user else None
@@ -50,7 +63,7 @@ async def authenticate(
             "sign_in_failed",
             resource="users",
             record_id=user.id if user else None,
-            actor=actor_of(request, None, name=username[:320]),
+            actor=origin.actor(None, name=username[:320]),
         )
         await commit(session)  # in its own transaction: the refusal rolls the rest back
         return None
@@ -61,68 +74,39 @@ async def authenticate(
     return user
 
 
-async def reserve_attempt(
-    session: AsyncSession, keys: throttle.Keys, settings: Settings
-) -> throttle.Attempt:
-    """Count an attempt before its password is checked and commit the count (return it);
-    refuse (`Throttled`) an attempt while one of its keys is blocked, after a pause.
-
-    The pause (`LOGIN_REFUSAL_DELAY_MS`) holds nothing but a coroutine: the transaction,
-    rolled back, ends first, so its connection goes back to the pool. Without it, a flood
-    of refused sign-ins would be answered as fast as the loop can go, crowding out
-    everyone else; with it, each of the flood's connections gets a few answers a second.
-    """
-    try:
-        attempt = await throttle.reserve(session, keys, settings)
-    except Throttled:
-        await session.rollback()
-        await asyncio.sleep(settings.login_refusal_delay_ms / 1000)
-        raise
-    await commit(session)  # counted before the check: the next attempt counts after it
-    return attempt
-
-
-async def sign_in(
-    *,
-    session: AsyncSession,
-    request: Request,
-    response: Response,
-    settings: Settings,
-    user: User,
-) -> None:
-    """Open a new session for `user` and give the browser its cookie."""
+async def sign_in(*, session: AsyncSession, settings: Settings, origin: Origin, user: User) -> str:
+    """Open a new session for `user`; return its token, for the browser's cookie."""
     await crud.login_session.purge_expired(session=session, settings=settings)
     _, token = await crud.login_session.open(
         session=session,
         user=user,
         settings=settings,
-        ip_address=client_address(request),
-        user_agent=request.headers.get("user-agent"),
+        ip_address=origin.address,
+        user_agent=origin.user_agent,
     )
-    await audit.record(
-        session, "sign_in", resource="users", record_id=user.id, actor=actor_of(request, user)
-    )
-    path = settings.cookie_path
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.session_absolute_hours * 3600,
-        path=path,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-    # The anonymous visitor's CSRF secret is replaced by the session's own binding.
-    response.delete_cookie(csrf.ANON_COOKIE, path=path)
+    actor = origin.actor(user)
+    await audit.record(session, "sign_in", resource="users", record_id=user.id, actor=actor)
+    return token
 
 
-async def sign_out(
-    *, session: AsyncSession, response: Response, settings: Settings, login: Login
-) -> None:
-    """Delete the session row, so the cookie stops working, and drop the cookie."""
+async def issue_token(
+    *, session: AsyncSession, settings: Settings, origin: Origin, user: User
+) -> str:
+    """Issue a bearer token for `user` (recorded in the audit log); return it."""
+    actor = origin.actor(user)
+    await audit.record(session, "token_issued", resource="users", record_id=user.id, actor=actor)
+    return tokens.issue(user.id, settings)
+
+
+async def sign_out(*, session: AsyncSession, login: Login) -> None:
+    """End a sign-in: a session's row is deleted, so its cookie stops working; for a bearer
+    token, every token issued to the user so far stops working."""
+    if login.id is None:
+        await crud.user.revoke_tokens(session=session, user_id=login.user.id)
+        await audit.record(session, "tokens_revoked", resource="users", record_id=login.user.id)
+        return
     await crud.login_session.end(session=session, login=login)
     await audit.record(session, "sign_out", resource="sessions", record_id=login.id)
-    response.delete_cookie(SESSION_COOKIE, path=settings.cookie_path)
 
 
 async def register(

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.crud.paging import PageResult
+from app.core.lists import PageResult
 from app.resources import REGISTRY, Resource
 from app.services.access import Access
 

@@ -3,7 +3,7 @@
 A write is checked on the record as it would be afterwards, in this order: the caller's
 scopes and privileged fields (403), the records it names and the rules over several
 fields (422, every field at once), what it would grant that the caller does not hold
-(403, `app/api/delegation.py`), then unique keys (409). Errors come as `WriteError`
+(403, `app/services/delegation.py`), then unique keys (409). Errors come as `WriteError`
 (`app/core/errors.py`): the API answers them as JSON, the pages show them at the fields.
 """
 
@@ -12,16 +12,15 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api import accounts
-from app.api.access import check_scopes, not_found, owner_defaults, reference_errors
-from app.api.delegation import check_delegation
 from app.core.config import Settings
-from app.core.errors import FieldError, WriteError, clash
+from app.core.errors import FieldError, NotFound, WriteError, clash
 from app.core.security import passwords_for
 from app.crud.base import Named, RecordGone
-from app.models import User
 from app.resources import Resource
+from app.services import accounts
 from app.services.access import Access
+from app.services.checks import check_scopes, owner_defaults, reference_errors
+from app.services.delegation import check_delegation
 
 # Input fields stored only as a hash, under another column.
 HASHED_FIELDS = {"password": "hashed_password"}
@@ -120,11 +119,11 @@ async def update_record(
 
     A user's own new password needs the current one; a new password or a deactivation
     ends sessions and tokens; no change may leave nobody able to manage users and roles
-    (`app/api/accounts.py`).
+    (`app/services/accounts.py`).
     """
     values = dict(values)
-    if res.model is User:
-        await accounts.check_current_password(
+    if res.before_update is not None:
+        await res.before_update(
             access=access, session=session, settings=settings, record=record, values=values
         )
     whole = as_stored(res, record) | values
@@ -146,11 +145,9 @@ async def update_record(
                 named=named,
             )
         except RecordGone:  # another request deleted it meanwhile
-            raise not_found(res.singular) from None
-    if res.model is User:
-        await accounts.after_user_update(
-            access=access, session=session, record=record, values=values
-        )
+            raise NotFound(res.singular) from None
+    if res.after_update is not None:
+        await res.after_update(access=access, session=session, record=record, values=values)
     return saved
 
 
@@ -159,4 +156,4 @@ async def delete_record(*, res: Resource, session: AsyncSession, record: Any) ->
     leave nobody able to manage users and roles)."""
     async with accounts.keeping_a_manager(session, res, None):
         if not await res.crud.delete(session=session, db_obj=record):
-            raise not_found(res.singular)
+            raise NotFound(res.singular)

@@ -1,47 +1,19 @@
 """Try an update first: make it in the request's transaction, say which users would gain
 and lose which permissions, and roll it back (`?dry_run=1`, the role matrix's preview)."""
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Query, Request
-from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.transaction import rollback
-from app.api.writes import update_record
+from app import crud
 from app.core.config import Settings
 from app.crud.role import Holder
-from app.resources import REGISTRY, Resource
+from app.crud.transaction import rollback
+from app.resources import PERMISSION_MODELS, REGISTRY, Resource
 from app.services.access import Access
+from app.services.writes import update_record
 
 USERS = REGISTRY["users"]  # whom holders are: named only to those who may read them
-
-DRY_RUN = (
-    "Check the update as if made (the same refusals) but write nothing: answer which users "
-    "would gain and lose which permissions instead of the record."
-)
-
-
-def dry_run_param(res: Resource) -> Callable[..., Awaitable[bool]]:
-    """Build the dependency that reads `?dry_run=` where updates of `res` can be tried
-    first; elsewhere the parameter is undocumented and refused (422)."""
-    if res.holders is None:
-
-        async def never(request: Request) -> bool:
-            # Refused rather than ignored: a client asking to write nothing must not write.
-            if "dry_run" in request.query_params:
-                message = f"{res.label} cannot be tried first: leave dry_run out"
-                error = {"loc": ("query", "dry_run"), "msg": message, "type": "value_error"}
-                raise RequestValidationError([error])
-            return False
-
-        return never
-
-    async def asked(dry_run: Annotated[bool, Query(description=DRY_RUN)] = False) -> bool:
-        return dry_run
-
-    return asked
 
 
 async def try_update(
@@ -88,3 +60,16 @@ def permission_changes(before: dict[int, Holder], after: dict[int, Holder]) -> l
             gained, lost = sorted(holds - held), sorted(held - holds)
             changes.append({"user": username, "user_id": user_id, "gained": gained, "lost": lost})
     return sorted(changes, key=lambda change: (change["user"], change["user_id"]))
+
+
+async def matrix_change(
+    session: AsyncSession, role: Any, names: set[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The update a role's permission matrix asks for (every checked `model:action:scope`),
+    and the permissions it grants by name. The grid shows the registry's models only: the
+    role's grants of any other model stay as they are."""
+    granted = await crud.permission.named(session=session, names=names, models=PERMISSION_MODELS)
+    kept = {p.id for p in role.permissions if p.model not in PERMISSION_MODELS}
+    values = {"permission_ids": sorted({p.id for p in granted} | kept)}
+    # Named now: a preview's rollback expires these objects.
+    return values, sorted(str(p) for p in granted)

@@ -1,0 +1,20 @@
+"""Ending a transaction: the one place the app commits (`app/api/transaction.py` opens the
+request's and commits it when the route succeeds; a service commits early only what must
+stay whatever follows, a sign-in attempt's count)."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.crud.policy import POLICY_DIRTY, sync_policy
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit the request's work so far; the only place the app commits."""
+    if session.info.get(POLICY_DIRTY):
+        await sync_policy(session)
+    await session.commit()
+
+
+async def rollback(session: AsyncSession) -> None:
+    """Undo the request's work so far (a dry run's): nothing of it is written or synced."""
+    await session.rollback()
+    session.info.pop(POLICY_DIRTY, None)
