@@ -1,7 +1,7 @@
 """The resource registry: one declaration per table, from which routes, pages and docs are built.
 
-A new business table needs one entry here (its model and schemas; everything else has a
-default derived from them), after its migration, model and schemas exist.
+A new business table needs one entry here (its model; its schemas and everything else have
+defaults derived from it), after its model and migration exist.
 """
 
 import re
@@ -29,8 +29,10 @@ from app.models import (
     TimeEntry,
     User,
 )
-from app.schemas import business, group, permission, role, session, user
+from app.models.base import follow_indexes
+from app.schemas import group, permission, role, session, user
 from app.schemas.common import partial
+from app.schemas.derived import create_schema, read_schema
 
 OWNER_FIELDS = ("owner_user_id", "owner_group_id")
 OWNER_SORT = ("id", *OWNER_FIELDS, "created_at", "updated_at")
@@ -51,13 +53,15 @@ def snake_case(name: str) -> str:
 class Resource:
     """Everything the generic routes, pages and docs need to know about one table.
 
-    Only `path`, `model`, the schemas and the columns are required; the rest is derived.
+    Only `path` and `model` are required; the rest is derived from them.
     """
 
     path: str  # URL segment and table name: "time_entries"
     model: type[Any]
-    read_schema: type[BaseModel]
-    create_schema: type[BaseModel] | None  # None: records are not created through the API
+    # The API's schemas: by default derived from the model (`app/schemas/derived.py`); a
+    # table whose API differs from its columns (a user's password) declares its own.
+    read_schema: type[BaseModel] = DERIVED
+    create_schema: type[BaseModel] | None = DERIVED  # None: not created through the API
     update_schema: type[BaseModel] | None = DERIVED  # default: create_schema, every field optional
     sort_columns: tuple[str, ...] = ()  # default: the owner columns and the list columns
     search_columns: tuple[str, ...] = ()
@@ -78,7 +82,10 @@ class Resource:
     title_field: str = "name"
     title_fields: tuple[str, ...] = DERIVED  # what the title is made of; default: title_field
     list_columns: tuple[str, ...] = ()
-    children: tuple[tuple[str, str], ...] = ()
+    children: tuple[tuple[str, str], ...] = ()  # derived from the children's `listed_on`
+    # The parents (resource paths) whose page lists this table's records, by the field of
+    # this table that names the parent: a project is listed on its customer's page.
+    listed_on: tuple[str, ...] = ()
     policy_model: str = DERIVED  # the `<model>` of `<model>:<action>:<scope>`: "time_entry"
     label: str = DERIVED  # "Time entries"
     singular: str = DERIVED  # "Time entry"
@@ -106,6 +113,9 @@ class Resource:
     # The field by which one's own record confirms a new secret (`current_password`):
     # asked on one's own edit form; its wrong guesses are throttled (429).
     confirms_secret: str | None = None
+    # Whether its sort and search columns get the indexes they need, where the model has
+    # none (`app/models/base.py: follow_indexes`); the small account tables scan instead.
+    indexed: bool = True
     # A record that owns itself (a user: its `owner_user_id` is its own id): a create
     # leaves its owners as sent, and a new one is nobody's until it exists.
     owns_itself: bool = False
@@ -115,6 +125,10 @@ class Resource:
 
     def __post_init__(self) -> None:
         name = snake_case(self.model.__name__)
+        if self.read_schema is DERIVED:
+            object.__setattr__(self, "read_schema", read_schema(self.model))
+        if self.create_schema is DERIVED:
+            object.__setattr__(self, "create_schema", create_schema(self.model))
         defaults = {
             "policy_model": name,
             "label": self.path.replace("_", " ").capitalize(),
@@ -158,6 +172,8 @@ class Resource:
             object.__setattr__(self, "title_fields", (self.title_field,))
         if not self.sort_columns:
             object.__setattr__(self, "sort_columns", (*OWNER_SORT, *self.list_columns))
+        if self.indexed:
+            follow_indexes(self.model.__table__, self.sort_columns, self.search_columns)
 
     def _derived_references(self) -> dict[str, str]:
         if self.create_schema is None:
@@ -196,6 +212,7 @@ class Resource:
 RESOURCES: tuple[Resource, ...] = (
     Resource(
         path="users",
+        indexed=False,
         model=User,
         crud=crud.user,
         read_schema=user.UserRead,
@@ -217,6 +234,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         path="roles",
+        indexed=False,
         model=Role,
         crud=crud.role,
         read_schema=role.RoleRead,
@@ -232,6 +250,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         path="permissions",
+        indexed=False,
         model=Permission,
         crud=crud.permission,
         read_schema=permission.PermissionRead,
@@ -247,6 +266,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         path="sessions",
+        indexed=False,
         model=LoginSession,
         policy_model="session",
         singular="Session",
@@ -263,6 +283,7 @@ RESOURCES: tuple[Resource, ...] = (
     ),
     Resource(
         path="groups",
+        indexed=False,
         model=Group,
         read_schema=group.GroupRead,
         create_schema=group.GroupCreate,
@@ -275,35 +296,25 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         path="customers",
         model=Customer,
-        read_schema=business.CustomerRead,
-        create_schema=business.CustomerCreate,
-        update_schema=business.CustomerUpdate,
         sort_columns=(*OWNER_SORT, "name", "email", "company", "is_active"),
         search_columns=("name", "email", "phone", "company", "notes"),
         filter_columns=("is_active",),
         list_columns=("name", "company", "email", "phone", "is_active"),
-        children=(("projects", "customer_id"),),
         default_grants=OWNED,
     ),
     Resource(
         path="projects",
         model=Project,
-        read_schema=business.ProjectRead,
-        create_schema=business.ProjectCreate,
-        update_schema=business.ProjectUpdate,
         sort_columns=(*OWNER_SORT, "name", "status", "budget", "start_date", "due_date"),
         search_columns=("name", "description"),
         filter_columns=("status", "customer_id", "is_billable"),
         list_columns=("name", "status", "customer_id", "budget", "due_date"),
-        children=(("tasks", "project_id"),),
+        listed_on=("customers",),
         default_grants=OWNED,
     ),
     Resource(
         path="tasks",
         model=Task,
-        read_schema=business.TaskRead,
-        create_schema=business.TaskCreate,
-        update_schema=business.TaskUpdate,
         sort_columns=(*OWNER_SORT, "title", "status", "priority", "due_at", "project_id"),
         search_columns=("title", "description"),
         filter_columns=("status", "priority", "project_id", "assignee_id"),
@@ -317,15 +328,12 @@ RESOURCES: tuple[Resource, ...] = (
             "tag_ids",
             "due_at",
         ),
-        children=(("comments", "task_id"), ("time_entries", "task_id")),
+        listed_on=("projects",),
         default_grants=OWNED,
     ),
     Resource(
         path="tags",
         model=Tag,
-        read_schema=business.TagRead,
-        create_schema=business.TagCreate,
-        update_schema=business.TagUpdate,
         search_columns=("name",),
         list_columns=("name", "color"),
         default_grants={
@@ -336,32 +344,40 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         path="comments",
         model=Comment,
-        read_schema=business.CommentRead,
-        create_schema=business.CommentCreate,
-        update_schema=business.CommentUpdate,
         sort_columns=(*OWNER_SORT, "task_id"),
         search_columns=("body",),
         filter_columns=("task_id",),
         title_field="body",
         list_columns=("body", "task_id", "created_at"),
+        listed_on=("tasks",),
         default_grants=OWNED,
     ),
     Resource(
         path="time_entries",
         model=TimeEntry,
-        read_schema=business.TimeEntryRead,
-        create_schema=business.TimeEntryCreate,
-        update_schema=business.TimeEntryUpdate,
         sort_columns=(*OWNER_SORT, "spent_on", "minutes", "task_id", "user_id"),
         search_columns=("note",),
         filter_columns=("task_id", "user_id", "is_billable"),
         title_field="spent_on",
         list_columns=("spent_on", "minutes", "task_id", "user_id", "is_billable"),
+        listed_on=("tasks",),
         default_grants=OWNED,
     ),
 )
 
 REGISTRY: dict[str, Resource] = {res.path: res for res in RESOURCES}
+
+
+def _list_children() -> None:
+    """List each table's records on the page of every parent its entry names (`listed_on`)."""
+    for res in RESOURCES:
+        for parent in res.listed_on:
+            field = next(name for name, path in res.references.items() if path == parent)
+            shown = REGISTRY[parent]
+            object.__setattr__(shown, "children", (*shown.children, (res.path, field)))
+
+
+_list_children()
 PERMISSION_MODELS: tuple[str, ...] = tuple(res.policy_model for res in RESOURCES)
 # Permissions beside the registered models' grid: reading the audit log.
 EXTRA_PERMISSIONS: tuple[str, ...] = (AUDIT_READ,)

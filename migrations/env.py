@@ -5,7 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from app import models  # noqa: F401  (fills Base.metadata)
+import app.resources  # noqa: F401  (every registered model, and the indexes their entries derive)
 from app.core.config import get_settings
 from app.core.database import Base, create_sync_engine
 from app.models.base import on_dialect

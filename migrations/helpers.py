@@ -11,7 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from app.models.base import one_of
+
+def one_of(column: str, values: Sequence[str]) -> str:
+    """Return the SQL condition `column IN ('a', 'b')` (as the models' `choices` write it)."""
+    return f"{column} IN ({', '.join(repr(str(value)) for value in values)})"
 
 
 def owner_columns() -> list[sa.Column[Any]]:

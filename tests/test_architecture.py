@@ -355,3 +355,15 @@ def test_test_data_names_registered_resources():
     from tests.support.records import CHANGES, PARENTS
 
     assert set(PARENTS) | set(CHANGES) <= {res.path for res in RESOURCES}
+
+
+def test_migrations_never_import_the_app():
+    """A revision is history: it imports nothing of `app/`, whose models move on."""
+    migrations = ROOT / "migrations"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in [migrations / "helpers.py", *(migrations / "versions").glob("*.py")]
+        for module, line in imported_modules(path)
+        if module == "app" or module.startswith("app.")
+    ]
+    assert offenders == []

@@ -82,6 +82,22 @@ def constraint_fields(exc: DBAPIError) -> tuple[str | None, list[str]]:
     return sqlstate, fields
 
 
+_REFERENCED_FROM = re.compile(r'is still referenced from table "?(\w+)"?')
+
+
+def is_reference(exc: IntegrityError) -> bool:
+    """Whether the database refused a write for a foreign key (to a missing record, or a
+    delete of one still referred to)."""
+    return _kind(exc) == "foreign_key"
+
+
+def referring_table(exc: IntegrityError) -> str | None:
+    """The table whose rows still refer to a record a delete was refused for (PostgreSQL
+    names it; SQLite does not)."""
+    found = _REFERENCED_FROM.search(str(exc.orig))
+    return found.group(1) if found else None
+
+
 def _kind(exc: IntegrityError) -> str:
     sqlstate, _ = constraint_fields(exc)
     text = str(exc.orig).upper()

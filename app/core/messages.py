@@ -58,11 +58,12 @@ NO_NUL = "text without NUL bytes"  # PostgreSQL stores none
 _PATTERNS: dict[str, str] = {}  # regular expression -> what it asks for, in words
 
 
-def pattern(regex: str, words: str) -> Any:
+def pattern(regex: str, words: str, example: str | None = None) -> Any:
     """Return a string field's `pattern` constraint, with what it asks for in words: the
-    field's description, and the message when a value does not match."""
+    field's description, and the message when a value does not match. `example`: a value
+    that matches, for the docs and the tests' example records (`app/schemas/examples.py`)."""
     _PATTERNS[regex] = words
-    return Field(pattern=regex, description=words)
+    return Field(pattern=regex, description=words, examples=[example] if example else None)
 
 
 def one_of(values: Sequence[Any]) -> str:

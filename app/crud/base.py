@@ -18,11 +18,13 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
+from app.core.constraints import is_reference, referring_table
 from app.core.database import Base
 from app.core.errors import invalid_reference
 from app.core.lists import COUNT_CAP
@@ -41,6 +43,15 @@ UniqueKeys = list[tuple[list[str], list[ColumnElement[Any]]]]
 
 # The records some input fields name, read already: field -> its records, in id order.
 Named = dict[str, list[Any]]
+
+
+class StillReferred(Exception):
+    """A delete refused: other rows still refer to the record through a foreign key that
+    keeps it (no `ON DELETE` action). `referrers`: (table, how many rows) where known."""
+
+    def __init__(self, referrers: list[tuple[str, int | None]]) -> None:
+        self.referrers = referrers
+        super().__init__(", ".join(table for table, _ in referrers) or "other rows")
 
 
 class RecordGone(Exception):
@@ -277,13 +288,45 @@ class CRUDBase(ListMixin, Generic[ModelT]):
                 found.extend(names)
         return found
 
+    @cached_property
+    def restricting(self) -> list[tuple[Any, Column[Any]]]:
+        """The (table, column) of every foreign key to this table that keeps a record
+        referred to from being deleted (no `ON DELETE CASCADE` or `SET NULL`)."""
+        mine = self.model.__table__
+        return [
+            (table, key.parent)
+            for table in Base.metadata.tables.values()
+            for key in table.foreign_keys
+            if key.column.table is mine
+            and (key.ondelete or "NO ACTION").upper() in ("NO ACTION", "RESTRICT")
+        ]
+
+    async def referrers(self, *, session: AsyncSession, id: int) -> list[tuple[str, int | None]]:
+        """How many rows of each table still refer to record `id` through a key that keeps
+        it (one count per such key; none when the models declare no such key)."""
+        found: list[tuple[str, int | None]] = []
+        for table, column in self.restricting:
+            count = await session.scalar(select(func.count()).where(column == id))
+            if count:
+                found.append((table.name, count))
+        return found
+
     async def delete(self, *, session: AsyncSession, db_obj: ModelT) -> bool:
         """Delete the record by one statement (its links and dependants go by the database's
         cascades); False when another request deleted it first, so one of several
         concurrent deletes reports success."""
         table = self.model.__table__
+        referrers = await self.referrers(session=session, id=db_obj.id)  # type: ignore[attr-defined]
+        if referrers:
+            raise StillReferred(referrers)
         before = audit.snapshot(db_obj, self.relations)
-        result = await session.execute(delete(table).where(table.c.id == db_obj.id))  # type: ignore[attr-defined]
+        try:
+            result = await session.execute(delete(table).where(table.c.id == db_obj.id))  # type: ignore[attr-defined]
+        except IntegrityError as exc:  # a key the models do not know, or a row added meanwhile
+            if not is_reference(exc):
+                raise
+            found = referring_table(exc)
+            raise StillReferred([(found, None)] if found else []) from None
         if type(db_obj) in POLICY_ATTRIBUTES:
             session.info[POLICY_DIRTY] = True
         if db_obj in session:

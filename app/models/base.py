@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Table, func
 from sqlalchemy import column as column_
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,7 +38,38 @@ def choices(column: str, values: Sequence[str]) -> CheckConstraint:
     The tuple is written once, beside the model: the schema's `Literal`, the form's options
     and the migration's check (`migrations/helpers.py: choices`) are made from it too.
     """
-    return CheckConstraint(one_of(column, values), name=column)
+    return CheckConstraint(
+        one_of(column, values), name=column, info={"column": column, "choices": tuple(values)}
+    )
+
+
+def bounded(
+    column: str,
+    *,
+    name: str,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+) -> CheckConstraint:
+    """Check that `column` lies within bounds (`ge`/`gt` below, `le` above). The bounds are
+    kept on the constraint too, so the API's schemas say and check the same limits."""
+    low = f"{column} >= {ge}" if ge is not None else f"{column} > {gt}" if gt is not None else ""
+    if ge is not None and le is not None:
+        text = f"{column} BETWEEN {ge} AND {le}"
+    else:
+        text = " AND ".join(part for part in (low, le is not None and f"{column} <= {le}") if part)
+    bounds = {
+        key: value for key, value in (("ge", ge), ("gt", gt), ("le", le)) if value is not None
+    }
+    return CheckConstraint(text, name=name, info={"column": column, "bounds": bounds})
+
+
+def ordered(later: str, earlier: str, *, name: str, words: str) -> CheckConstraint:
+    """Check that `later` is on or after `earlier` when both are set (a due date and a start
+    date); `words` say what the rule asks, as the API's and the forms' message."""
+    return CheckConstraint(
+        f"{later} >= {earlier}", name=name, info={"order": (later, earlier), "words": words}
+    )
 
 
 def one_of(column: str, values: Sequence[str]) -> str:
@@ -69,6 +100,30 @@ def search_index(table: str, *columns: str) -> Index:
         postgresql_ops={f"lower_{name}": "gin_trgm_ops" for name in columns},
     )
     return index.ddl_if(dialect="postgresql")
+
+
+def follow_indexes(
+    table: Table, sort_columns: Sequence[str], search_columns: Sequence[str]
+) -> None:
+    """Give `table` the indexes its lists need, where it has none yet: each column a list
+    may sort by gets `(column, id)` unless an index already starts with it, and the
+    searched columns one trigram index (`search_index`). A registry entry's sort and search
+    columns are then all a new table declares."""
+    led = {column.name for column in table.primary_key.columns}
+    led |= {next(iter(index.columns)).name for index in table.indexes if index.columns}
+    for name in sort_columns:
+        if name not in led and name in table.c:
+            Index(f"ix_{table.name}_{name}_id", table.c[name], table.c.id)
+    named = {index.name for index in table.indexes}
+    if search_columns and f"ix_{table.name}_search" not in named:
+        searched = [table.c[name] for name in search_columns]
+        index = Index(
+            f"ix_{table.name}_search",
+            *(func.lower(column).label(f"lower_{column.name}") for column in searched),
+            postgresql_using="gin",
+            postgresql_ops={f"lower_{column.name}": "gin_trgm_ops" for column in searched},
+        )
+        index.ddl_if(dialect="postgresql")
 
 
 def on_dialect(obj: object, dialect: str) -> bool:

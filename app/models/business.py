@@ -4,7 +4,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    CheckConstraint,
     Column,
     Date,
     ForeignKey,
@@ -21,7 +20,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.database import Base, UTCDateTime
-from app.models.base import OwnedMixin, TimestampMixin, choices, search_index, sort_indexes
+from app.models.base import (
+    OwnedMixin,
+    TimestampMixin,
+    bounded,
+    choices,
+    ordered,
+    search_index,
+    sort_indexes,
+)
 
 PROJECT_STATUSES = ("planned", "active", "on_hold", "completed", "cancelled")
 TASK_STATUSES = ("todo", "in_progress", "blocked", "done")
@@ -49,7 +56,7 @@ class Customer(OwnedMixin, TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    email: Mapped[str | None] = mapped_column(String(320))
+    email: Mapped[str | None] = mapped_column(String(320), info={"format": "email"})
     phone: Mapped[str | None] = mapped_column(String(50))
     company: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -62,8 +69,10 @@ class Project(OwnedMixin, TimestampMixin, Base):
     __tablename__ = "projects"
     __table_args__ = (
         choices("status", PROJECT_STATUSES),
-        CheckConstraint("budget >= 0", name="budget_non_negative"),
-        CheckConstraint("due_date >= start_date", name="dates"),
+        bounded("budget", ge=0, name="budget_non_negative"),
+        ordered(
+            "due_date", "start_date", name="dates", words="a due date on or after the start date"
+        ),
         *sort_indexes(
             "projects",
             "created_at",
@@ -98,8 +107,8 @@ class Task(OwnedMixin, TimestampMixin, Base):
     __tablename__ = "tasks"
     __table_args__ = (
         choices("status", TASK_STATUSES),
-        CheckConstraint("priority BETWEEN 1 AND 5", name="priority"),
-        CheckConstraint("estimate_hours >= 0", name="estimate_non_negative"),
+        bounded("priority", ge=1, le=5, name="priority"),
+        bounded("estimate_hours", ge=0, name="estimate_non_negative"),
         *sort_indexes("tasks", "created_at", "updated_at", "title", "status", "priority", "due_at"),
         search_index("tasks", "title", "description"),
     )
@@ -143,7 +152,10 @@ class Tag(OwnedMixin, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
     color: Mapped[str] = mapped_column(
-        String(7), default="#6b7280", server_default=text("'#6b7280'")
+        String(7),
+        default="#6b7280",
+        server_default=text("'#6b7280'"),
+        info={"pattern": (r"^#[0-9A-Fa-f]{6}$", "a colour like #1a2b3c", "#1a2b3c")},
     )
 
 
@@ -166,7 +178,7 @@ class TimeEntry(OwnedMixin, TimestampMixin, Base):
 
     __tablename__ = "time_entries"
     __table_args__ = (
-        CheckConstraint("minutes > 0 AND minutes <= 1440", name="minutes"),
+        bounded("minutes", gt=0, le=1440, name="minutes"),
         *sort_indexes("time_entries", "created_at", "updated_at", "minutes"),
         search_index("time_entries", "note"),
     )

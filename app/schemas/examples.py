@@ -80,9 +80,21 @@ def example_value(schema: type[BaseModel], name: str, text: str) -> Any:
         value = text.ljust(low, "x")[: high or None]
         pattern = constraint(info, "pattern", metadata)
         if pattern and not re.search(pattern, value):
-            raise NoExample(f"{where}: no plain value matches its pattern {pattern!r}")
+            declared = [*(info.examples or ()), *examples_of(metadata), info.default]
+            matching = [v for v in declared if isinstance(v, str) and re.search(pattern, v)]
+            if not matching:
+                raise NoExample(
+                    f"{where}: no plain value matches its pattern {pattern!r}: give the field "
+                    "an example that does (`pattern(regex, words, example=...)`)"
+                )
+            return matching[0]
         return value
     raise NoExample(f"{where}: cannot make an example of type {annotation!r}")
+
+
+def examples_of(metadata: list[Any]) -> list[Any]:
+    """The examples an `Annotated` type's own fields declare (`pattern(..., example=...)`)."""
+    return [value for meta in metadata for value in (getattr(meta, "examples", None) or ())]
 
 
 def example_body(

@@ -13,10 +13,10 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import FieldError, NotFound, WriteError, clash
+from app.core.errors import Conflict, FieldError, NotFound, WriteError, clash
 from app.core.security import passwords_for
-from app.crud.base import Named, RecordGone
-from app.resources import Resource
+from app.crud.base import Named, RecordGone, StillReferred
+from app.resources import REGISTRY, Resource
 from app.services import accounts
 from app.services.access import Access
 from app.services.checks import check_scopes, owner_defaults, reference_errors
@@ -152,8 +152,27 @@ async def update_record(
 
 
 async def delete_record(*, res: Resource, session: AsyncSession, record: Any) -> None:
-    """Delete `record` (404 when another request deleted it first; 409 when that would
-    leave nobody able to manage users and roles)."""
+    """Delete `record` (404 when another request deleted it first; 409 when other records
+    still refer to it, naming them, or when that would leave nobody able to manage users
+    and roles)."""
+    title = res.title_of(record)
     async with accounts.keeping_a_manager(session, res, None):
-        if not await res.crud.delete(session=session, db_obj=record):
+        try:
+            deleted = await res.crud.delete(session=session, db_obj=record)
+        except StillReferred as exc:
+            raise Conflict(still_referred(res, title, exc.referrers)) from None
+        if not deleted:
             raise NotFound(res.singular)
+
+
+def still_referred(res: Resource, title: str, referrers: list[tuple[str, int | None]]) -> str:
+    """Say which records keep `title` from being deleted: "3 invoices", "tasks"."""
+    named = []
+    for table, count in referrers:
+        label = REGISTRY[table].label.lower() if table in REGISTRY else table.replace("_", " ")
+        named.append(f"{count} {label}" if count else f"records of {label}")
+    which = ", ".join(named) or "other records"
+    return (
+        f"{res.singular} “{title}” cannot be deleted: {which} still refer to it. "
+        "Delete those or change them first."
+    )

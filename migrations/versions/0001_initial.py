@@ -10,14 +10,19 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.models.business import PROJECT_STATUSES, TASK_STATUSES
-from app.models.permission import ACTIONS, SCOPES
 from migrations.helpers import choices, owner_and_timestamps, owner_indexes
 
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# The choices as they were when this revision was written: a migration never imports the
+# app, so its history stays what it was whatever the models become.
+PROJECT_STATUSES = ("planned", "active", "on_hold", "completed", "cancelled")
+TASK_STATUSES = ("todo", "in_progress", "blocked", "done")
+ACTIONS = ("create", "read", "update", "delete")
+SCOPES = ("all", "own", "group")
 
 BUSINESS_OWNED = ("customers", "projects", "tasks", "tags", "comments", "time_entries")
 AUTH_OWNED = ("users", "roles", "permissions", "groups", "sessions")

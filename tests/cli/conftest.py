@@ -1,17 +1,22 @@
-"""Run the `policy` console script as a subprocess against the live test database."""
+"""Run the `policy` command against the live test database: in the test's own process
+(`app.cli.main`, with the environment a shell would give it), or as the installed console
+script where the process itself is what a test checks."""
 
+import io
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.core.config import PROJECT_ROOT
+from app.cli import main
+from app.core.config import PROJECT_ROOT, get_settings
 from tests.conftest import Backend
 
 
@@ -37,24 +42,52 @@ SCRIPT = Path(sys.executable).parent / "policy"
 PolicyRunner = Callable[..., Result]
 
 
-@pytest.fixture
-def policy(live: Backend) -> PolicyRunner:
-    """Run `policy ARGS...` on the live backend's database; return its exit code and output."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("POSTGRES_", "DATABASE_", "SQLITE_"))
-    }
-    env |= {
-        "DATABASE_URL": plain_url(live),
-        "ENVIRONMENT": "test",
-        "SECRET_KEY": "test-secret-key-of-at-least-32-bytes",
-    }
+def environment(live: Backend) -> dict[str, str]:
+    """The environment `policy` runs with on the live backend's database."""
+    env = {"DATABASE_URL": plain_url(live), "ENVIRONMENT": "test"}
+    env["SECRET_KEY"] = "test-secret-key-of-at-least-32-bytes"
     if live.settings.is_sqlite:
         env["SQLITE_PATH"] = str(live.settings.sqlite_path)
+    return env
+
+
+OTHER_SETTINGS = ("POSTGRES_", "DATABASE_", "SQLITE_")
+
+
+@pytest.fixture
+def policy(live: Backend, monkeypatch: pytest.MonkeyPatch) -> PolicyRunner:
+    """Run `policy ARGS...` on the live backend's database, in this process (a subprocess
+    adds an interpreter's start and nothing else); return its exit code and output."""
+    env = environment(live)
 
     def run(*args: str, **settings: str) -> Result:
         """Run with `args`; keyword arguments are extra environment (AUDIT_RETENTION_DAYS=...)."""
+        out, err = io.StringIO(), io.StringIO()
+        with monkeypatch.context() as patch:
+            for key in [key for key in os.environ if key.startswith(OTHER_SETTINGS)]:
+                patch.delenv(key)
+            for key, value in (env | settings).items():
+                patch.setenv(key, value)
+            get_settings.cache_clear()
+            try:
+                with redirect_stdout(out), redirect_stderr(err):
+                    code = main(list(args))
+            except SystemExit as exc:  # argparse: --help, or a usage error
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            finally:
+                get_settings.cache_clear()
+        return Result(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def policy_script(live: Backend) -> PolicyRunner:
+    """Run the installed `policy` console script as a subprocess (its own process)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(OTHER_SETTINGS)}
+    env |= environment(live)
+
+    def run(*args: str, **settings: str) -> Result:
         done = subprocess.run(
             [str(SCRIPT), *args],
             cwd=PROJECT_ROOT,

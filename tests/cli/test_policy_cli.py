@@ -218,3 +218,13 @@ def test_help_everywhere(policy: PolicyRunner, command: str | None) -> None:
     assert result.code == 0
     assert "usage: policy" in result.out
     assert "--json" in result.out or command is None
+
+
+def test_the_console_script_runs_in_a_process_of_its_own(policy_script: PolicyRunner) -> None:
+    """The installed `policy` script, as a shell runs it: its help, a decision, and the
+    exit status of a deny (the other tests call the same `main` in-process)."""
+    assert policy_script("--help").code == 0
+    allowed = policy_script("check", "admin", "task:delete")
+    assert allowed.code == 0 and allowed.out.startswith("ALLOW"), allowed.out + allowed.err
+    denied = policy_script("check", "demo", "user:delete")
+    assert denied.code == 1 and denied.out.startswith("DENY"), denied.out + denied.err

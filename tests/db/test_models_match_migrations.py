@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import DefaultClause
 
-from app import models  # noqa: F401  (fills Base.metadata)
+import app.resources  # noqa: F401  (every registered model, and the indexes their entries derive)
 from app.core.database import Base, create_sync_engine
 from app.init_db import migrate
 from app.models.base import on_dialect

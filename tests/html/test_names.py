@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from app.resources import REGISTRY
+from app.resources import REGISTRY, RESOURCES
 from app.services.naming import reference_targets
 from tests.html.dom import Element
 from tests.html.site import page
@@ -39,25 +39,25 @@ def assert_no_bare_ids(browser: httpx.Client, path: str) -> str:
 
 @pytest.fixture
 def world(records: Records, admin: httpx.Client) -> dict[str, dict]:
-    """One record of every table, each referring to others, owned by demo in demo-team."""
+    """One record of every table, each referring to others, owned by demo in demo-team:
+    the accounts' tables give an existing record, every other table a new one that names a
+    record of each table it refers to (made first)."""
     demo = admin.get("/users", params={"q": "demo"}).json()["items"][0]
     team = admin.get("/groups", params={"q": "demo-team"}).json()["items"][0]
     owned = {"owner_user_id": demo["id"], "owner_group_id": team["id"]}
-    made = {path: records.create(path, **owned) for path in ("customers", "tags")}
-    made["projects"] = records.create("projects", customer_id=made["customers"]["id"], **owned)
-    made["tasks"] = records.create(
-        "tasks",
-        project_id=made["projects"]["id"],
-        assignee_id=demo["id"],
-        tag_ids=[made["tags"]["id"]],
-        **owned,
-    )
-    for path in ("comments", "time_entries"):
-        made[path] = records.create(path, task_id=made["tasks"]["id"], **owned)
-    made["users"], made["groups"] = demo, team
-    for path in ("roles", "permissions"):
+    made = {"users": demo, "groups": team}
+    for path in ("roles", "permissions", "sessions"):
         made[path] = admin.get(f"/{path}").json()["items"][0]
-    made["sessions"] = admin.get("/sessions").json()["items"][0]
+    pending = [res for res in RESOURCES if res.path not in made]
+    while pending:
+        res = next(r for r in pending if set(r.references.values()) <= made.keys() | {r.path})
+        named = {
+            field: [made[path]["id"]] if field.endswith("_ids") else made[path]["id"]
+            for field, path in res.references.items()
+            if path in made
+        }
+        made[res.path] = records.create(res.path, **owned, **named)
+        pending.remove(res)
     return made
 
 

@@ -35,7 +35,7 @@ def build_router(res: Resource) -> APIRouter:
     ListQuery = Annotated[ListParams, Depends(list_params(res))]
 
     # A delete can leave nobody able to manage users and roles only on these (409).
-    guarded = bool(res.managing_fields)
+    guarded = bool(res.managing_fields or res.crud.restricting)
     update_answers = (401, 403, 404, 409, *BODY, *((429,) if res.confirms_secret else ()))
 
     @router.get(
