@@ -245,6 +245,11 @@ def test_every_dependency_and_route_is_async():
 TRANSACTION_FLAGS = {"POLICY_DIRTY", "POLICY_WRITTEN", "ACTOR"}
 
 
+def of_session(info: ast.Attribute) -> bool:
+    """Whether `x.info` is a session's (`session.info`, `self.session.info`), not a column's."""
+    return ast.unparse(info.value).split(".")[-1].endswith("session")
+
+
 def info_keys(path: Path) -> list[tuple[str, int]]:
     """Return (key expression, line) for each use of a session's `.info` in a module."""
     found = []
@@ -254,7 +259,7 @@ def info_keys(path: Path) -> list[tuple[str, int]]:
             target, key = node.value, node.slice
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
             target, key = node.func.value, node.args[0]
-        if isinstance(target, ast.Attribute) and target.attr == "info":
+        if isinstance(target, ast.Attribute) and target.attr == "info" and of_session(target):
             found.append((ast.unparse(key).split(".")[-1], node.lineno))
     return found
 

@@ -166,13 +166,17 @@ async def delete_record(*, res: Resource, session: AsyncSession, record: Any) ->
 
 
 def still_referred(res: Resource, title: str, referrers: list[tuple[str, int | None]]) -> str:
-    """Say which records keep `title` from being deleted: "3 invoices", "tasks"."""
+    """Say which records keep `title` from being deleted: "3 invoices", "records of tasks"."""
     named = []
     for table, count in referrers:
-        label = REGISTRY[table].label.lower() if table in REGISTRY else table.replace("_", " ")
+        referring = REGISTRY.get(table)
+        label = referring.label.lower() if referring else table.replace("_", " ")
+        if count == 1 and referring:
+            label = referring.singular.lower()
         named.append(f"{count} {label}" if count else f"records of {label}")
     which = ", ".join(named) or "other records"
+    verb = "refers" if len(referrers) == 1 and referrers[0][1] == 1 else "refer"
     return (
-        f"{res.singular} “{title}” cannot be deleted: {which} still refer to it. "
+        f"{res.singular} “{title}” cannot be deleted: {which} still {verb} to it. "
         "Delete those or change them first."
     )

@@ -20,18 +20,15 @@ from tests.support.callers import Callers
 from tests.support.records import Records
 
 ALL_PATHS = [f"/{res.path}" for res in RESOURCES]
-DEMO_HIDDEN = {"/roles", "/permissions", "/groups"}
-# What the `user` role reads (the contract's defaults), so what demo's navigation links.
+# What the `user` role reads (each registry entry's default grants: the contract's
+# defaults), so what demo's navigation links; and what it does not.
 DEMO_READS = [
-    "/users",
-    "/sessions",
-    "/customers",
-    "/projects",
-    "/tasks",
-    "/tags",
-    "/comments",
-    "/time_entries",
+    f"/{res.path}"
+    for res in RESOURCES
+    if any(item.startswith("read:") for item in res.default_grants.get("user", ()))
 ]
+DEMO_HIDDEN = {"/roles", "/permissions", "/groups"}
+assert DEMO_HIDDEN.isdisjoint(DEMO_READS) and DEMO_READS[:2] == ["/users", "/sessions"]
 
 
 @pytest.fixture

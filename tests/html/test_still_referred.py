@@ -44,7 +44,7 @@ def test_the_api_refuses_with_409_and_keeps_the_record(
     assert response.status_code == 409, response.text
     detail = response.json()["detail"]
     assert f"“{kept['name']}” cannot be deleted" in detail
-    assert "still refer to it" in detail
+    assert "still refer" in detail
     if live.name == "postgresql":  # PostgreSQL names the table; SQLite does not
         assert "kept refs" in detail
     assert admin.get(f"/customers/{kept['id']}").status_code == 200
