@@ -75,7 +75,7 @@ async def history(
     the grants of the roles they hold now), oldest first, each in words."""
     directory = await Directory.load(session, ids=ids)
     entries = list((await session.execute(history_statement(since))).all())
-    names = Names(directory, {p.id: str(p) for p in await session.scalars(select(Permission))})
+    names = EntryNames(directory, {p.id: str(p) for p in await session.scalars(select(Permission))})
     for entry in entries:
         names.remember(entry)
     if username is not None:
@@ -109,7 +109,7 @@ def about(entry: Any, user_id: int, role_ids: set[int]) -> bool:
 
 
 @dataclass
-class Names:
+class EntryNames:
     """Names for an entry's records: the tables' now, else the last the log recorded."""
 
     directory: Directory

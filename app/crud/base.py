@@ -149,7 +149,7 @@ class CRUDBase(ListMixin, Generic[ModelT]):
         """Return the records with these ids, in id order; raise if any is missing."""
         return await get_many(session=session, model=self.model, ids=ids, field=field)
 
-    async def titles(
+    async def title_rows(
         self,
         *,
         session: AsyncSession,

@@ -16,7 +16,7 @@ from app.core.lists import ListParams
 from app.core.zones import DEFAULT_ZONE, shown
 from app.resources import REGISTRY, Resource
 from app.routers.forms import literal_choices
-from app.services.naming import Names, target_of
+from app.services.naming import PageTitles, target_of
 
 
 def filter_choices(res: Resource, column: str) -> list[tuple[str, str]]:
@@ -47,7 +47,7 @@ def query(params: ListParams, **overrides: Any) -> str:
 
 
 def show(
-    prefix: str, res: Any, record: Any, column: str, names: Names, zone: str = DEFAULT_ZONE
+    prefix: str, res: Any, record: Any, column: str, names: PageTitles, zone: str = DEFAULT_ZONE
 ) -> Markup:
     """Return one field of a record as HTML: references by name, times and flags in words.
 
@@ -116,7 +116,7 @@ def _time(value: datetime, zone: str, seconds: bool = False) -> str:
 
 
 def _cell(
-    prefix: str, res: Any, column: str, value: Any, names: Names, zone: str = DEFAULT_ZONE
+    prefix: str, res: Any, column: str, value: Any, names: PageTitles, zone: str = DEFAULT_ZONE
 ) -> str:
     """Return a cell's HTML; `prefix` comes escaped."""
     if value is None or value == "":
@@ -151,7 +151,7 @@ def table_rows(
     res: Any,
     items: list[Any],
     columns: list[str],
-    names: Names,
+    names: PageTitles,
     selectable: bool = False,
     zone: str = DEFAULT_ZONE,
 ) -> list[Markup]:

@@ -81,7 +81,9 @@ class Access:
 
     async def readable_titles(self, res: Resource, session: AsyncSession, limit: int) -> list[Any]:
         """Return up to `limit` records of `res` this user may read, to name them in a picker."""
-        return await res.crud.titles(session=session, where=self.where(res, "read"), limit=limit)
+        return await res.crud.title_rows(
+            session=session, where=self.where(res, "read"), limit=limit
+        )
 
     async def titles_of(
         self, res: Resource, session: AsyncSession, ids: Iterable[int | None]
@@ -92,7 +94,9 @@ class Access:
         if not wanted or not self.scopes(res.policy_model, "read").any:
             return {}
         where = self.where(res, "read")
-        found = await res.crud.titles(session=session, where=where, limit=len(wanted), ids=wanted)
+        found = await res.crud.title_rows(
+            session=session, where=where, limit=len(wanted), ids=wanted
+        )
         return {row.id: res.title_of(row) for row in found}
 
     async def readable_counts(

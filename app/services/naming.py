@@ -33,7 +33,7 @@ def reference_targets(res: Resource) -> dict[str, str]:
 
 
 @dataclass
-class Names:
+class PageTitles:
     """The titles a page may show: column -> table path, and path -> id -> title."""
 
     targets: dict[str, str] = field(default_factory=dict)
@@ -59,7 +59,7 @@ def named_columns(res: Resource, columns: Sequence[str]) -> dict[str, Resource]:
     return {column: REGISTRY[path] for column, path in targets.items() if column in columns}
 
 
-def list_names(named: dict[str, Resource], result: PageResult) -> Names:
+def list_names(named: dict[str, Resource], result: PageResult) -> PageTitles:
     """The names of a list page, from the titles its own statement read (`Access.readable`
     with `named`)."""
     titles: dict[str, dict[int, str]] = {}
@@ -68,7 +68,7 @@ def list_names(named: dict[str, Resource], result: PageResult) -> Names:
         shown = titles.setdefault(target.path, {})
         for record_id, values in found.items():
             shown[record_id] = target.title_from(record_id, values)
-    return Names({column: target.path for column, target in named.items()}, titles)
+    return PageTitles({column: target.path for column, target in named.items()}, titles)
 
 
 async def page_names(
@@ -77,7 +77,7 @@ async def page_names(
     res: Resource,
     records: Iterable[Any],
     columns: Sequence[str],
-) -> Names:
+) -> PageTitles:
     """Look up the titles of what `columns` of `records` refer to, that the viewer may read
     (a record's page: one statement per referenced table)."""
     targets = {column: target.path for column, target in named_columns(res, columns).items()}
@@ -89,7 +89,7 @@ async def page_names(
                 wanted.setdefault(path, set()).update(value)
             elif value is not None:
                 wanted.setdefault(path, set()).add(value)
-    return Names(targets, await titles_by_path(access, session, wanted))
+    return PageTitles(targets, await titles_by_path(access, session, wanted))
 
 
 async def titles_by_path(

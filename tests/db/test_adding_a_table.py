@@ -28,6 +28,9 @@ import pytest
 from app.core.config import PROJECT_ROOT
 from tests.support.catalog import SERVER_URL, scratch_database
 
+# One worker makes the copies, rather than each worker its own.
+pytestmark = pytest.mark.xdist_group("recipe")
+
 RECIPE = PROJECT_ROOT / "docs" / "adding-a-table.md"
 BLOCK = re.compile(r"```\w+ (file|insert)=(\S+)\n(.*?)```", re.S)
 

@@ -24,6 +24,9 @@ from app.resources import REGISTRY, Resource
 from tests.support import database
 from tests.support.catalog import SERVER_URL, scratch_database
 
+# One worker builds the big database once, rather than each worker its own.
+pytestmark = pytest.mark.xdist_group("list_plans")
+
 # pytest reads this: without a server configured there is nothing to collect here.
 __test__ = SERVER_URL is not None
 
