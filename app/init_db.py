@@ -76,12 +76,14 @@ async def seed(session: AsyncSession, settings: Settings, *, demo: bool = False)
 
     Every run makes sure each registered model has its permissions (12: four actions in
     three scopes). When a model gets its first ones (a table added after the database was
-    made), the `admin` role is granted its `:all` permissions and each other seeded role
-    what the table's registry entry declares for it; later runs leave grants alone, so a
-    grant an admin removes stays removed. The roles, groups and accounts are seeded only
-    into a database without users, so an account an admin deleted (with its
-    well-known password) never comes back at the next start. With `demo`, the sample
-    company follows, or `demo_data.Refused` is raised (and the caller rolls back).
+    made), the `admin` role is granted its `:all` permissions and, while the table is
+    empty, each other seeded role what the table's registry entry declares for it; later
+    runs leave grants alone, so a grant an admin removes stays removed (a model whose
+    permissions an admin deleted gets them back, granted to admin only). The roles,
+    groups and accounts are seeded only into a database without users, so an account an
+    admin deleted (with its well-known password) never comes back at the next start. With
+    `demo`, the sample company follows, or `demo_data.Refused` is raised (and the caller
+    rolls back).
     """
     created: list[str] = []
     fresh = await session.scalar(select(User.id).limit(1)) is None
@@ -111,9 +113,19 @@ async def seed(session: AsyncSession, settings: Settings, *, demo: bool = False)
         created += await _seed_accounts(session, settings, existing)
     else:
         added = [res for res in RESOURCES if res.policy_model in new_models]
+        # The other seeded roles get a model's declared grants only with a table still
+        # empty (one just added), never again for one whose permissions an admin deleted.
+        empty = [
+            res for res in added if await session.scalar(select(res.model.id).limit(1)) is None
+        ]
+        wanted = default_role_permissions(added)
+        wanted |= {
+            role: names
+            for role, names in default_role_permissions(empty).items()
+            if role != ADMIN_ROLE
+        }
         grants = {
-            role: [existing[name] for name in sorted(names)]
-            for role, names in default_role_permissions(added).items()
+            role: [existing[name] for name in sorted(names)] for role, names in wanted.items()
         }
         grants[ADMIN_ROLE] += new_extras
         created += await _grant_new(session, grants)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.routing import APIRoute
 
 from app.api.access import ReadableRecord
-from app.api.identity import get_access, get_visitor
+from app.api.identity import get_access, get_login, get_visitor
 from app.api.transaction import get_db
 from app.api.v1.router import ROUTERS
 from app.resources import RESOURCES
@@ -81,7 +81,7 @@ def test_every_api_route_requires_a_user_and_a_transaction():
         # `ReadableRecord` does the same through `resolve_visitor`, with the record.
         access = {call for call in calls if call is get_access or readable_record(call)}
         if route.path not in PUBLIC_API:
-            assert access or get_visitor in calls, f"{route.methods} {route.path}"
+            assert access or calls & {get_visitor, get_login}, f"{route.methods} {route.path}"
         if not route.path.startswith("/auth/"):
             assert access, f"{route.methods} {route.path} skips the enforcer"
 
@@ -91,14 +91,14 @@ def readable_record(call: object) -> bool:
 
 
 def test_every_route_resolves_its_caller_once():
-    """One resolution of the caller per request: a route depends on `get_visitor` (which
-    FastAPI calls once, whatever depends on it) or resolves the caller with its record
-    (`ReadableRecord`), never both."""
+    """One resolution of the caller per request: a route depends on `get_login` (which
+    FastAPI calls once, whatever depends on it: `get_visitor`, the CSRF check) or resolves
+    the caller with its record (`ReadableRecord`), never both."""
     from app.main import create_app
 
     for route in api_routes(create_app().routes):
         calls = dependency_calls(route)
-        resolvers = [call for call in calls if call is get_visitor or readable_record(call)]
+        resolvers = [call for call in calls if call is get_login or readable_record(call)]
         assert len(resolvers) <= 1, f"{route.methods} {route.path}: {resolvers}"
 
 

@@ -4,19 +4,19 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from app.api.identity import get_settings, get_visitor
+from app.api.identity import get_login, get_settings
 from app.core import csrf as tokens
 from app.core.config import Settings
-from app.services.access import Visitor
+from app.services.callers import Identified
 
 
 async def get_csrf_token(
     request: Request,
-    visitor: Annotated[Visitor, Depends(get_visitor)],
+    identified: Annotated[Identified, Depends(get_login)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> str | None:
     """Return the CSRF token this visitor's forms carry (bound to their session)."""
-    login = visitor.login
+    login = identified.login
     return tokens.token_for(
         settings.secret_key,
         session_hash=login.token_hash if login else None,

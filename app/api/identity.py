@@ -1,8 +1,9 @@
 """Who is calling, resolved once per request into a `Visitor`.
 
-`get_visitor` is the one dependency that reads the session cookie or the bearer token: the
-API, the pages and the CSRF check all receive what it resolved (FastAPI calls it once per
-request), and `get_access` is its signed-in form. A route that reads one record by id may
+`get_login` is the one dependency that reads the session cookie or the bearer token (FastAPI
+calls it once per request): the CSRF check and signing out need no more; `get_visitor` adds
+the policy deciding for the caller, for the API and the pages, and `get_access` is its
+signed-in form. A route that reads one record by id may
 resolve its caller together with that record instead (`resolve_visitor(record_of=...)`):
 one statement, and then it is that route's only resolution (`tests/test_architecture.py`).
 """
@@ -18,7 +19,7 @@ from app.core.config import Settings
 from app.core.zones import ZONE_COOKIE, viewer_zone
 from app.resources import Resource
 from app.services.access import Access, Visitor
-from app.services.callers import resolve_caller
+from app.services.callers import Identified, identify, visitor_of
 from app.services.signin import Origin
 
 SESSION_COOKIE = "session_id"
@@ -29,36 +30,61 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-async def resolve_visitor(
+async def identify_request(
     request: Request,
     session: AsyncSession,
     session_id: str | None,
     record_of: tuple[Resource, int] | None = None,
-) -> tuple[Visitor, Any]:
-    """Resolve the request's caller (`app/services/callers.py`) from its bearer token (on an
-    API path) or its session cookie; `record_of`: that record too, in the same statement."""
+) -> Identified:
+    """Identify the request's caller (`app/services/callers.py`) from its bearer token (on
+    an API path) or its session cookie; `record_of`: that record too, in the same statement."""
     settings = request.app.state.settings
     bearer = bearer_token(request, settings)
-    cookie = session_id if bearer is None else None
-    return await resolve_caller(
+    return await identify(
         session,
         settings=settings,
-        policies=request.app.state.policy,
         bearer=bearer,
-        cookie=cookie,
+        cookie=session_id if bearer is None else None,
         origin=origin_of(request),
         writing=request.method not in READ_METHODS,
         record_of=record_of,
     )
 
 
-async def get_visitor(
+async def resolve_visitor(
+    request: Request,
+    session: AsyncSession,
+    session_id: str | None,
+    record_of: tuple[Resource, int] | None = None,
+) -> tuple[Visitor, Any]:
+    """Identify the caller and build their access context in one go (`record_of`: that
+    record too): for a route that resolves its caller itself, and the error pages."""
+    identified = await identify_request(request, session, session_id, record_of)
+    policies = request.app.state.policy
+    origin = origin_of(request)
+    return await visitor_of(
+        identified, session, policies=policies, origin=origin, record_of=record_of
+    )
+
+
+async def get_login(
     request: Request,
     session: Annotated[AsyncSession, Depends(get_db, scope="function")],
     session_id: Annotated[str | None, Cookie(alias=SESSION_COOKIE)] = None,
+) -> Identified:
+    """Return who the request's credentials name, once for the whole request: what signing
+    out and the CSRF check need (no policy is looked up)."""
+    return await identify_request(request, session, session_id)
+
+
+async def get_visitor(
+    request: Request,
+    identified: Annotated[Identified, Depends(get_login)],
+    session: Annotated[AsyncSession, Depends(get_db, scope="function")],
 ) -> Visitor:
-    """Return who is calling, resolved once for the whole request."""
-    visitor, _ = await resolve_visitor(request, session, session_id)
+    """Return who is calling, with the policy deciding for them: once for the whole request."""
+    policies = request.app.state.policy
+    visitor, _ = await visitor_of(identified, session, policies=policies, origin=origin_of(request))
     return visitor
 
 

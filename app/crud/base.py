@@ -290,15 +290,17 @@ class CRUDBase(ListMixin, Generic[ModelT]):
 
     @cached_property
     def restricting(self) -> list[tuple[Any, Column[Any]]]:
-        """The (table, column) of every foreign key to this table that keeps a record
-        referred to from being deleted (no `ON DELETE CASCADE` or `SET NULL`)."""
+        """The (table, column) of every foreign key of another table to this one declared
+        `ON DELETE RESTRICT`: a record they refer to is kept, whatever else the delete
+        cascades to. (A key with no action is checked by the database at the end of the
+        statement, after the cascades: its refusal is translated instead.)"""
         mine = self.model.__table__
         return [
             (table, key.parent)
             for table in Base.metadata.tables.values()
+            if table is not mine
             for key in table.foreign_keys
-            if key.column.table is mine
-            and (key.ondelete or "NO ACTION").upper() in ("NO ACTION", "RESTRICT")
+            if key.column.table is mine and (key.ondelete or "").upper() == "RESTRICT"
         ]
 
     async def referrers(self, *, session: AsyncSession, id: int) -> list[tuple[str, int | None]]:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.api.access import Authorize, AuthorizedRecord
 from app.api.auditing import AuditQuery
 from app.api.cookies import drop_session, give_session
-from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep, VisitorDep
+from app.api.deps import AccessDep, CsrfProtected, LoginDep, SessionDep, SettingsDep
 from app.api.identity import origin_of
 from app.core import csrf
 from app.core.errors import Throttled, WriteError
@@ -27,7 +27,7 @@ from app.routers.templating import redirect, render, safe_next, templates
 from app.schemas.user import LoginRequest, RegisterRequest
 from app.services import accounts, signin
 from app.services.access import Access
-from app.services.audit_log import entries_page
+from app.services.audit_log import check_reader, entries_page
 from app.services.what_if import matrix_change, try_update
 from app.services.writes import update_record
 
@@ -162,10 +162,10 @@ async def register(
 
 @router.post("/logout", dependencies=[CsrfProtected])
 async def logout(
-    request: Request, visitor: VisitorDep, session: SessionDep, settings: SettingsDep
+    request: Request, identified: LoginDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     response = redirect(request, "/login", "You are signed out.", "info")
-    login = visitor.login
+    login = identified.login
     if login is not None:
         await signin.sign_out(session=session, login=login)
         drop_session(response, settings)
@@ -249,6 +249,7 @@ async def audit_log(
     session: SessionDep,
 ) -> Response:
     """The audit log, filtered and newest first, for holders of audit:read:all (403 else)."""
+    check_reader(access)  # before the question is read: a 403, not a 422, for a stranger
     query = AuditQuery.from_form(dict(request.query_params), page.zone)
     found = await entries_page(access, session, query.where, query.limit, query.cursor)
     filters = {name: value for name, value in request.query_params.items() if name != "cursor"}

@@ -339,10 +339,11 @@ def build_pages(res: Resource) -> APIRouter:
     async def erase(
         request: Request,
         record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
+        access: AccessDep,
         session: SessionDep,
     ) -> Response:
         title = res.title_of(record)
-        await delete_record(res=res, session=session, record=record)
+        await delete_record(res=res, access=access, session=session, record=record)
         return redirect(request, f"/{res.path}", f"{res.singular} “{title}” deleted.")
 
     @router.post("/{id}/delete", name=f"html_delete_form_{res.path}", dependencies=[CsrfProtected])
@@ -350,12 +351,13 @@ def build_pages(res: Resource) -> APIRouter:
         request: Request,
         page: PageDep,
         record: Annotated[Any, AuthorizedRecord(res, "delete", unreadable=403)],
+        access: AccessDep,
         session: SessionDep,
     ) -> Response:
         if (await request.form()).get("confirm") is None:
             context = {"res": res, "record": record}
             return render(request, "generic/confirm_delete.html", context, page=page)
-        return await erase(request, record, session)
+        return await erase(request, record, access, session)
 
     if res.members is not None:
         router.include_router(build_member_routes(res))

@@ -53,7 +53,9 @@ MANAGED = frozenset({"id", "owner_user_id", "owner_group_id", "created_at", "upd
 
 
 def checks(model: type[Any]) -> list[CheckConstraint]:
-    return [c for c in model.__table__.constraints if isinstance(c, CheckConstraint)]
+    """The model's check constraints, by name (a table's constraints are a set)."""
+    found = [c for c in model.__table__.constraints if isinstance(c, CheckConstraint)]
+    return sorted(found, key=lambda check: str(check.name))
 
 
 def choices_of(model: type[Any], column: str) -> tuple[str, ...] | None:

@@ -43,7 +43,7 @@ async def delete_many(
             continue
         try:
             async with session.begin_nested():
-                await delete_record(res=res, session=session, record=record)
+                await delete_record(res=res, access=access, session=session, record=record)
         except (NotFound, Conflict):
             refused += 1
             continue

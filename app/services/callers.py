@@ -1,8 +1,9 @@
-"""Resolving a request's caller: the login session its cookie names (or its bearer token's
-user), the user if active, and the policy deciding for them, looked up once, at least as
-new as the revision read with the session (read-your-writes). Built into the `Visitor`
-every route of the request receives (`app/api/identity.py`)."""
+"""Resolving a request's caller in two steps: `identify` (the login session its cookie
+names, or its bearer token's user), then `visitor_of` (the user if active, and the policy
+deciding for them, looked up once). Built into the `Visitor` every route of the request
+receives (`app/api/identity.py`)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,34 +21,44 @@ from app.services.access import Access, Visitor
 from app.services.signin import Origin
 
 
-async def resolve_caller(
+@dataclass(frozen=True, slots=True)
+class Identified:
+    """Who a request's credentials name, before any policy is looked up: the login session
+    (None: none, expired or revoked), the policy revision read with it (-1: none), and the
+    record asked for with it (`read`: whether that statement read it)."""
+
+    login: Login | None
+    revision: int
+    record: Any = None
+    read: bool = False
+
+
+async def identify(
     session: AsyncSession,
     *,
     settings: Settings,
-    policies: PolicyStore,
     bearer: str | None,
     cookie: str | None,
     origin: Origin,
     writing: bool,
     record_of: tuple[Resource, int] | None = None,
-) -> tuple[Visitor, Any]:
-    """Return who is calling (anonymous when neither the `bearer` token nor the `cookie`
-    names a live sign-in of an active user); a `writing` request's audit entries will name
-    them. `record_of` (resource, id): also return that record's plain row (None when
-    missing), read in the same statement as a cookie's session; for a bearer token, after.
-    """
+) -> Identified:
+    """Resolve the `bearer` token or the `cookie` to its login session, in one statement
+    (with the plain row of `record_of`, (resource, id), for a cookie); a `writing`
+    request's audit entries will name its user. No policy is looked up: signing out and
+    the CSRF check need none."""
     resolved = Resolved(None, False, -1)
-    crud_of = (record_of[0].crud, record_of[1]) if record_of is not None else None
-    record_read = False
+    read = False
     if bearer is not None:
         claims = tokens.read(bearer, settings)
         if claims is not None:
             resolved = await crud.login_session.resolve_bearer(session=session, claims=claims)
     elif cookie and len(cookie) <= 256 and "\x00" not in cookie:
+        crud_of = (record_of[0].crud, record_of[1]) if record_of is not None else None
         resolved = await crud.login_session.resolve(
             session=session, token=cookie, settings=settings, record_of=crud_of
         )
-        record_read = crud_of is not None
+        read = crud_of is not None
         if resolved.wrote:
             # Keep the removal of an expired row (or the touch of a live one) even when the
             # request then fails: the 401 that follows would otherwise roll it back.
@@ -55,17 +66,32 @@ async def resolve_caller(
     login = resolved.login
     if writing:  # a transaction flag: who the audit entries of this one name
         session.info[audit.ACTOR] = origin.actor(login.user if login else None)
+    return Identified(login, resolved.revision, resolved.record, read)
+
+
+async def visitor_of(
+    identified: Identified,
+    session: AsyncSession,
+    *,
+    policies: PolicyStore,
+    origin: Origin,
+    record_of: tuple[Resource, int] | None = None,
+) -> tuple[Visitor, Any]:
+    """Return who is calling (anonymous unless an active user is signed in), with the
+    policy deciding for them, looked up once, at least as new as the revision read with the
+    session (read-your-writes); and the record of `record_of` (read now if it was not)."""
+    login = identified.login
     user = active_user(login)
     if user is None:
         return Visitor(login, None, origin.address), None
-    if resolved.revision >= 0:
-        policy = await policies.at_least(resolved.revision)
+    if identified.revision >= 0:
+        policy = await policies.at_least(identified.revision)
     else:
         policy = await policies.get(session)
     access = Access(user, policy, login.id if login else None, origin.address)
-    record = resolved.record
-    if crud_of is not None and not record_read:
-        record = await crud_of[0].read(session=session, id=crud_of[1])
+    record = identified.record
+    if record_of is not None and not identified.read:
+        record = await record_of[0].crud.read(session=session, id=record_of[1])
     return Visitor(login, access, origin.address), record
 
 

@@ -151,31 +151,39 @@ async def update_record(
     return saved
 
 
-async def delete_record(*, res: Resource, session: AsyncSession, record: Any) -> None:
-    """Delete `record` (404 when another request deleted it first; 409 when other records
-    still refer to it, naming them, or when that would leave nobody able to manage users
-    and roles)."""
+async def delete_record(
+    *, res: Resource, access: Access, session: AsyncSession, record: Any
+) -> None:
+    """Delete `record` (404 when another request deleted it first; 409 when other rows
+    still refer to it, saying which table's, or when that would leave nobody able to manage
+    users and roles)."""
     title = res.title_of(record)
     async with accounts.keeping_a_manager(session, res, None):
         try:
             deleted = await res.crud.delete(session=session, db_obj=record)
         except StillReferred as exc:
-            raise Conflict(still_referred(res, title, exc.referrers)) from None
+            raise Conflict(still_referred(res, access, title, exc.referrers)) from None
         if not deleted:
             raise NotFound(res.singular)
 
 
-def still_referred(res: Resource, title: str, referrers: list[tuple[str, int | None]]) -> str:
-    """Say which records keep `title` from being deleted: "3 invoices", "records of tasks"."""
+def still_referred(
+    res: Resource, access: Access, title: str, referrers: list[tuple[str, int | None]]
+) -> str:
+    """Say what keeps `title` from being deleted: "3 invoices" (counted only for a caller
+    who may read every record of that table), "records of invoices"."""
     named = []
+    counted = []
     for table, count in referrers:
         referring = REGISTRY.get(table)
         label = referring.label.lower() if referring else table.replace("_", " ")
-        if count == 1 and referring:
-            label = referring.singular.lower()
-        named.append(f"{count} {label}" if count else f"records of {label}")
+        if count and referring and access.scopes(referring.policy_model, "read").all:
+            named.append(f"{count} {referring.singular.lower() if count == 1 else label}")
+            counted.append(count)
+        else:
+            named.append(f"records of {label}")
     which = ", ".join(named) or "other records"
-    verb = "refers" if len(referrers) == 1 and referrers[0][1] == 1 else "refer"
+    verb = "refers" if counted == [1] and len(named) == 1 else "refer"
     return (
         f"{res.singular} “{title}” cannot be deleted: {which} still {verb} to it. "
         "Delete those or change them first."

@@ -250,3 +250,30 @@ def test_later_runs_restore_permissions_but_never_a_deleted_account(tmp_path: Pa
     assert groups == []
     assert tag_read_all == [(1,)]
     assert "permission tag:read:all" in again.stdout and "user demo" not in again.stdout
+
+
+def test_a_model_whose_permissions_were_deleted_comes_back_to_admin_only(
+    tmp_path: Path,
+) -> None:
+    """An admin withdraws tags by deleting their 12 permissions: the next start makes them
+    again and gives admin the `all` ones, but not the `user` role (every registration's) its
+    declared defaults: those are for a table just added, still empty."""
+    url = f"sqlite:///{tmp_path / 'withdrawn.db'}"
+    assert run_init_db(url).returncode == 0
+    engine = create_sync_engine(database.test_settings(database_url=url))
+    held = (
+        "SELECT r.name, p.action, p.scope FROM roles r JOIN role_permissions rp"
+        " ON rp.role_id = r.id JOIN permissions p ON p.id = rp.permission_id"
+        " WHERE p.model = 'tag' ORDER BY r.name, p.action, p.scope"
+    )
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO tags (name, color) VALUES ('kept', '#123456')"))
+            assert connection.execute(text("DELETE FROM permissions WHERE model = 'tag'")).rowcount
+        again = run_init_db(url)
+        assert again.returncode == 0, again.stdout
+        with engine.connect() as connection:
+            grants = fetch(connection, held)
+    finally:
+        engine.dispose()
+    assert grants == [("admin", action, "all") for action in sorted(ACTIONS)], grants

@@ -130,9 +130,11 @@ def build_router(res: Resource) -> APIRouter:
         responses=answers(401, 403, 404, *((409,) if guarded else ())),
     )
     async def delete(
-        record: Annotated[Any, AuthorizedRecord(res, "delete")], session: SessionDep
+        record: Annotated[Any, AuthorizedRecord(res, "delete")],
+        access: AccessDep,
+        session: SessionDep,
     ) -> Response:
-        await delete_record(res=res, session=session, record=record)
+        await delete_record(res=res, access=access, session=session, record=record)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return router

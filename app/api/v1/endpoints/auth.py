@@ -6,13 +6,14 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.cookies import drop_session, give_session
-from app.api.deps import AccessDep, SessionDep, SettingsDep, VisitorDep
+from app.api.deps import AccessDep, LoginDep, SessionDep, SettingsDep
 from app.api.identity import origin_of
 from app.api.statuses import BODY, answers
 from app.core.config import Settings
 from app.core.routing import JSONRoute
 from app.schemas.user import LoginRequest, Me, RegisterRequest, TokenResponse, UserRead
 from app.services import accounts, signin
+from app.services.callers import active_user
 
 router = APIRouter(prefix="/auth", tags=["Authentication"], route_class=JSONRoute)
 
@@ -87,11 +88,11 @@ async def token(
     response_class=Response,
     responses=answers(401),
 )
-async def logout(visitor: VisitorDep, session: SessionDep, settings: SettingsDep) -> Response:
+async def logout(identified: LoginDep, session: SessionDep, settings: SettingsDep) -> Response:
     """End the current session: its row is deleted, so the cookie stops working. Called
     with a bearer token, every token issued to the user so far stops working."""
-    login = visitor.login
-    if login is None or visitor.access is None:
+    login = identified.login
+    if active_user(login) is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     await signin.sign_out(session=session, login=login)
