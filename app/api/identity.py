@@ -61,10 +61,7 @@ async def resolve_visitor(
     record too): for a route that resolves its caller itself, and the error pages."""
     identified = await identify_request(request, session, session_id, record_of)
     policies = request.app.state.policy
-    origin = origin_of(request)
-    return await visitor_of(
-        identified, session, policies=policies, origin=origin, record_of=record_of
-    )
+    return await visitor_of(identified, session, policies=policies, record_of=record_of)
 
 
 async def get_login(
@@ -83,8 +80,7 @@ async def get_visitor(
     session: Annotated[AsyncSession, Depends(get_db, scope="function")],
 ) -> Visitor:
     """Return who is calling, with the policy deciding for them: once for the whole request."""
-    policies = request.app.state.policy
-    visitor, _ = await visitor_of(identified, session, policies=policies, origin=origin_of(request))
+    visitor, _ = await visitor_of(identified, session, policies=request.app.state.policy)
     return visitor
 
 

@@ -23,10 +23,12 @@ from app.services.signin import Origin
 
 @dataclass(frozen=True, slots=True)
 class Identified:
-    """Who a request's credentials name, before any policy is looked up: the login session
-    (None: none, expired or revoked), the policy revision read with it (-1: none), and the
-    record asked for with it (`read`: whether that statement read it)."""
+    """Who a request's credentials name, before any policy is looked up: where the request
+    came from, the login session (None: none, expired or revoked), the policy revision read
+    with it (-1: none), and the record asked for with it (`read`: whether that statement
+    read it)."""
 
+    origin: Origin
     login: Login | None
     revision: int
     record: Any = None
@@ -66,7 +68,7 @@ async def identify(
     login = resolved.login
     if writing:  # a transaction flag: who the audit entries of this one name
         session.info[audit.ACTOR] = origin.actor(login.user if login else None)
-    return Identified(login, resolved.revision, resolved.record, read)
+    return Identified(origin, login, resolved.revision, resolved.record, read)
 
 
 async def visitor_of(
@@ -74,13 +76,12 @@ async def visitor_of(
     session: AsyncSession,
     *,
     policies: PolicyStore,
-    origin: Origin,
     record_of: tuple[Resource, int] | None = None,
 ) -> tuple[Visitor, Any]:
     """Return who is calling (anonymous unless an active user is signed in), with the
     policy deciding for them, looked up once, at least as new as the revision read with the
     session (read-your-writes); and the record of `record_of` (read now if it was not)."""
-    login = identified.login
+    login, origin = identified.login, identified.origin
     user = active_user(login)
     if user is None:
         return Visitor(login, None, origin.address), None
