@@ -58,6 +58,7 @@ def cases(peer: bool) -> list[Case]:
     found = [
         Case("read as owner", "app", READ),
         Case("read, no auth (floor)", "floor", f"/tasks/{DEMO_TASK}", who=""),
+        Case("read, stack floor (Starlette)", "floor", f"/floor/tasks/{DEMO_TASK}", who=""),
         Case("bare JSON route", "floor", "/bare", who=""),
         Case("read as owner, 2 workers", "app2", READ),
         Case("list demo 1M", "app", "/api/v1/tasks?limit=50"),
@@ -255,6 +256,12 @@ async def statements(url: str, secret: str, found: list[Case]) -> dict[str, floa
 
 GOALS = [
     ("1 authorized read / no-auth ORM read", "read as owner", "read, no auth (floor)", 0.75),
+    (
+        "1 authorized read / the stack's floor",
+        "read as owner",
+        "read, stack floor (Starlette)",
+        0.5,
+    ),
     ("2 list 1M / 10k, as demo", "list demo 1M", "list demo 10k", 0.8),
     ("2 list 1M / 10k, as admin", "list admin 1M", "list admin 10k", 0.8),
     ("2 deep page / page one (admin 1M)", "admin 1M offset 10000", "list admin 1M", 0.5),

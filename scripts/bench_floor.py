@@ -3,12 +3,23 @@
 `uvicorn scripts.bench_floor:app` serves, on the app's own engine and models:
 - `GET /bare`: a JSON answer with no database work, the framework's floor;
 - `GET /tasks/{id}`: the same ORM read of a task (with its tags) and the same response
-  model as the app's `GET /api/v1/tasks/{id}`, with no session, no policy and no checks.
+  model as the app's `GET /api/v1/tasks/{id}`, with no session, no policy and no checks;
+- `GET /floor/tasks/{id}`: the stack's own floor: a bare Starlette route (no FastAPI
+  dependencies, no validation) on a small pool of psycopg connections, reading the same
+  task and its tag ids in one prepared statement, answered with `json`.
 """
 
+import asyncio
+import json
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, HTTPException
+from sqlalchemy import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from app.core.config import get_settings
 from app.core.database import create_app_engine
@@ -24,6 +35,62 @@ app = FastAPI()
 @app.get("/bare")
 async def bare() -> dict[str, bool]:
     return {"ok": True}
+
+
+TASK = (
+    "SELECT t.id, t.project_id, t.title, t.description, t.status, t.priority, t.assignee_id,"
+    " t.due_at, t.estimate_hours, t.completed_at, t.owner_user_id, t.owner_group_id,"
+    " t.created_at, t.updated_at,"
+    " ARRAY(SELECT tag_id FROM task_tags WHERE task_id = t.id ORDER BY tag_id) AS tag_ids"
+    " FROM tasks t WHERE t.id = %s"
+)
+POOL_SIZE = 4
+
+
+class Pool:
+    """A few open connections, each lent to one request at a time."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self.dsn, self.size = dsn, size
+        self.idle: asyncio.Queue[psycopg.AsyncConnection[Any]] | None = None
+
+    async def connection(self) -> psycopg.AsyncConnection[Any]:
+        if self.idle is None:
+            self.idle = asyncio.Queue()
+            for _ in range(self.size):
+                opened = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+                self.idle.put_nowait(opened)
+        return await self.idle.get()
+
+    def give_back(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        assert self.idle is not None
+        self.idle.put_nowait(connection)
+
+
+plain = make_url(get_settings().sync_database_url).set(drivername="postgresql")
+pool = Pool(plain.render_as_string(hide_password=False), POOL_SIZE)
+
+
+def as_json(value: Any) -> str:
+    """A time in ISO 8601 (as the app writes it); a decimal as its text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+async def floor_task(request: Request) -> Response:
+    connection = await pool.connection()
+    try:
+        cursor = await connection.execute(TASK, (request.path_params["id"],), prepare=True)
+        found = await cursor.fetchone()
+        names = [column.name for column in cursor.description or ()]
+    finally:
+        pool.give_back(connection)
+    if found is None:
+        return Response(status_code=404)
+    body = json.dumps(dict(zip(names, found, strict=True)), default=as_json)
+    return Response(body, media_type="application/json")
+
+
+app.mount("/floor", Starlette(routes=[Route("/tasks/{id:int}", floor_task)]))
 
 
 @app.get("/tasks/{id}")
