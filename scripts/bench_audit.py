@@ -24,8 +24,8 @@ import httpx
 from sqlalchemy import create_engine, make_url, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import UNITS, serving
 from bench_data import ROOT, app_environment, bench_arguments
+from bench_load import UNITS, serving
 
 from app.core.config import with_driver
 

@@ -1,6 +1,7 @@
-"""The JSON API's answers to errors: write errors, database refusals (409/422, never a
-500), invalid input in words, throttled sign-ins. Installed once per interface by
-`app/main.py`, beside the pages' own (`app/routers/errors.py`).
+"""The JSON API's answers to errors: write errors, database refusals (409/422; 503 when
+the database is unavailable, never a 500), invalid input in words, throttled sign-ins.
+Installed once per interface by `app/main.py`, beside the pages' own
+(`app/routers/errors.py`).
 """
 
 import logging

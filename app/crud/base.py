@@ -33,6 +33,7 @@ from app.crud import audit
 from app.crud.paging import ListMixin
 from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
 from app.crud.rows import row_columns
+from app.models.base import link_fields
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -72,9 +73,7 @@ class CRUDBase(ListMixin, Generic[ModelT]):
         Derived from the mapping: `Task.tags` is written as `tag_ids`.
         """
         return {
-            f"{rel.key.removesuffix('s')}_ids": (rel.key, rel.mapper.class_)
-            for rel in inspect(self.model).relationships
-            if rel.secondary is not None
+            field: (rel.key, rel.mapper.class_) for field, rel in link_fields(self.model).items()
         }
 
     @cached_property

@@ -2,8 +2,9 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Table, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Table, func, inspect
 from sqlalchemy import column as column_
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -86,16 +87,19 @@ def sort_indexes(table: str, *columns: str) -> tuple[Index, ...]:
     return tuple(Index(f"ix_{table}_{column}_id", column, "id") for column in columns)
 
 
-def search_index(table: str, *columns: str) -> Index:
+def search_index(table: str | Table, *columns: str) -> Index:
     """One trigram index over `lower()` of the columns `q=` searches (`lower(column) LIKE
-    '%...%'`), PostgreSQL only.
+    '%...%'`), PostgreSQL only: in a model's `__table_args__` (the table's name), or added
+    to a table made already (the table itself).
 
     A multicolumn GIN index serves a condition on any of its columns, so the search's
     `OR` of one `LIKE` per column is answered from it. SQLite has no such index and scans.
     """
+    name = table if isinstance(table, str) else table.name
+    found = [column_(column) if isinstance(table, str) else table.c[column] for column in columns]
     index = Index(
-        f"ix_{table}_search",
-        *(func.lower(column_(name)).label(f"lower_{name}") for name in columns),
+        f"ix_{name}_search",
+        *(func.lower(column).label(f"lower_{column.name}") for column in found),
         postgresql_using="gin",
         postgresql_ops={f"lower_{name}": "gin_trgm_ops" for name in columns},
     )
@@ -116,14 +120,17 @@ def follow_indexes(
             Index(f"ix_{table.name}_{name}_id", table.c[name], table.c.id)
     named = {index.name for index in table.indexes}
     if search_columns and f"ix_{table.name}_search" not in named:
-        searched = [table.c[name] for name in search_columns]
-        index = Index(
-            f"ix_{table.name}_search",
-            *(func.lower(column).label(f"lower_{column.name}") for column in searched),
-            postgresql_using="gin",
-            postgresql_ops={f"lower_{column.name}": "gin_trgm_ops" for column in searched},
-        )
-        index.ddl_if(dialect="postgresql")
+        search_index(table, *search_columns)
+
+
+def link_fields(model: type[Any]) -> dict[str, Any]:
+    """Each many-to-many relationship of `model` by the input field that writes it, in
+    mapping order: `Task.tags` is written as `tag_ids`."""
+    return {
+        f"{rel.key.removesuffix('s')}_ids": rel
+        for rel in inspect(model).relationships
+        if rel.secondary is not None
+    }
 
 
 def on_dialect(obj: object, dialect: str) -> bool:

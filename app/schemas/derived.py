@@ -26,13 +26,13 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
-    inspect,
 )
 from sqlalchemy import Text as TextType
 
 from app.core.database import UTCDateTime
 from app.core.messages import pattern
 from app.core.numbers import INT_MAX, SMALLINT_MAX
+from app.models.base import link_fields
 from app.schemas.common import (
     Bool,
     Id,
@@ -143,15 +143,6 @@ def read_type(model: type[Any], column: Column[Any]) -> Any:
     return python if python in (str, int, bool, Decimal, date, datetime) else Any
 
 
-def relations(model: type[Any]) -> list[str]:
-    """The `<x>_ids` fields of the model's many-to-many relations, in mapping order."""
-    return [
-        f"{rel.key.removesuffix('s')}_ids"
-        for rel in inspect(model).relationships
-        if rel.secondary is not None
-    ]
-
-
 def create_schema(model: type[Any], name: str | None = None) -> type[BaseModel]:
     """The create schema of `model` (see the module's docstring)."""
     fields: dict[str, Any] = {}
@@ -166,7 +157,7 @@ def create_schema(model: type[Any], name: str | None = None) -> type[BaseModel]:
             fields[column.name] = (annotation, Field(default=default, **constraints))
         else:
             fields[column.name] = (annotation, Field(**constraints))
-    for field in relations(model):
+    for field in link_fields(model):
         fields[field] = (list[Id], Field(default_factory=list, max_length=MOST_LINKED))
     schema = create_model(name or f"{model.__name__}Create", __base__=OwnerFields, **fields)
     schema.rules = rules_of(model)
@@ -181,7 +172,7 @@ def read_schema(model: type[Any], name: str | None = None) -> type[BaseModel]:
             continue
         annotation = read_type(model, column)
         fields[column.name] = (annotation | None if column.nullable else annotation, ...)
-    for field in relations(model):
+    for field in link_fields(model):
         fields[field] = (list[int], ...)
     return create_model(name or f"{model.__name__}Read", __base__=ReadSchema, **fields)
 

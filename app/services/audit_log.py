@@ -9,6 +9,7 @@ from app.core.errors import Forbidden
 from app.core.lists import AuditFilter
 from app.core.permissions import AUDIT_READ
 from app.crud import audit
+from app.models.audit import AuditEntry
 from app.resources import REGISTRY, Resource
 from app.services.access import Access
 from app.services.naming import changed_ids, entry_names, target_of
@@ -52,7 +53,7 @@ def named(entry: Any, titles: dict[tuple[str, int], str]) -> dict[str, Any]:
     """An entry as the API shows it: its fields, the `title` of its record, and for each
     changed field that names records, `names` (field -> id -> title), where the viewer may
     read them (as the audit page links them)."""
-    found = {name: getattr(entry, name) for name in ENTRY_FIELDS}
+    found = {column.name: getattr(entry, column.name) for column in AuditEntry.__table__.columns}
     res = REGISTRY.get(entry.resource or "")
     found["title"] = titles.get((entry.resource, entry.record_id))
     names: dict[str, dict[str, str]] = {}
@@ -67,20 +68,6 @@ def named(entry: Any, titles: dict[tuple[str, int], str]) -> dict[str, Any]:
             names[field] = shown
     found["names"] = names
     return found
-
-
-ENTRY_FIELDS = (
-    "id",
-    "at",
-    "actor_id",
-    "actor_name",
-    "address",
-    "request_id",
-    "event",
-    "resource",
-    "record_id",
-    "changes",
-)
 
 
 async def history(
