@@ -2,7 +2,6 @@
 (`PageResult`), as values every layer passes: the API and the pages parse them from a query
 string, `app/crud/paging.py` runs them."""
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,14 +39,12 @@ class ListParams:
 @dataclass(frozen=True)
 class PageResult:
     """One page of a list: its rows, how many match (exactly or at least) and the cursor
-    of the page after it (None on the last page); with the titles of what its rows refer
-    to that the viewer may read, when asked: column -> id -> title fields."""
+    of the page after it (None on the last page)."""
 
     items: list[Any]
     total: int
     total_exact: bool
     next_cursor: str | None
-    titles: dict[str, dict[int, list[Any]]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)

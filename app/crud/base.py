@@ -26,6 +26,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.core.constraints import is_reference, referring_table
 from app.core.database import Base
+from app.core.decisions import OWNER_GROUP, OWNER_USER
 from app.core.errors import invalid_reference
 from app.core.lists import COUNT_CAP
 from app.core.numbers import INT_MAX
@@ -148,20 +149,32 @@ class CRUDBase(ListMixin, Generic[ModelT]):
         """Return the records with these ids, in id order; raise if any is missing."""
         return await get_many(session=session, model=self.model, ids=ids, field=field)
 
+    async def among(self, *, session: AsyncSession, ids: Sequence[int]) -> list[ModelT]:
+        """Return the records among `ids` that exist, in id order: to act on each."""
+        wanted = sorted({row_id for row_id in ids if 1 <= row_id <= INT_MAX})
+        stmt = select(self.model).where(self.model.id.in_(wanted)).order_by(self.model.id)
+        return list(await session.scalars(stmt))
+
     async def title_rows(
         self,
         *,
         session: AsyncSession,
+        fields: Sequence[str],
         where: ColumnElement[bool] | None,
         limit: int,
         ids: Sequence[int] | None = None,
-    ) -> list[ModelT]:
+    ) -> list[Any]:
         """Return up to `limit` records matching `where` (and among `ids`, when given) in id
-        order, for naming them in a picker or a page: no total, no related records loaded."""
-        stmt = select(self.model) if where is None else select(self.model).where(where)
+        order, for naming them in a picker or a page: plain rows of their id, `fields` and
+        owner columns (what a title and a decision read), no ORM objects."""
+        table = self.model.__table__
+        names = dict.fromkeys(("id", *fields, OWNER_USER, OWNER_GROUP))
+        stmt = select(*(table.c[name] for name in names if name in table.c))
+        if where is not None:
+            stmt = stmt.where(where)
         if ids is not None:
-            stmt = stmt.where(self.model.id.in_(ids))
-        return list(await session.scalars(stmt.order_by(self.model.id).limit(limit)))
+            stmt = stmt.where(table.c.id.in_(ids))
+        return list(await session.execute(stmt.order_by(table.c.id).limit(limit)))
 
     async def ids_linked_to(self, *, session: AsyncSession, field: str, id: int) -> list[int]:
         """Return, in id order, the records whose many-to-many `field` (`role_ids`) holds

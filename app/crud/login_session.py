@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, or_, select, true, update
+from sqlalchemy import ColumnElement, bindparam, delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.callers import Caller, Login
@@ -14,6 +14,7 @@ from app.core.database import utcnow
 from app.core.security import hash_session_token, new_session_token
 from app.core.tokens import Claims
 from app.crud.base import CRUDBase
+from app.crud.prepared import Prepared
 from app.models import LoginSession, PolicyState, User
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -44,12 +45,15 @@ RESOLVE = (
 RESOLVED = len(RESOLVE.selected_columns)  # a record asked for with it comes after these
 
 
+PREPARED_RESOLVE = Prepared(RESOLVE)
+
+
 @cache
-def with_record(crud: CRUDBase[Any]) -> Select[Any]:
+def with_record(crud: CRUDBase[Any]) -> Prepared:
     """Return RESOLVE followed by the columns of one plain row of `crud` (by `:id`), NULL
     when there is no such record: built once per crud object."""
     record = crud.row_by_id.subquery("record")
-    return RESOLVE.add_columns(*record.c).outerjoin(record, true())
+    return Prepared(RESOLVE.add_columns(*record.c).outerjoin(record, true()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +123,12 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         """
         token_hash = hash_session_token(token, settings.secret_key)
         values: dict[str, Any] = {"token_hash": token_hash}
-        stmt = RESOLVE
+        stmt = PREPARED_RESOLVE
         if record_of is not None:
             crud, values["id"] = record_of
             stmt = with_record(crud)
         connection = await session.connection()
-        found = (await connection.execute(stmt, values)).first()
+        found = await stmt.first(connection, values)
         if found is None:
             return Resolved(None, False, -1)
         id, expires_at, last_seen_at, *user, stored = found[:RESOLVED]

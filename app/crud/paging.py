@@ -1,8 +1,7 @@
 """The generic list of a table: paging (by offset, or after a keyset cursor), sorting on an
 allow-list, escaped search, typed filters (a value, a linked record, a range of days), the
 scope filter and a capped count, in one statement per page, built once per shape of request
-and run with that request's values; the titles of what the rows refer to can ride along
-(`app/crud/titles.py`). `CRUDBase` takes it as a mixin."""
+and run with that request's values. `CRUDBase` takes it as a mixin."""
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -30,7 +29,6 @@ from app.core.lists import COUNT_CAP, SEARCH_COUNT_CAP, ListParams, PageResult
 from app.core.numbers import INT_MAX, SMALLINT_MAX
 from app.core.zones import day_end, day_start
 from app.crud.rows import as_rows
-from app.crud.titles import Titled, read_titles, title_column
 
 # How many list statements a crud object keeps built (one per shape of list request).
 STATEMENTS_KEPT = 512
@@ -83,7 +81,6 @@ class ListMixin:
         params: ListParams,
         search_columns: Sequence[str] = (),
         plain: bool = False,
-        titled: Sequence[Titled] = (),
     ) -> PageResult:
         """Return one page of the records `scope` allows, with how many match.
 
@@ -91,12 +88,9 @@ class ListMixin:
         count stops `COUNT_CAP` rows past the page's start (`SEARCH_COUNT_CAP` with a
         search; no `count(*)` over a million rows) and is skipped when the page itself
         shows where the list ends. `plain`: the rows as plain rows (`app/crud/rows.py`)
-        rather than ORM objects. `titled`: the references whose titles the same statement
-        reads (`app/crud/titles.py`).
+        rather than ORM objects.
         """
-        stmt, values = self.page_statement(
-            scope, params, search_columns, plain=plain, titled=titled
-        )
+        stmt, values = self.page_statement(scope, params, search_columns, plain=plain)
         if plain:
             connection = await session.connection()
             rows: list[Any] = list(await connection.execute(stmt, values))
@@ -104,16 +98,11 @@ class ListMixin:
             rows = list(await session.execute(stmt, values))
         more = len(rows) > params.limit
         page = rows[: params.limit]
-        end = -1 - len(titled)  # each row: the record, its titles, the count
         if plain:  # named tuples: cheaper to read attributes from than result rows
             make = self.row_type._make  # type: ignore[attr-defined]
-            items = [make(row[:end]) for row in page]
+            items = [make(row[:-1]) for row in page]  # each row: the record, then the count
         else:
             items = [row[0] for row in page]
-        titles: dict[str, dict[int, list[Any]]] = {item.column: {} for item in titled}
-        for row in page:
-            for item, value in zip(titled, row[end:-1], strict=True):
-                titles[item.column].update(read_titles(item, value))
         next_cursor = None
         if more:
             last = items[-1]
@@ -121,14 +110,14 @@ class ListMixin:
             value = None if name == "id" else getattr(last, name)
             next_cursor = encode_cursor(params.sort, value, last.id)
         if params.after is None and not more and (items or params.offset == 0):
-            return PageResult(items, params.offset + len(items), True, next_cursor, titles)
+            return PageResult(items, params.offset + len(items), True, next_cursor)
         cap = params.offset + self._cap(self._searched(params, search_columns))
         if rows:  # every row carries the capped count, computed once by the same statement
             total = rows[0][-1]
         else:  # past the end: no row to carry it
             counted, values = self.count_statement(scope, params, search_columns)
             total = await session.scalar(counted, values) or 0
-        return PageResult(items, min(total, cap), total <= cap, next_cursor, titles)
+        return PageResult(items, min(total, cap), total <= cap, next_cursor)
 
     # Statements are built once per shape (scope, search, filters, sort, cursor) and cached:
     # building one and its cache key on every request cost more than running it. What
@@ -140,22 +129,18 @@ class ListMixin:
         search_columns: Sequence[str],
         *,
         plain: bool = False,
-        titled: Sequence[Titled] = (),
     ) -> tuple[Select[Any], dict[str, Any]]:
-        """Return the statement of one page, with one row more to tell whether more follow,
-        the titles `titled` names and the capped count (as `count_statement` counts) as
-        each row's last columns, and its parameter values."""
+        """Return the statement of one page, with one row more to tell whether more follow
+        and the capped count (as `count_statement` counts) as each row's last column, and
+        its parameter values."""
         searched = self._searched(params, search_columns)
         after = None if params.after is None else params.after[0] is None
         filters = tuple(name for name, _ in params.filters)
-        named = tuple(item.shape for item in titled)
         stmt = self._statement(
-            ("page", scope.shape, searched, filters, params.sort, after, plain, named),
-            lambda: self._page(scope, searched, filters, params, plain, titled),
+            ("page", scope.shape, searched, filters, params.sort, after, plain),
+            lambda: self._page(scope, searched, filters, params, plain),
         )
         values = self._values(scope, params, searched)
-        for item in titled:
-            values |= dict(item.scope.values)
         values |= {
             "limit": params.limit + 1,
             "offset": params.offset,
@@ -188,10 +173,8 @@ class ListMixin:
         filters: tuple[str, ...],
         params: ListParams,
         plain: bool,
-        titled: Sequence[Titled],
     ) -> Select[Any]:
-        """Build the statement of one page, its titles and the capped count, from one index
-        walk.
+        """Build the statement of one page and the capped count, from one index walk.
 
         `listed` holds the ids (and sort values) of up to `window` matching rows from the
         page's start, read from an index alone; the page is its first `limit` rows, read by
@@ -225,8 +208,7 @@ class ListMixin:
             total = listed_rows + bindparam("offset")
         else:  # a keyset page counts from the list's start too, as its first page did
             total = self._counted(self._matching(scope, searched, filters)).scalar_subquery()
-        names = [title_column(model, item) for item in titled]
-        return stmt.add_columns(*names, total.label("list_total"))
+        return stmt.add_columns(total.label("list_total"))
 
     def _counted(self, matching: Select[Any]) -> Select[Any]:
         capped = matching.with_only_columns(self.model.id).limit(bindparam("count_limit"))

@@ -1,19 +1,15 @@
-"""The titles of the records a list's rows refer to, read by the list's own statement.
-
-Each reference a list shows by name (a foreign key such as `project_id`, an owner, or a
-many-to-many field such as `tag_ids`) becomes one more column of the page's statement: a
-correlated subquery giving the referenced record's id and title fields, as a JSON array,
-only when the viewer may read that record (the referenced table's own read scope, in SQL).
-A record they may not read gives nothing, so the page never learns its title.
+"""The titles of records a page offers by name (a list's filters, whose choices name its
+rows' references too): each table's records the viewer may read (that table's own read
+scope, in SQL), as JSON arrays `[id, *title fields]`, every table in one statement.
 """
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, inspect, select
+from sqlalchemy import Text, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -23,20 +19,17 @@ from app.core.decisions import RowScope
 
 @dataclass(frozen=True)
 class Titled:
-    """A reference a list shows by name: the list's column or many-to-many field, the model
-    it names, the fields its title is made of, and the rows of that model the viewer may
-    read (a scope with parameters of its own, see `RowScope.prefix`)."""
+    """Records to name: their model, the fields their title is made of, and the rows of
+    that model the viewer may read (a scope with parameters of its own, `RowScope.prefix`)."""
 
-    column: str
     target: type[Any]
     fields: tuple[str, ...]
     scope: RowScope
-    relation: str | None = None  # the relationship of a many-to-many field (`tags`)
 
     @property
     def shape(self) -> tuple[Any, ...]:
-        """What a statement built with this reference is cached by."""
-        return (self.column, self.target.__name__, self.fields, self.scope.shape, self.relation)
+        """What a statement built with these is cached by."""
+        return (self.target.__name__, self.fields, self.scope.shape)
 
 
 class JSONValue(TypeDecorator[Any]):
@@ -79,32 +72,29 @@ for _element, _postgresql, _sqlite in (
     compiles(_element)(_calling(_sqlite))
 
 
-def title_column(model: Any, titled: Titled) -> ColumnElement[Any]:
-    """The column of each row's referenced record(s), as `[id, *fields]` (a list of them
-    for a many-to-many field), None or empty where the viewer may not read them."""
-    target = aliased(titled.target)  # a users list naming users: never the outer row
-    row = json_row(target.id, *(getattr(target, name) for name in titled.fields))
-    readable = titled.scope.clause(target)
-    if titled.relation is None:
-        stmt = select(row).where(target.id == getattr(model, titled.column))
-    else:
-        relationship = inspect(model).relationships[titled.relation]
-        ((parent_key, link_parent),) = relationship.synchronize_pairs
-        ((_, link_related),) = relationship.secondary_synchronize_pairs
-        stmt = (
-            select(json_rows(row))
-            .select_from(relationship.secondary)
-            .join(target, target.id == link_related)
-            .where(link_parent == parent_key)
-        )
-    if readable is not None:
-        stmt = stmt.where(readable)
-    return stmt.scalar_subquery().label(f"title_of_{titled.column}")
+# The statements reading several tables' choices at once, one per shape of request.
+_CHOICES: dict[tuple[Any, ...], Any] = {}
 
 
-def read_titles(titled: Titled, value: Any) -> dict[int, list[Any]]:
-    """The `[id, *fields]` arrays of one row's title column, by id."""
-    if not value:
-        return {}
-    rows = value if titled.relation is not None else [value]
-    return {int(row[0]): row[1:] for row in rows}
+async def read_choices(session: Any, wanted: Sequence[Titled], limit: int) -> list[list[list[Any]]]:
+    """Up to `limit` rows `[id, *fields]` of each `wanted` table the viewer may read (its
+    `scope`), in id order: one statement for them all, built once per shape."""
+    if not wanted:
+        return []
+    key = (limit, tuple(item.shape for item in wanted))
+    stmt = _CHOICES.get(key)
+    if stmt is None:
+        columns = []
+        for number, item in enumerate(wanted):
+            table = item.target.__table__
+            rows = select(table.c.id, *(table.c[name] for name in item.fields))
+            readable = item.scope.clause(table.c)
+            if readable is not None:
+                rows = rows.where(readable)
+            picked = rows.order_by(table.c.id).limit(limit).subquery(f"choices{number}")
+            row = json_row(*picked.c)
+            columns.append(select(json_rows(row)).select_from(picked).scalar_subquery())
+        stmt = _CHOICES.setdefault(key, select(*columns))
+    values = {name: value for item in wanted for name, value in item.scope.values}
+    found = (await session.execute(stmt, values)).one()
+    return [sorted(rows or (), key=lambda row: row[0]) for rows in found]

@@ -31,7 +31,6 @@ from app.services.naming import (
     entry_names,
     filter_options,
     list_names,
-    named_columns,
     page_names,
 )
 from app.services.writes import create_record, delete_record, update_record
@@ -153,10 +152,9 @@ def build_pages(res: Resource) -> APIRouter:
         session: SessionDep,
     ) -> Response:
         columns = res.list_columns or ("id",)
-        named = named_columns(res, columns)
-        result = await access.readable(res, session, params, named)
-        names = list_names(named, result)
+        result = await access.readable(res, session, params)
         options = await filter_options(access, session, res)
+        names = await list_names(access, session, res, result.items, columns, options)
         return render(
             request,
             template(res, "list"),
@@ -164,7 +162,10 @@ def build_pages(res: Resource) -> APIRouter:
                 "res": res,
                 "items": result.items,
                 "names": names,
-                "filter_options": options,
+                "filter_options": {
+                    column: [(str(id), title) for id, title in titles.items()]
+                    for column, titles in options.items()
+                },
                 "total": result.total,
                 "total_exact": result.total_exact,
                 "next_cursor": result.next_cursor,

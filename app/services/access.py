@@ -5,7 +5,7 @@ Every decision goes through `app/core/decisions.py`: `allows` for one record (as
 as a write would leave it), `where` and `readable` for the records of a list.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from app.core.decisions import RowScope, decide, row_filter, row_scope
 from app.core.enforcer import PolicyEngine, Scopes
 from app.core.lists import ListParams, PageResult
 from app.crud.base import count_each
-from app.crud.titles import Titled
+from app.crud.titles import Titled, read_choices
 from app.resources import Resource
 
 
@@ -51,39 +51,41 @@ class Access:
         return row_scope(self.policy, self.user.id, res.policy_model, action, prefix)
 
     async def readable(
-        self,
-        res: Resource,
-        session: AsyncSession,
-        params: ListParams | None = None,
-        named: Mapping[str, Resource] | None = None,
+        self, res: Resource, session: AsyncSession, params: ListParams | None = None
     ) -> PageResult:
-        """Return one page of the records of `res` this user may read, and their total;
-        with the titles of the records the `named` columns refer to (column -> their
-        resource) that this user may read, read by the same statement."""
-        titled = [
-            Titled(
-                column,
-                target.model,
-                target.title_fields,
-                self.row_scope(target, "read", prefix=f"named{number}"),
-                res.crud.relations[column][0] if column in res.crud.relations else None,
-            )
-            for number, (column, target) in enumerate((named or {}).items())
-        ]
+        """Return one page of the records of `res` this user may read, and their total."""
         return await res.crud.list(
             session=session,
             scope=self.row_scope(res, "read"),
             params=params or ListParams(),
             search_columns=res.search_columns,
             plain=res.plain_reads,
-            titled=titled,
         )
 
     async def readable_titles(self, res: Resource, session: AsyncSession, limit: int) -> list[Any]:
         """Return up to `limit` records of `res` this user may read, to name them in a picker."""
         return await res.crud.title_rows(
-            session=session, where=self.where(res, "read"), limit=limit
+            session=session, fields=res.title_fields, where=self.where(res, "read"), limit=limit
         )
+
+    async def choices(
+        self, targets: Sequence[Resource], session: AsyncSession, limit: int
+    ) -> list[dict[int, str]]:
+        """Up to `limit` records of each of `targets` this user may read, id -> title in id
+        order, to offer them by name: one statement for them all."""
+        wanted = [
+            Titled(
+                target.model,
+                target.title_fields,
+                self.row_scope(target, "read", prefix=f"choice{number}"),
+            )
+            for number, target in enumerate(targets)
+        ]
+        found = await read_choices(session, wanted, limit)
+        return [
+            {row[0]: target.title_from(row[0], row[1:]) for row in rows}
+            for target, rows in zip(targets, found, strict=True)
+        ]
 
     async def titles_of(
         self, res: Resource, session: AsyncSession, ids: Iterable[int | None]
@@ -95,7 +97,7 @@ class Access:
             return {}
         where = self.where(res, "read")
         found = await res.crud.title_rows(
-            session=session, where=where, limit=len(wanted), ids=wanted
+            session=session, fields=res.title_fields, where=where, limit=len(wanted), ids=wanted
         )
         return {row.id: res.title_of(row) for row in found}
 

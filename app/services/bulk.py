@@ -16,7 +16,7 @@ async def readable(
     res: Resource, access: Access, session: AsyncSession, ids: list[int]
 ) -> list[Any]:
     """The records among `ids` the caller may read (the rest are as if missing)."""
-    rows = await res.crud.title_rows(session=session, where=None, limit=len(ids), ids=ids)
+    rows = await res.crud.among(session=session, ids=ids)
     return [row for row in rows if access.allows(res.policy_model, "read", row)]
 
 

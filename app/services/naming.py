@@ -1,7 +1,8 @@
 """Names for the records a page refers to: every reference (a foreign key, an owner, a
 session's user) is shown by its record's title and linked when the viewer may read that
-record, and as "hidden" when not; never by its id. A list reads them in its own statement
-(`list_names`); a record's page in one statement per referenced table (`page_names`).
+record, and as "hidden" when not; never by its id. A list names them from its filters'
+choices, read in one statement (`filter_options`, `list_names`); a record's page reads
+them in one statement per referenced table (`page_names`).
 """
 
 from collections.abc import Iterable, Sequence
@@ -10,7 +11,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.lists import PageResult
 from app.resources import REGISTRY, Resource
 from app.services.access import Access
 
@@ -59,16 +59,47 @@ def named_columns(res: Resource, columns: Sequence[str]) -> dict[str, Resource]:
     return {column: REGISTRY[path] for column, path in targets.items() if column in columns}
 
 
-def list_names(named: dict[str, Resource], result: PageResult) -> PageTitles:
-    """The names of a list page, from the titles its own statement read (`Access.readable`
-    with `named`)."""
-    titles: dict[str, dict[int, str]] = {}
-    for column, found in result.titles.items():
-        target = named[column]
-        shown = titles.setdefault(target.path, {})
-        for record_id, values in found.items():
-            shown[record_id] = target.title_from(record_id, values)
-    return PageTitles({column: target.path for column, target in named.items()}, titles)
+async def list_names(
+    access: Access,
+    session: AsyncSession,
+    res: Resource,
+    records: Iterable[Any],
+    columns: Sequence[str],
+    offered: dict[str, dict[int, str]],
+) -> PageTitles:
+    """The names of a list page: from the filters' choices (`filter_options`, what the
+    viewer may read of each table), and for an id those leave out while cut at
+    `FILTER_CHOICES`, or of a table no filter offers, one statement per table."""
+    known: dict[str, dict[int, str]] = {}
+    complete: set[str] = set()
+    for column, titles in offered.items():
+        path = target_of(res, column)
+        if path is not None and path not in known:
+            known[path] = titles
+            if len(titles) < FILTER_CHOICES:
+                complete.add(path)
+    targets = {column: target.path for column, target in named_columns(res, columns).items()}
+    wanted = {
+        path: {id for id in ids if id not in known.get(path, {})}
+        for path, ids in referenced_ids(records, targets).items()
+        if path not in complete
+    }
+    found = await titles_by_path(access, session, {p: ids for p, ids in wanted.items() if ids})
+    titles = {path: known.get(path, {}) | found.get(path, {}) for path in targets.values()}
+    return PageTitles(targets, titles)
+
+
+def referenced_ids(records: Iterable[Any], targets: dict[str, str]) -> dict[str, set[int]]:
+    """The ids the `targets` columns (column -> table path) of `records` hold, by path."""
+    wanted: dict[str, set[int]] = {}
+    for record in records:
+        for column, path in targets.items():
+            value = value_of(record, column)
+            if isinstance(value, list):  # a many-to-many field: a task's tag_ids
+                wanted.setdefault(path, set()).update(value)
+            elif value is not None:
+                wanted.setdefault(path, set()).add(value)
+    return wanted
 
 
 async def page_names(
@@ -81,14 +112,7 @@ async def page_names(
     """Look up the titles of what `columns` of `records` refer to, that the viewer may read
     (a record's page: one statement per referenced table)."""
     targets = {column: target.path for column, target in named_columns(res, columns).items()}
-    wanted: dict[str, set[int]] = {}
-    for record in records:
-        for column, path in targets.items():
-            value = value_of(record, column)
-            if isinstance(value, list):  # a many-to-many field: a task's tag_ids
-                wanted.setdefault(path, set()).update(value)
-            elif value is not None:
-                wanted.setdefault(path, set()).add(value)
+    wanted = referenced_ids(records, targets)
     return PageTitles(targets, await titles_by_path(access, session, wanted))
 
 
@@ -155,19 +179,16 @@ async def readable_choices(
 
 async def filter_options(
     access: Access, session: AsyncSession, res: Resource
-) -> dict[str, list[tuple[str, str]]]:
+) -> dict[str, dict[int, str]]:
     """The choices of each list filter that names records (owner, group, project, ...):
-    the records of its table the viewer may read, by title; each table read once (a task's
-    assignee and owner are both users)."""
-    by_path: dict[str, list[tuple[str, str]]] = {}
-    found: dict[str, list[tuple[str, str]]] = {}
-    for column in res.choice_filters:
-        path = target_of(res, column)
-        if path is None:
-            continue
-        if path not in by_path:
-            target = REGISTRY[path]
-            rows = await readable_choices(access, session, target, FILTER_CHOICES)
-            by_path[path] = [(str(row.id), target.title_of(row)) for row in rows]
-        found[column] = by_path[path]
-    return found
+    the records of its table the viewer may read, id -> title; all tables in one statement
+    (a task's assignee and owner are both users: read once)."""
+    paths = {column: target_of(res, column) for column in res.choice_filters}
+    targets = [
+        path
+        for path in dict.fromkeys(path for path in paths.values() if path is not None)
+        if access.scopes(REGISTRY[path].policy_model, "read").any
+    ]
+    found = await access.choices([REGISTRY[path] for path in targets], session, FILTER_CHOICES)
+    by_path = dict(zip(targets, found, strict=True))
+    return {column: by_path.get(path, {}) for column, path in paths.items() if path is not None}
