@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Executable
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any] | None
@@ -38,15 +39,30 @@ class Prepared:
         sync = connection.sync_connection
         raw = await connection.get_raw_connection()
         cursor = raw.driver_connection.cursor()
-        if sync is not None and sync._has_events:
+        if sync is not None and (sync._has_events or sync.engine._has_events):
             sync.dispatch.before_cursor_execute(sync, cursor, self._sql, parameters, None, False)
-        await cursor.execute(self._sql, parameters, prepare=True)
-        row = await cursor.fetchone()
-        if self._processors is None:
-            self._processors = [
-                type_._cached_result_processor(dialect, column.type_code)
-                for type_, column in zip(self._types, cursor.description or (), strict=True)
-            ]
+        try:
+            await cursor.execute(self._sql, parameters, prepare=True)
+            row = await cursor.fetchone()
+            if self._processors is None:
+                self._processors = [
+                    type_._cached_result_processor(dialect, column.type_code)
+                    for type_, column in zip(self._types, cursor.description or (), strict=True)
+                ]
+        except dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
+            gone = dialect.is_disconnect(exc, raw.dbapi_connection, cursor)
+            if gone:  # the pool replaces the connection
+                await connection.invalidate()
+            raise DBAPIError.instance(
+                self._sql,
+                parameters,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=gone,
+                dialect=dialect,
+            ) from exc
+        finally:
+            await cursor.close()
         if row is None:
             return None
         return tuple(

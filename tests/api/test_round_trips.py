@@ -121,10 +121,12 @@ def test_a_revision_that_goes_down_is_followed(live: Backend) -> None:
         engine.dispose()
 
 
-def test_a_list_page_reads_its_names_in_its_own_statement(live: Backend, records: Records) -> None:
+def test_a_list_page_names_its_rows_in_a_fixed_number_of_statements(
+    live: Backend, records: Records
+) -> None:
     """The task list names each row's project, assignee, tags, owner and group: a page of
-    rows sends no more statements than an empty page (the names ride in the page's own
-    statement); the filters' choices are a fixed number of statements, whatever the rows."""
+    rows sends no more statements than an empty page (the names come with the filters'
+    choices, one statement for every table they offer); no statement per row."""
     demo = next(
         user for user in records.admin.get("/users").json()["items"] if user["username"] == "demo"
     )
@@ -145,7 +147,7 @@ def test_a_list_page_reads_its_names_in_its_own_statement(live: Backend, records
                 if query == "q=named":
                     assert response.text.count(">demo</a>") == 30, "each assignee by name"
                     page = [sql for sql in wire.sql if "list_total" in sql]
-                    assert len(page) == 1 and "title_of_project_id" in page[0]
+                    assert len(page) == 1
             assert len(set(counts.values())) == 1, counts
 
     run(scenario)
