@@ -26,6 +26,7 @@ from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
 from app.core.prefix import UrlPrefix
 from app.core.request_ids import RequestIds
+from app.core.routing import PathGuard
 from app.db import create_sessionmaker
 from app.routers import html
 from app.routers.errors import HTML_HANDLERS, oversized, wants_html
@@ -132,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UrlPrefix, prefix=settings.url_prefix)
     if settings.trusted_proxies:  # outermost: every layer sees the client the proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    app.include_router(api_router, prefix=PREFIX)
+    app.include_router(PathGuard(PREFIX, api_router), prefix=PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     html.install(app)
 

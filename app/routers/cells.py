@@ -154,9 +154,9 @@ def table_rows(
     names: PageTitles,
     selectable: bool = False,
     zone: str = DEFAULT_ZONE,
-) -> list[Markup]:
-    """Return the cells of a list page's rows: a box to select it (for a bulk delete), the
-    id linked, then each column (the title linked too).
+) -> Markup:
+    """Return a list page's rows (`<tr>`s; empty without items): a box to select each (for
+    a bulk delete), its id linked, then each column (the title linked too).
 
     Built in Python for the same reason as `show`: fifty rows of cells in template code
     cost more than the page's query and the rest of the page together.
@@ -178,8 +178,8 @@ def table_rows(
             else:
                 value = getattr(item, column, None)
                 cells.append(f"<td>{_cell(prefix, res, column, value, names, zone)}</td>")
-        rows.append(Markup("".join(cells)))
-    return rows
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    return Markup("\n".join(rows))
 
 
 def change_of(prefix: str, entry: Any, field: str, change: Any, names: dict[Any, str]) -> Markup:

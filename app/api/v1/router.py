@@ -31,7 +31,7 @@ ROUTERS: tuple[APIRouter, ...] = (
 PREFIX = "/api/v1"
 
 api_router = APIRouter(route_class=JSONRoute)
-api_router.include_router(auth.router)
-api_router.include_router(audit.router)
+api_router.include_router(PathGuard(f"{PREFIX}/auth", auth.router))
+api_router.include_router(PathGuard(f"{PREFIX}/audit", audit.router))
 for res, router in zip(RESOURCES, ROUTERS[2:], strict=True):
     api_router.include_router(PathGuard(f"{PREFIX}/{res.path}", router))
