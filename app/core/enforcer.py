@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from itertools import islice
 
 import casbin
-import psycopg
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy_adapter import Adapter
@@ -269,6 +268,8 @@ class PolicyStore:
             await asyncio.shield(self.refresh())
 
     async def _listen(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        import psycopg  # here: only a PostgreSQL deployment's app listens (not the CLI, SQLite)
+
         url = with_driver(settings.sync_database_url, asynchronous=False)
         dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
