@@ -5,10 +5,11 @@ Usage: python scripts/bench.py [--quick] [--rounds N] [--seconds S] [--server UR
 Builds (or reuses) PostgreSQL databases of 1,000,000 and 10,000 tasks (`bench_data.py`),
 starts the app with production settings (1 worker on each database, 2 workers on the
 large one) and the baselines of `bench_floor.py` (a bare JSON route; the same ORM read with
-no auth), then drives `wrk -t2 -c16` on loopback, case after case, over interleaved rounds.
+no auth; the stack's floor; the least FastAPI and a session do for that read), then
+drives `wrk -t2 -c16` on loopback, case after case, over interleaved rounds.
 Prints, per case, the median req/s, p50 and p99, the app's CPU per request, SQL statements
 per request (counted in-process, BEGIN and COMMIT included), non-2xx answers, socket errors
-and the load average; then each goal of issue 9 with its ratio. `--peer` names a running
+and the load average; then each goal with its ratio. `--peer` names a running
 Flask-AppBuilder peer (set up outside the project, never a dependency) to compare with.
 """
 
@@ -54,6 +55,7 @@ def cases(peer: bool) -> list[Case]:
         Case("read as owner", "app", READ),
         Case("read, no auth (floor)", "floor", f"/tasks/{DEMO_TASK}", who=""),
         Case("read, stack floor (Starlette)", "floor", f"/floor/tasks/{DEMO_TASK}", who=""),
+        Case("read, FastAPI + session (floor)", "floor", f"/stack/tasks/{DEMO_TASK}", who=""),
         Case("bare JSON route", "floor", "/bare", who=""),
         Case("read as owner, 2 workers", "app2", READ),
         Case("list demo 1M", "app", "/api/v1/tasks?limit=50"),
@@ -130,6 +132,7 @@ async def statements(url: str, secret: str, found: list[Case]) -> dict[str, floa
     return counts
 
 
+FAST = "read, FastAPI + session (floor)"
 GOALS = [
     ("1 authorized read / no-auth ORM read", "read as owner", "read, no auth (floor)", 0.75),
     (
@@ -147,6 +150,13 @@ GOALS = [
     ("3 owner-filtered list / Flask-AppBuilder", "list demo 1M", "peer list (FAB)", 6.0),
     ("4 HTML /tasks / JSON list (demo 1M)", "HTML /tasks demo 1M", "list demo 1M", 0.7),
     ("5 2 workers / 1 worker (read)", "read as owner, 2 workers", "read as owner", 1.4),
+]
+
+# Beside the goals: how far the app's own stack gets on the same read before the app does
+# anything of its own (`/stack/tasks/{id}` of `bench_floor.py`).
+CONTEXT = [
+    ("  FastAPI + session read / the stack's floor", FAST, "read, stack floor (Starlette)"),
+    ("  authorized read / FastAPI + session read", "read as owner", FAST),
 ]
 
 
@@ -178,6 +188,10 @@ def report(
             continue
         ratio = by_name[top].median("rps") / by_name[bottom].median("rps")
         print(f"{label:46} {ratio:6.2f} {goal:5.2f}x  {'met' if ratio >= goal else 'MISSED'}")
+    for label, top, bottom in CONTEXT:
+        if top in by_name and bottom in by_name:
+            ratio = by_name[top].median("rps") / by_name[bottom].median("rps")
+            print(f"{label:46} {ratio:6.2f}         (no goal)")
     dashboard = sql.get("HTML /dashboard demo 1M", float("nan"))
     verdict = "met" if dashboard <= 2 + cards else "MISSED"
     print(f"{'4 /dashboard statements (demo)':46} {dashboard:6.0f} {2 + cards:5d}   {verdict}")

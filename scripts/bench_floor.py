@@ -6,16 +6,22 @@
   model as the app's `GET /api/v1/tasks/{id}`, with no session, no policy and no checks;
 - `GET /floor/tasks/{id}`: the stack's own floor: a bare Starlette route (no FastAPI
   dependencies, no validation) on a small pool of psycopg connections, reading the same
-  task and its tag ids in one prepared statement, answered with `json`.
+  task and its tag ids in one prepared statement, answered with `json`;
+- `GET /stack/tasks/{id}`: the least the app's own stack does for that read: a FastAPI
+  route, its session from a `yield` dependency of function scope (as `get_db` gives it,
+  in autocommit), the row read as the app reads it (`app/crud/prepared.py`) and answered
+  through the read schema; no caller, no policy, no middleware.
 """
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
 import psycopg
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,6 +29,7 @@ from starlette.routing import Route
 
 from app.core.config import get_settings
 from app.core.database import create_app_engine
+from app.crud.prepared import Prepared
 from app.db import create_sessionmaker
 from app.resources import REGISTRY
 
@@ -100,3 +107,24 @@ async def read_task(id: int) -> Any:
         if record is None:
             raise HTTPException(404)
         return TASKS.read_schema.model_validate(record)
+
+
+reading = async_sessionmaker(
+    engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+)
+TASK_ROW = Prepared(TASKS.crud.row_by_id)
+
+
+async def reading_session() -> AsyncIterator[AsyncSession]:
+    async with reading() as session:
+        yield session
+
+
+@app.get("/stack/tasks/{id}", response_model=TASKS.read_schema)
+async def stack_task(
+    id: int, session: Annotated[AsyncSession, Depends(reading_session, scope="function")]
+) -> Any:
+    row = await TASK_ROW.first(await session.connection(), {"id": id})
+    if row is None:
+        raise HTTPException(404)
+    return TASKS.crud.row_type._make(row)  # type: ignore[attr-defined]
