@@ -15,7 +15,7 @@ from app.core.zones import DEFAULT_ZONE, in_utc, local, skipped, zone_names
 from app.resources import REGISTRY, Resource
 from app.schemas.examples import constraint, unwrap
 from app.services.access import Access
-from app.services.naming import readable_choices, target_of
+from app.services.naming import target_of
 
 LONG_TEXT = 500
 Choice = tuple[str, str]
@@ -87,27 +87,34 @@ PICKER_CHOICES = 1000  # the most records a form's picker offers
 async def with_choices(
     fields: list[FormField], res: Resource, access: Access, session: Any
 ) -> list[FormField]:
-    """Fill select choices with the records the caller may read, and nothing else; each
-    table read once (a task's assignee and owner are both users)."""
-    readable: dict[str, list[Any]] = {}
+    """Fill select choices with the records the caller may read, and nothing else: every
+    table the pickers name in one statement, each once (a task's assignee and owner are
+    both users)."""
+    wanted: dict[str, str] = {}  # field -> the path of the table it picks from
     for item in fields:
-        if item.widget not in ("select", "multiselect") or item.choices:
+        if item.widget in ("select", "multiselect") and not item.choices:
+            path = target_of(res, item.name)
+            if path is not None:
+                wanted[item.name] = path
+    paths = [
+        path
+        for path in dict.fromkeys(wanted.values())
+        if access.scopes(REGISTRY[path].policy_model, "read").any
+    ]
+    found = await access.choices([REGISTRY[path] for path in paths], session, PICKER_CHOICES)
+    readable = dict(zip(paths, found, strict=True))
+    for item in fields:
+        if item.name not in wanted:
             continue
-        target_path = target_of(res, item.name)
-        if target_path is None:
-            continue
-        target = REGISTRY[target_path]
-        if target_path not in readable:
-            readable[target_path] = await readable_choices(access, session, target, PICKER_CHOICES)
-        rows = readable[target_path]
+        target = REGISTRY[wanted[item.name]]
+        titles = dict(readable.get(target.path, {}))
         if item.name == "owner_group_id":
-            mine = set(access.policy.group_ids(access.user.id))
-            known = {row.id for row in rows}
-            if mine - known:  # the caller's own groups, even without group:read
-                rows = rows + await target.crud.get_many(
-                    session=session, ids=sorted(mine - known), field="owner_group_id"
-                )
-        item.choices = [(str(row.id), target.title_of(row)) for row in rows]
+            # The caller's own groups, even without group:read.
+            mine = sorted(set(access.policy.group_ids(access.user.id)) - titles.keys())
+            if mine:
+                rows = await target.crud.get_many(session=session, ids=mine, field=item.name)
+                titles |= {row.id: target.title_of(row) for row in rows}
+        item.choices = [(str(id), title) for id, title in titles.items()]
     return fields
 
 

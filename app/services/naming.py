@@ -168,15 +168,6 @@ def target_of(res: Resource, column: str) -> str | None:
     return res.references.get(column) or reference_targets(res).get(column)
 
 
-async def readable_choices(
-    access: Access, session: AsyncSession, target: Resource, limit: int
-) -> list[Any]:
-    """Up to `limit` records of `target` the viewer may read, to offer them by title."""
-    if not access.scopes(target.policy_model, "read").any:
-        return []
-    return await access.readable_titles(target, session, limit=limit)
-
-
 async def filter_options(
     access: Access, session: AsyncSession, res: Resource
 ) -> dict[str, dict[int, str]]:
