@@ -146,6 +146,16 @@ def _cell(
     return html_escape(do_truncate(TRUNCATING, text, 80) if len(text) > 80 else text)
 
 
+def _repeatable(column: str, value: Any) -> tuple[Any, ...] | None:
+    """The key a cell of `value` is built once by, for values equal only when shown alike
+    (ids, texts, flags, lists of ids); None for the rest (times, decimals: built each time)."""
+    if value is None or type(value) in (str, int, bool):
+        return (column, type(value), value)
+    if type(value) is list and all(type(one) is int for one in value):
+        return (column, list, tuple(value))
+    return None
+
+
 def table_rows(
     prefix: str,
     res: Any,
@@ -165,6 +175,9 @@ def table_rows(
     noun = html_escape(res.singular.lower())
     prefix = html_escape(prefix)
     base = f"{prefix}/{res.path}/"
+    # A cell depends only on its column and value here, and values repeat down a list (a
+    # project, an assignee, a status): each distinct one is built once.
+    built: dict[tuple[str, Any], str] = {}
     for item in items:
         href = f"{base}{item.id}"
         title = html_escape(res.title_of(item))
@@ -177,7 +190,13 @@ def table_rows(
                 cells.append(f'<td><a href="{href}">{title}</a></td>')
             else:
                 value = getattr(item, column, None)
-                cells.append(f"<td>{_cell(prefix, res, column, value, names, zone)}</td>")
+                key = _repeatable(column, value)
+                cell = built.get(key) if key is not None else None
+                if cell is None:
+                    cell = f"<td>{_cell(prefix, res, column, value, names, zone)}</td>"
+                    if key is not None:
+                        built[key] = cell
+                cells.append(cell)
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return Markup("\n".join(rows))
 
