@@ -96,18 +96,14 @@ async def with_choices(
             path = target_of(res, item.name)
             if path is not None:
                 wanted[item.name] = path
-    paths = [
-        path
-        for path in dict.fromkeys(wanted.values())
-        if access.scopes(REGISTRY[path].policy_model, "read").any
-    ]
-    found = await access.choices([REGISTRY[path] for path in paths], session, PICKER_CHOICES)
-    readable = dict(zip(paths, found, strict=True))
+    readable = await access.choices(
+        (REGISTRY[path] for path in wanted.values()), session, PICKER_CHOICES
+    )
     for item in fields:
         if item.name not in wanted:
             continue
         target = REGISTRY[wanted[item.name]]
-        titles = dict(readable.get(target.path, {}))
+        titles = dict(readable[target.path])
         if item.name == "owner_group_id":
             # The caller's own groups, even without group:read.
             mine = sorted(set(access.policy.group_ids(access.user.id)) - titles.keys())

@@ -69,23 +69,28 @@ class Access:
         )
 
     async def choices(
-        self, targets: Sequence[Resource], session: AsyncSession, limit: int
-    ) -> list[dict[int, str]]:
+        self, targets: Iterable[Resource], session: AsyncSession, limit: int
+    ) -> dict[str, dict[int, str]]:
         """Up to `limit` records of each of `targets` this user may read, id -> title in id
-        order, to offer them by name: one statement for them all."""
+        order, by table path, to offer them by name: one statement for every table they
+        may read some of, none for the rest (no choices)."""
+        distinct = {target.path: target for target in targets}
+        readable = [
+            target for target in distinct.values() if self.scopes(target.policy_model, "read").any
+        ]
         wanted = [
             Titled(
                 target.model,
                 target.title_fields,
                 self.row_scope(target, "read", prefix=f"choice{number}"),
             )
-            for number, target in enumerate(targets)
+            for number, target in enumerate(readable)
         ]
         found = await read_choices(session, wanted, limit)
-        return [
-            {row[0]: target.title_from(row[0], row[1:]) for row in rows}
-            for target, rows in zip(targets, found, strict=True)
-        ]
+        titles: dict[str, dict[int, str]] = {path: {} for path in distinct}
+        for target, rows in zip(readable, found, strict=True):
+            titles[target.path] = {row[0]: target.title_from(row[0], row[1:]) for row in rows}
+        return titles
 
     async def titles_of(
         self, res: Resource, session: AsyncSession, ids: Iterable[int | None]

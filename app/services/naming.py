@@ -175,11 +175,8 @@ async def filter_options(
     the records of its table the viewer may read, id -> title; all tables in one statement
     (a task's assignee and owner are both users: read once)."""
     paths = {column: target_of(res, column) for column in res.choice_filters}
-    targets = [
-        path
-        for path in dict.fromkeys(path for path in paths.values() if path is not None)
-        if access.scopes(REGISTRY[path].policy_model, "read").any
-    ]
-    found = await access.choices([REGISTRY[path] for path in targets], session, FILTER_CHOICES)
-    by_path = dict(zip(targets, found, strict=True))
-    return {column: by_path.get(path, {}) for column, path in paths.items() if path is not None}
+    named = {column: path for column, path in paths.items() if path is not None}
+    found = await access.choices(
+        (REGISTRY[path] for path in named.values()), session, FILTER_CHOICES
+    )
+    return {column: found[path] for column, path in named.items()}
