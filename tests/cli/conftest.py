@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.cli import main
@@ -99,3 +100,17 @@ def policy_script(live: Backend) -> PolicyRunner:
         return Result(done.returncode, done.stdout, done.stderr)
 
     return run
+
+
+def permission_ids(admin: httpx.Client, role: str) -> tuple[int, list[int]]:
+    found = admin.get("/roles", params={"q": role}).json()["items"]
+    record = next(r for r in found if r["name"] == role)
+    return record["id"], admin.get(f"/roles/{record['id']}").json()["permission_ids"]
+
+
+def permission_id(admin: httpx.Client, name: str) -> int:
+    model, action, scope = name.split(":")
+    found = admin.get("/permissions", params={"q": model, "limit": 200}).json()["items"]
+    return next(
+        p["id"] for p in found if (p["model"], p["action"], p["scope"]) == (model, action, scope)
+    )

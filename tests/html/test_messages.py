@@ -1,6 +1,6 @@
 """Every rule a form can break says what it wants at the field, in the API's words.
 
-The broken values and their words come from the schemas (`tests/api/test_messages.py`,
+The broken values and their words come from the schemas (`tests/support/broken_rules.py`,
 which the API answers too); this module sends each one a form can carry (a checkbox
 cannot be "yes", a text box cannot be a number) through every resource's new and edit
 forms, the registration page and the form that changes one's own password, with records
@@ -13,12 +13,12 @@ import pytest
 
 from app.resources import REGISTRY
 from app.schemas.user import RegisterRequest
-from tests.api.test_messages import CHOOSE, MISSING_ID, Broken, rules_of
 from tests.conftest import Backend
 from tests.html.conftest import Browser
 from tests.html.dom import FormData, Page
 from tests.html.site import assert_html, dump, fill_new, page, submit
 from tests.html.test_write_rules import rule_breaches
+from tests.support.broken_rules import CHOOSE, MISSING_ID, Broken, rules_of
 from tests.support.records import CREATABLE, Records
 
 # Inputs only the form of one's own account shows (`test_a_password_change_says_what_it_needs`).
