@@ -166,7 +166,8 @@ def table_rows(
     zone: str = DEFAULT_ZONE,
 ) -> Markup:
     """Return a list page's rows (`<tr>`s; empty without items): a box to select each (for
-    a bulk delete), its id linked, then each column (the title linked too).
+    a bulk delete), its id, then each column; the title links to the record (the id does
+    where the title is not a column).
 
     Built in Python for the same reason as `show`: fifty rows of cells in template code
     cost more than the page's query and the rest of the page together.
@@ -178,10 +179,15 @@ def table_rows(
     # A cell depends only on its column and value here, and values repeat down a list (a
     # project, an assignee, a status): each distinct one is built once.
     built: dict[tuple[str, Any], str] = {}
+    titled = res.title_field in columns
     for item in items:
         href = f"{base}{item.id}"
         title = html_escape(res.title_of(item))
-        cells = [f'<td><a href="{href}" aria-label="Open {noun} {title}">{item.id}</a></td>']
+        if titled:  # one link a row, named by what it shows: the title
+            cells = [f"<td>{item.id}</td>"]
+        else:  # the id is the link; its name starts with what it shows
+            hidden = f'<span class="visually-hidden"> {noun} {title}</span>'
+            cells = [f'<td><a href="{href}">{item.id}{hidden}</a></td>']
         if selectable:  # the bulk form's boxes (`form="bulk"`: the form is below the table)
             box = f'<input type="checkbox" name="ids" value="{item.id}" form="bulk"'
             cells.insert(0, f'<td>{box} aria-label="Select {noun} {title}"></td>')

@@ -10,7 +10,7 @@ from pydantic import BaseModel, EmailStr, ValidationError
 from starlette.datastructures import FormData
 
 from app.core.errors import WriteError
-from app.core.messages import choose, error_message
+from app.core.messages import KINDS, NO_NUL, UNICODE, choose, error_message
 from app.core.zones import DEFAULT_ZONE, in_utc, local, skipped, zone_names
 from app.resources import REGISTRY, Resource
 from app.schemas.examples import constraint, unwrap
@@ -219,6 +219,50 @@ def validate(schema: type[ModelT], data: dict[str, Any]) -> tuple[ModelT | None,
     return (None, errors) if errors else (model, errors)
 
 
+_KIND_WORDS = tuple(KINDS.values())
+_RULE_WORDS = ("at least ", "at most ", "more than ", "less than ", "one of: ")
+UNIQUE = "This value is already taken."
+
+
+def _named(noun: str) -> str:
+    """Return a field's noun with its article: "a title", "an email", "minutes"."""
+    if noun.endswith("s") and not noun.endswith(("ss", "us")):
+        return noun  # plural: minutes
+    return f"{'an' if noun[0] in 'aeio' else 'a'} {noun}"  # a user, an email
+
+
+def instruction(label: str, widget: str, words: str) -> str:
+    """Say what to do about a refused field, as a form shows it ("Enter a title"), from the
+    API's words for the rule (`app/core/messages.py`: "required", "at most 200 characters").
+
+    A picker asks to choose, any other input to enter; a rule's bound is said with the field
+    ("Priority must be at most 5"); a sentence of its own (a time the clocks skip) is kept.
+    """
+    noun = label.lower()
+    picks = widget in ("select", "multiselect")
+    if words == "required":
+        if widget in ("date", "datetime"):
+            return f"Enter {noun} as {KINDS[date if widget == 'date' else datetime]}"
+        return f"{'Choose' if picks else 'Enter'} {_named(noun)}"
+    if words == UNIQUE:
+        return f"This {noun} is already taken: {'choose' if picks else 'enter'} another"
+    if words.startswith(("choose ", "enter ")):  # already what to do
+        return words[0].upper() + words[1:]
+    if words.startswith(_KIND_WORDS) or words in (UNICODE, NO_NUL):
+        return f"Enter {noun} as {words}"
+    if words.startswith(("a ", "an ")):  # what the value must be: a colour like #1a2b3c
+        return f"Enter {words}"
+    if words.startswith("not "):
+        return f"Enter {_named(noun)} that is {words}"
+    if words.startswith("is "):  # is not your current password
+        return f"The {noun} entered {words}"
+    if words.startswith(_RULE_WORDS) or "letters" in words:  # a bound, a pattern
+        return f"{label} must be {words}"
+    if words.startswith("there "):  # a sentence of its own: a time the clocks skip
+        return words[0].upper() + words[1:]
+    return f"{label}: {words}"
+
+
 def form_errors(exc: WriteError) -> dict[str, str]:
     """Return the messages of a refused write by field, as a form shows them."""
     errors: dict[str, str] = {}
@@ -227,6 +271,6 @@ def form_errors(exc: WriteError) -> dict[str, str]:
         if error.type == "reference_error":  # the ids refused are the choices offered
             message = f"{choose(error.field)} you can see"
         elif error.type == "unique":
-            message = "This value is already taken."
+            message = UNIQUE
         errors.setdefault(error.field or "__all__", message)
     return errors

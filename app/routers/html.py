@@ -21,7 +21,7 @@ from app.core.permissions import ACTIONS, SCOPES
 from app.core.routing import PathGuard
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
-from app.routers.forms import validate
+from app.routers.forms import UNIQUE, validate
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
 from app.schemas.user import LoginRequest, RegisterRequest
@@ -146,7 +146,7 @@ async def register(
     if model is not None:
         user = await signin.register(session=session, settings=settings, values=model.model_dump())
         if isinstance(user, str):
-            errors = {user: f"This {user} is already taken."}
+            errors = {user: UNIQUE}
     if user is None or isinstance(user, str):
         shown = {k: v for k, v in data.items() if k != "password"}
         return anonymous_page(

@@ -24,7 +24,7 @@ from app.routers.cells import (
 )
 from app.routers.context import PageContext
 from app.routers.flash import FLASH_COOKIE, flash_cookie, take_flash
-from app.routers.forms import form_value
+from app.routers.forms import form_value, instruction
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
 templates.env.globals.update(
@@ -35,6 +35,7 @@ templates.env.globals.update(
     filter_choices=filter_choices,
     query=query,
     form_value=form_value,
+    instruction=instruction,
     show=show,
     table_rows=table_rows,
     when=when,

@@ -62,7 +62,8 @@ def test_invalid_registration_shows_messages_and_creates_nobody(
         fill_registration(page, "demo", "other@example.com", "long-enough-1")
     response = navigation.value
     assert response is not None and response.status == 422
-    expect(page.locator("#username-error")).to_have_text("This username is already taken.")
+    taken = "This username is already taken: enter another"
+    expect(page.locator("#username-error")).to_have_text(taken)
     expect(page.locator("#password-error")).to_have_count(0)
     assert admin.get("/users", params={"q": "other@example.com"}).json()["total"] == 0
     expect(page.get_by_role("navigation", name="Main")).to_have_count(0)

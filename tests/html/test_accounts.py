@@ -26,7 +26,7 @@ def test_own_password_change_on_the_page(
     token = data["csrf_token"][0]
     missing = submit(demo_browser, url, data | {"password": ["tidal-new-pass"]}, token)
     assert_html(missing, 422)
-    assert "enter your current password" in missing.text
+    assert "Enter your current password" in missing.text
     wrong = data | {"password": ["tidal-new-pass"], "current_password": ["nope-nope"]}
     assert "is not your current password" in submit(demo_browser, url, wrong, token).text
     right = data | {"password": ["tidal-new-pass"], "current_password": ["demo123"]}

@@ -1,4 +1,4 @@
-"""Every rule a form can break says what it wants at the field, in the API's words.
+"""Every rule a form can break says what to do at the field, with the API's words for it.
 
 The broken values and their words come from the schemas (`tests/support/broken_rules.py`,
 which the API answers too); this module sends each one a form can carry (a checkbox
@@ -43,10 +43,21 @@ def as_sent(value: str | list[str]) -> list[str]:
 
 
 def assert_words(response: httpx.Response, field: str, words: str, label: str) -> None:
-    """Check the form came back (422) with `words` at `field`."""
+    """Check the form came back (422) saying at `field` what to do about the rule the API
+    words as `words`: an instruction that holds those words ("Priority must be at most 5"),
+    or for "required" one that asks to enter or choose; the error summary links to the
+    field with the same words."""
     assert_html(response, 422)
-    shown = Page(response).errors()
-    assert shown.get(field) == words, f"{label}: {field} says {shown.get(field)!r}: {shown}"
+    shown = Page(response)
+    said = shown.errors().get(field) or ""
+    where = f"{label}: {field} says {said!r}: {shown.errors()}"
+    assert said[:1].isupper(), where
+    if words == "required":
+        assert said.startswith(("Enter ", "Choose ")), where
+    else:
+        assert words.lower() in said.lower(), where
+    linked = [a.text() for a in shown.root.find_all("a") if a.attrs.get("href") == f"#{field}"]
+    assert linked == [said], f"{where}; the summary links to it as {linked}"
 
 
 def break_each(browser: Browser, action: str, data: FormData, cases: list[Broken]) -> None:

@@ -195,7 +195,7 @@ def test_a_time_the_clocks_skip_is_refused_in_words(
     shown = Page(refused)
     errors = shown.errors()
     assert (
-        errors["due_at"] == "there is no 02:30 on 2026-03-29 in Europe/Berlin: the clocks skip it"
+        errors["due_at"] == "There is no 02:30 on 2026-03-29 in Europe/Berlin: the clocks skip it"
     )
     assert "title" in errors, "the other fields are checked all the same"
     assert shown.form("/tasks").data()["due_at"] == ["2026-03-29T02:30"], "kept as typed"

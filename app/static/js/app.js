@@ -55,3 +55,16 @@ for (const toggle of document.querySelectorAll("button[data-toggle]")) {
     for (const box of boxes) box.checked = check;
   });
 }
+
+// The error summary: focused when the page loads (where `autofocus` is not honoured), and
+// each of its links moves focus to its field, not just the scroll position.
+const summary = document.getElementById("error-summary");
+if (summary && document.activeElement !== summary) summary.focus();
+summary?.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest('a[href^="#"]') : null;
+  const field = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (!field) return;
+  event.preventDefault();
+  (field.closest(".field") ?? field).scrollIntoView();
+  field.focus();
+});
