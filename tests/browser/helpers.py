@@ -53,11 +53,12 @@ def sign_in(page: Page, username: str, password: str) -> None:
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/screenshots/ and return its path."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot (of the whole page, or what the screen shows) under
+    test-artifacts/screenshots/ and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     assert path.stat().st_size > 0
     return path
 

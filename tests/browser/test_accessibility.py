@@ -25,6 +25,15 @@ from tests.support.database import run_init_db
 pytestmark = SQLITE_ONLY
 
 VIEWERS = {"admin": "admin123", "demo": "demo123", "anonymous": None}
+# Every viewer on a phone (the harder layout); on a desktop, admin (who reaches every page
+# there is) and the signed-out pages; the dark scheme (its own palette) as demo and signed out.
+CASES = [
+    *((viewer, "phone", "light") for viewer in VIEWERS),
+    ("admin", "desktop", "light"),
+    ("anonymous", "desktop", "light"),
+    ("demo", "phone", "dark"),
+    ("anonymous", "phone", "dark"),
+]
 
 
 @pytest.fixture
@@ -35,13 +44,13 @@ def company(live: Backend) -> Backend:
     return live
 
 
-@pytest.mark.parametrize("size", ["phone", "desktop"])
-@pytest.mark.parametrize("viewer", list(VIEWERS))
+@pytest.mark.parametrize(("viewer", "size", "scheme"), CASES, ids=["-".join(c) for c in CASES])
 def test_every_page_passes_axe_and_fits_the_screen(
-    viewer: str, size: str, new_context: ContextFactory, company: Backend
+    viewer: str, size: str, scheme: str, new_context: ContextFactory, company: Backend
 ) -> None:
     phone = size == "phone"
-    page = new_context(viewport=PHONE if phone else DESKTOP).new_page()
+    viewport = PHONE if phone else DESKTOP
+    page = new_context(viewport=viewport, color_scheme=scheme).new_page()
     install_axe(page)
     password = VIEWERS[viewer]
     if password is not None:
@@ -199,19 +208,60 @@ def test_the_permission_grid_keeps_its_model_column_while_scrolling_sideways(
 
 
 def test_phone_screenshots(new_context: ContextFactory, company: Backend) -> None:
-    """Screenshots at 375 px (test-artifacts/screenshots/phone-*.png): the dashboard, a list,
-    a form with errors and the permission grid."""
+    """What a 375 x 812 screen shows (test-artifacts/screenshots/phone-*.png, copied to
+    docs/screenshots/): the dashboard, a list, a form with errors, a role's permission grid."""
     page = new_context(viewport={"width": 375, "height": 812}).new_page()
     sign_in(page, "admin", "admin123")
-    screenshot(page, "phone-dashboard")
+    screenshot(page, "phone-dashboard", full_page=False)
     page.goto("/tasks")
-    screenshot(page, "phone-list")
+    screenshot(page, "phone-list", full_page=False)
     page.goto("/tasks/new")
     with page.expect_navigation():
         page.get_by_role("button", name="Create").click()
     expect(page.locator("#error-summary")).to_be_focused()
-    screenshot(page, "phone-form-with-errors")
+    screenshot(page, "phone-form-with-errors", full_page=False)
     page.goto("/roles")
     page.get_by_role("link", name="manager", exact=True).click()
-    page.get_by_role("region", name="Permission grid").scroll_into_view_if_needed()
-    screenshot(page, "phone-matrix")
+    heading = page.get_by_role("heading", name="Permissions")
+    heading.evaluate("title => window.scrollBy(0, title.getBoundingClientRect().top - 8)")
+    grid = page.get_by_role("region", name="Permission grid")
+    grid.evaluate("box => { box.scrollLeft = 200; }")  # the model column stays
+    screenshot(page, "phone-matrix", full_page=False)
+
+
+def _luminance(rgb: str) -> float:
+    """The relative luminance of a computed `rgb(r, g, b)` colour (WCAG 2.2)."""
+    channels = [int(part) / 255 for part in rgb[rgb.index("(") + 1 : -1].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_field_borders_and_the_focus_ring_stand_out_at_3_to_1(
+    scheme: str, new_context: ContextFactory, live: Backend
+) -> None:
+    """WCAG 1.4.11, which axe-core does not check: a field's border and the focus ring
+    against the page behind them, in both colour schemes; an invalid field is marked by more
+    than its colour (a bar beside it and its message)."""
+    page = new_context(color_scheme=scheme).new_page()
+    sign_in(page, "admin", "admin123")
+    page.goto("/tasks/new")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    for selector in ("#title", "#project_id", "#description"):
+        border = page.locator(selector).evaluate("e => getComputedStyle(e).borderTopColor")
+        assert contrast(border, background) >= 3, f"{scheme} {selector}: {border} on {background}"
+    page.keyboard.press("Tab")  # the skip link, then into the page
+    page.keyboard.press("Tab")
+    ring = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    width = page.evaluate("getComputedStyle(document.activeElement).outlineWidth")
+    assert width == "3px" and contrast(ring, background) >= 3, f"{scheme}: {ring} on {background}"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Create").click()
+    field = page.locator(".field.invalid").first
+    bar = field.evaluate("e => getComputedStyle(e).borderLeftWidth")
+    assert bar == "4px" and field.locator(".error").count() == 1
