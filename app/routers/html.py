@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -16,7 +17,7 @@ from app.api.identity import origin_of
 from app.core import csrf
 from app.core.errors import Throttled, WriteError
 from app.core.lists import COUNT_CAP
-from app.core.messages import throttled_message
+from app.core.messages import error_message, throttled_message
 from app.core.permissions import ACTIONS, SCOPES
 from app.core.routing import PathGuard
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
@@ -241,6 +242,20 @@ async def revoke_other_sessions(
     return redirect(request, "/sessions", "Other devices are signed out.")
 
 
+# The audit page's filter form, in its order.
+AUDIT_FILTERS = {
+    field["name"]: field
+    for field in (
+        {"name": "actor", "label": "Actor", "widget": "text"},
+        {"name": "event", "label": "Event", "widget": "text"},
+        {"name": "resource", "label": "Resource", "widget": "text"},
+        {"name": "record_id", "label": "Record id", "widget": "number"},
+        {"name": "since", "label": "Since", "widget": "datetime"},
+        {"name": "until", "label": "Until", "widget": "datetime"},
+    )
+}
+
+
 @router.get("/audit")
 async def audit_log(
     request: Request,
@@ -250,9 +265,21 @@ async def audit_log(
 ) -> Response:
     """The audit log, filtered and newest first, for holders of audit:read:all (403 else)."""
     check_reader(access)  # before the question is read: a 403, not a 422, for a stranger
-    query = AuditQuery.from_form(dict(request.query_params), page.zone)
-    found = await entries_page(access, session, query.where, query.limit, query.cursor)
     filters = {name: value for name, value in request.query_params.items() if name != "cursor"}
+    try:
+        query = AuditQuery.from_form(dict(request.query_params), page.zone)
+    except RequestValidationError as exc:  # said at the form's fields, as every form does
+        errors: dict[str, str] = {}
+        for error in exc.errors():
+            name = str(error["loc"][-1])
+            said = error_message(error)
+            if name in AUDIT_FILTERS:
+                errors.setdefault(name, said)
+            else:  # not one of the form's (a hand-made address): said above them
+                errors["__all__"] = f"{errors.get('__all__', '')} {name}: {said}.".strip()
+        context = {"entries": [], "record_names": {}, "filters": filters, "errors": errors}
+        return render(request, "audit.html", context, 422, page=page)
+    found = await entries_page(access, session, query.where, query.limit, query.cursor)
     older = urlencode(filters | {"cursor": found["next_cursor"] or ""})
     context = {
         "entries": found["items"],
@@ -260,6 +287,7 @@ async def audit_log(
         "next_cursor": found["next_cursor"],
         "filters": filters,
         "older": older,
+        "errors": {},
     }
     return render(request, "audit.html", context, page=page)
 
@@ -284,7 +312,7 @@ def linked(res: Any, record: Any, field: str) -> list[tuple[str, str]]:
     return [(f"/{target.path}/{row.id}", target.title_of(row)) for row in rows]
 
 
-templates.env.globals.update(permission_matrix=matrix, linked=linked)
+templates.env.globals.update(permission_matrix=matrix, linked=linked, audit_filters=AUDIT_FILTERS)
 for resource in RESOURCES:
     router.include_router(PathGuard(f"/{resource.path}", build_pages(resource)))
 

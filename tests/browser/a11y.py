@@ -125,6 +125,7 @@ def walk(page: Page, signed_in: bool) -> Iterator[str]:
         return
     yield from visit("/dashboard")
     yield from visit("/audit")
+    yield from visit("/audit?record_id=abc")  # a filter refused: the form's errors
     yield from visit("/no-such-page")
     for res in RESOURCES:
         response = page.goto(f"/{res.path}")

@@ -3,7 +3,8 @@
 import httpx
 
 from tests.html.conftest import Browser
-from tests.html.site import location, page
+from tests.html.dom import Page
+from tests.html.site import assert_html, location, page
 from tests.support.records import Records
 
 
@@ -18,6 +19,29 @@ def test_admin_reads_and_filters_the_log(admin_browser: Browser, admin: httpx.Cl
     blank = "actor=&event=updated&resource=tags&record_id=&since=&until="
     filtered = page(admin_browser, f"/audit?{blank}").root.find("tbody").text()  # type: ignore[union-attr]
     assert "logged" in filtered and "logged-2" in filtered and "created" not in filtered
+
+
+def test_bad_filters_are_said_at_their_fields(admin_browser: Browser) -> None:
+    """A filter the log cannot apply (letters as a record id, a time that is none) comes
+    back as the form's errors (422), at the fields and linked from the summary, the values
+    kept; an address's own parameters (`limit`) are said above them; no entry is shown."""
+    response = admin_browser.get("/audit?record_id=abc&since=soon&actor=ada&limit=999")
+    assert_html(response, 422)
+    shown = Page(response)
+    assert shown.title.startswith("Error: Audit log")
+    assert shown.errors() == {
+        "record_id": "Enter record id as a whole number",
+        "since": "Enter since as a date and time like 2026-01-31T09:30",
+    }
+    summary = shown.root.by_id("error-summary")
+    assert summary is not None and "limit: at most 200." in summary.text()
+    links = [a.attrs["href"] for a in summary.find_all("a")]
+    assert links == ["#record_id", "#since"]
+    for name in ("record_id", "since"):
+        control = shown.root.by_id(name)
+        assert control is not None and control.attrs.get("aria-invalid") == "true"
+    assert shown.form().data()["actor"] == ["ada"] and shown.form().data()["record_id"] == ["abc"]
+    assert shown.root.find("table") is None
 
 
 def test_a_record_shows_its_history(admin_browser: Browser, admin: httpx.Client) -> None:
