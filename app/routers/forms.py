@@ -1,11 +1,13 @@
 """HTML forms built from the resource schemas: fields, choices, parsing and messages."""
 
 import typing
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, EmailStr, ValidationError
 from starlette.datastructures import FormData
 
@@ -261,6 +263,19 @@ def instruction(label: str, widget: str, words: str) -> str:
     if words.startswith("there "):  # a sentence of its own: a time the clocks skip
         return words[0].upper() + words[1:]
     return f"{label}: {words}"
+
+
+def query_errors(exc: RequestValidationError, fields: Container[str]) -> dict[str, str]:
+    """Return the messages of a refused query (a GET form's) by field, in the API's words;
+    a parameter that is none of the form's `fields` (a hand-made address) under "__all__"."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name, said = str(error["loc"][-1]), error_message(error)
+        if name in fields:
+            errors.setdefault(name, said)
+        else:
+            errors["__all__"] = f"{errors.get('__all__', '')} {name}: {said}.".strip()
+    return errors
 
 
 def form_errors(exc: WriteError) -> dict[str, str]:

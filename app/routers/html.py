@@ -17,12 +17,12 @@ from app.api.identity import origin_of
 from app.core import csrf
 from app.core.errors import Throttled, WriteError
 from app.core.lists import COUNT_CAP
-from app.core.messages import error_message, throttled_message
+from app.core.messages import throttled_message
 from app.core.permissions import ACTIONS, SCOPES
 from app.core.routing import PathGuard
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
-from app.routers.forms import UNIQUE, validate
+from app.routers.forms import UNIQUE, query_errors, validate
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
 from app.schemas.user import LoginRequest, RegisterRequest
@@ -269,14 +269,7 @@ async def audit_log(
     try:
         query = AuditQuery.from_form(dict(request.query_params), page.zone)
     except RequestValidationError as exc:  # said at the form's fields, as every form does
-        errors: dict[str, str] = {}
-        for error in exc.errors():
-            name = str(error["loc"][-1])
-            said = error_message(error)
-            if name in AUDIT_FILTERS:
-                errors.setdefault(name, said)
-            else:  # not one of the form's (a hand-made address): said above them
-                errors["__all__"] = f"{errors.get('__all__', '')} {name}: {said}.".strip()
+        errors = query_errors(exc, AUDIT_FILTERS)
         context = {"entries": [], "record_names": {}, "filters": filters, "errors": errors}
         return render(request, "audit.html", context, 422, page=page)
     found = await entries_page(access, session, query.where, query.limit, query.cursor)
