@@ -70,6 +70,18 @@ def focused_id(page: Page) -> str:
     return page.evaluate("document.activeElement?.id ?? ''")
 
 
+def refused(page: Page, button: str, title: str, messages: list[str]) -> None:
+    """Submit a form with the button named `button`; check it comes back as `title` with
+    "Error:" before it, focus on the error summary, whose links say `messages`."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+    expect(page).to_have_title(f"Error: {title} · CRUD service")
+    assert focused_id(page) == "error-summary"
+    summary = page.locator("#error-summary")
+    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
+    expect(summary.get_by_role("link")).to_have_text(messages)
+
+
 @pytest.mark.parametrize("script", [True, False], ids=["script", "no-script"])
 def test_a_form_with_errors_takes_focus_to_a_summary_that_links_to_each_field(
     script: bool, new_context: ContextFactory, company: Backend
@@ -83,14 +95,7 @@ def test_a_form_with_errors_takes_focus_to_a_summary_that_links_to_each_field(
     expect(page).to_have_title("New task · CRUD service")
     page.locator("#description").fill("Kept")
     page.locator("#priority").fill("9")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Create").click()
-    expect(page).to_have_title("Error: New task · CRUD service")
-    assert focused_id(page) == "error-summary"
-    summary = page.locator("#error-summary")
-    expect(summary.get_by_role("heading")).to_have_text("There is a problem")
-    links = summary.get_by_role("link")
-    expect(links).to_have_text(["Enter a title", "Priority must be at most 5"])
+    refused(page, "Create", "New task", ["Enter a title", "Priority must be at most 5"])
     for field, message in (("title", "Enter a title"), ("priority", "Priority must be at most 5")):
         control = page.locator(f"#{field}")
         expect(control).to_have_attribute("aria-invalid", "true")
@@ -123,17 +128,9 @@ def test_registration_ties_hints_and_messages_to_their_fields(
     expect(page.locator("#username")).to_have_attribute("aria-describedby", "username-hint")
     page.locator("#username").fill("x")
     page.locator("#email").fill("not-an-email")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Register").click()
-    expect(page).to_have_title("Error: Create an account · CRUD service")
-    assert focused_id(page) == "error-summary"
-    expect(page.locator("#error-summary a")).to_have_text(
-        [
-            "Username must be at least 3 characters",
-            "Enter email as an email address like name@example.com",
-            "Enter a password",
-        ]
-    )
+    email = "Enter email as an email address like name@example.com"
+    messages = ["Username must be at least 3 characters", email, "Enter a password"]
+    refused(page, "Register", "Create an account", messages)
     hints = {"username": "username-hint ", "email": "", "password": "password-hint "}
     for field, hint in hints.items():
         control = page.locator(f"#{field}")
@@ -216,9 +213,7 @@ def test_phone_screenshots(new_context: ContextFactory, company: Backend) -> Non
     page.goto("/tasks")
     screenshot(page, "phone-list", full_page=False)
     page.goto("/tasks/new")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Create").click()
-    expect(page.locator("#error-summary")).to_be_focused()
+    refused(page, "Create", "New task", ["Enter a title"])
     screenshot(page, "phone-form-with-errors", full_page=False)
     page.goto("/roles")
     page.get_by_role("link", name="manager", exact=True).click()
