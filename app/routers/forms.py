@@ -258,6 +258,8 @@ def instruction(label: str, widget: str, words: str) -> str:
         return f"Enter {_named(noun)} that is {words}"
     if words.startswith("is "):  # is not your current password
         return f"The {noun} entered {words}"
+    if picks and words.startswith(("at least ", "at most ")):  # at most 500 tags
+        return f"Choose {words}"
     if words.startswith(_RULE_WORDS) or "letters" in words:  # a bound, a pattern
         return f"{label} must be {words}"
     if words.startswith("there "):  # a sentence of its own: a time the clocks skip
