@@ -1,7 +1,7 @@
 """HTML forms built from the resource schemas: fields, choices, parsing and messages."""
 
 import typing
-from collections.abc import Container
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -267,13 +267,14 @@ def instruction(label: str, widget: str, words: str) -> str:
     return f"{label}: {words}"
 
 
-def query_errors(exc: RequestValidationError, fields: Container[str]) -> dict[str, str]:
+def query_errors(exc: RequestValidationError, fields: Iterable[FormField]) -> dict[str, str]:
     """Return the messages of a refused query (a GET form's) by field, in the API's words;
     a parameter that is none of the form's `fields` (a hand-made address) under "__all__"."""
+    names = {item.name for item in fields}
     errors: dict[str, str] = {}
     for error in exc.errors():
         name, said = str(error["loc"][-1]), error_message(error)
-        if name in fields:
+        if name in names:
             errors.setdefault(name, said)
         else:
             errors["__all__"] = f"{errors.get('__all__', '')} {name}: {said}.".strip()

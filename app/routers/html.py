@@ -22,7 +22,7 @@ from app.core.permissions import ACTIONS, SCOPES
 from app.core.routing import PathGuard
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
 from app.routers.context import PageContext, PageDep
-from app.routers.forms import UNIQUE, query_errors, validate
+from app.routers.forms import UNIQUE, FormField, query_errors, validate
 from app.routers.pages import build_pages
 from app.routers.templating import redirect, render, safe_next, templates
 from app.schemas.user import LoginRequest, RegisterRequest
@@ -243,17 +243,14 @@ async def revoke_other_sessions(
 
 
 # The audit page's filter form, in its order.
-AUDIT_FILTERS = {
-    field["name"]: field
-    for field in (
-        {"name": "actor", "label": "Actor", "widget": "text"},
-        {"name": "event", "label": "Event", "widget": "text"},
-        {"name": "resource", "label": "Resource", "widget": "text"},
-        {"name": "record_id", "label": "Record id", "widget": "number"},
-        {"name": "since", "label": "Since", "widget": "datetime"},
-        {"name": "until", "label": "Until", "widget": "datetime"},
-    )
-}
+AUDIT_FILTERS = (
+    FormField("actor", "Actor", "text", False),
+    FormField("event", "Event", "text", False),
+    FormField("resource", "Resource", "text", False),
+    FormField("record_id", "Record id", "number", False),
+    FormField("since", "Since", "datetime", False),
+    FormField("until", "Until", "datetime", False),
+)
 
 
 @router.get("/audit")
@@ -269,8 +266,7 @@ async def audit_log(
     try:
         query = AuditQuery.from_form(dict(request.query_params), page.zone)
     except RequestValidationError as exc:  # said at the form's fields, as every form does
-        errors = query_errors(exc, AUDIT_FILTERS)
-        context = {"entries": [], "record_names": {}, "filters": filters, "errors": errors}
+        context = {"filters": filters, "errors": query_errors(exc, AUDIT_FILTERS)}
         return render(request, "audit.html", context, 422, page=page)
     found = await entries_page(access, session, query.where, query.limit, query.cursor)
     older = urlencode(filters | {"cursor": found["next_cursor"] or ""})
