@@ -4,7 +4,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from app.crud.policy import mark_policy_dirty
+from app.crud.policy_scope import mark_policy_dirty
 
 
 class PolicyTrackingSession(Session):

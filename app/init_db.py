@@ -1,7 +1,8 @@
 """Create the database if needed, migrate it and seed the default data (idempotent).
 
-Run as `python -m app.init_db`. When the database cannot be reached it prints one line
-saying where it looked and what to check, and exits with status 1. With `--demo-data` it
+Run as `python -m app.init_db`. When the database cannot be reached, or fails, it prints
+one line saying where it looked, the SQL state and what to check (`--debug` adds the
+statement and the traceback), and exits with status 1. With `--demo-data` it
 also loads the sample company of `app/demo_data.py`, into a database without business
 records only: any other it refuses in one line, changing nothing, and exits with status 1.
 """
@@ -16,11 +17,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app import demo_data
+from app.cli.failures import describe_target, report_failure
 from app.core.config import PROJECT_ROOT, Settings, get_settings
 from app.core.database import create_app_engine, create_sync_engine
 from app.core.security import passwords_for
@@ -262,13 +264,6 @@ def init_db(settings: Settings, *, demo: bool = False) -> list[str]:
     return changes + asyncio.run(seed_database(settings, demo=demo))
 
 
-def describe_target(settings: Settings) -> str:
-    url = make_url(settings.sync_database_url)
-    if settings.is_sqlite:
-        return f"SQLite file {url.database}"
-    return f"PostgreSQL at {url.host}:{url.port or 5432} (database {url.database!r})"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m app.init_db", description="Create, migrate and seed the database."
@@ -277,6 +272,11 @@ def main() -> int:
         "--demo-data",
         action="store_true",
         help="also load a small sample company (into a database without business records only)",
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on a database error, also print the statement and the traceback",
     )
     args = parser.parse_args()
     try:
@@ -290,18 +290,8 @@ def main() -> int:
     except demo_data.Refused as exc:
         print(f"init_db: --demo-data refused: {target}: {exc}; nothing changed", file=sys.stderr)
         return 1
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
-        print(
-            f"init_db: cannot reach {target}: {reason}. Check that the server is running "
-            "and that DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB) is right.",
-            file=sys.stderr,
-        )
-        return 1
-    except SQLAlchemyError as exc:
-        print(
-            f"init_db: database error on {target}: {exc.__class__.__name__}: {exc}", file=sys.stderr
-        )
+    except SQLAlchemyError as exc:  # one line, never the statement (`--debug` adds it)
+        report_failure("init_db", target, exc, debug=args.debug)
         return 1
     if changes:
         print(

@@ -21,9 +21,9 @@ from app.api.errors import JSON_HANDLERS, Handler
 from app.api.v1.router import PREFIX, api_router
 from app.core.config import Settings, get_settings
 from app.core.database import create_app_engine, create_sync_engine
-from app.core.enforcer import PolicyStore
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
+from app.core.policy_store import PolicyStore
 from app.core.prefix import UrlPrefix
 from app.core.request_ids import RequestIds
 from app.core.routing import PathGuard

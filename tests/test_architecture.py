@@ -240,9 +240,9 @@ def test_every_dependency_and_route_is_async():
 
 
 # What a session's `info` may hold: the write path's transaction-scoped flags (whether the
-# transaction changed the policy, the revision its sync wrote, who the audit log names for
-# it). Request state (the caller, the policy, a record) travels as values instead.
-TRANSACTION_FLAGS = {"POLICY_DIRTY", "POLICY_WRITTEN", "ACTOR"}
+# transaction changed the policy and whose lines, the revision its sync wrote, who the audit
+# log names for it). Request state (the caller, the policy, a record) travels as values instead.
+TRANSACTION_FLAGS = {"POLICY_DIRTY", "POLICY_SCOPE", "POLICY_WRITTEN", "ACTOR"}
 
 
 def of_session(info: ast.Attribute) -> bool:

@@ -6,7 +6,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.query_text import refuse_nul_bytes
-from app.crud.policy import POLICY_WRITTEN
+from app.crud.policy_scope import POLICY_WRITTEN
 from app.crud.transaction import commit
 
 # Methods that write nothing but the session's own bookkeeping: served without a transaction.
@@ -35,7 +35,8 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-    if session.info.get(POLICY_WRITTEN):
-        # Build the new policy now, off this request's path: the next request (from any
-        # client) finds it ready, or waits for this one build rather than starting its own.
-        state.policy.refresh()
+    written = session.info.get(POLICY_WRITTEN)
+    if written:
+        # Apply the revision this request wrote to this process's policy now: the next
+        # request (from any client) finds it in force.
+        state.policy.advance(*written)

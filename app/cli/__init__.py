@@ -4,6 +4,8 @@ Uses the app's settings (environment and `.env`), its async engine for the table
 same enforcer (`load_enforcer` + `PolicyEngine`) for every decision. Users, roles and groups
 are shown by name (`--ids` adds their ids). Exit status: 0 on success or ALLOW; 1 on DENY,
 drift, a failed policy test, a `diff` with changes or a database error; 2 on a usage error.
+A database error is said in one line, never with its statement (`app/cli/failures.py`);
+`--debug`, before or after the subcommand, adds the statement and the traceback.
 
 This module only parses the command line: each command's module (one per group of
 subcommands) is imported when it runs, and none of them imports FastAPI or the web layer.
@@ -19,6 +21,8 @@ from typing import Any
 
 from app.cli.output import CliError, moment
 
+DEBUG = "on a database error, also print the statement and the traceback"
+
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -26,10 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--ids", action="store_true", help="show ids (u:2, r:1, g:3) beside the names"
     )
+    # Accepted after the subcommand too; SUPPRESS: its absence there keeps `policy --debug X`.
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG)
     parser = argparse.ArgumentParser(
         prog="policy",
         description="Audit and sync access, with the app's own enforcer, in names.",
     )
+    parser.add_argument("--debug", action="store_true", help=DEBUG)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: str, helped: str) -> argparse.ArgumentParser:
@@ -118,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from sqlalchemy.exc import SQLAlchemyError  # after parsing: `--help` needs none of it
 
+    from app.cli.failures import describe_target, report_failure
     from app.core.config import get_settings
 
     try:
@@ -130,8 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"policy: {exc}", file=sys.stderr)
         return 2
-    except SQLAlchemyError as exc:
-        print(f"policy: database error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+    except SQLAlchemyError as exc:  # one line, never the statement (`--debug` adds it)
+        what = " ".join(filter(None, ("policy", args.command, getattr(args, "audit_command", ""))))
+        report_failure(what, describe_target(settings), exc, debug=args.debug)
         return 1
     except BrokenPipeError:  # `policy export | head`: the reader left; that is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

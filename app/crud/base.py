@@ -32,7 +32,7 @@ from app.core.lists import COUNT_CAP
 from app.core.numbers import INT_MAX
 from app.crud import audit
 from app.crud.paging import ListMixin
-from app.crud.policy import POLICY_ATTRIBUTES, POLICY_DIRTY
+from app.crud.policy_scope import POLICY_ATTRIBUTES, touch_policy
 from app.crud.rows import row_columns
 from app.models.base import link_fields
 
@@ -342,7 +342,7 @@ class CRUDBase(ListMixin, Generic[ModelT]):
             found = referring_table(exc)
             raise StillReferred([(found, None)] if found else []) from None
         if type(db_obj) in POLICY_ATTRIBUTES:
-            session.info[POLICY_DIRTY] = True
+            touch_policy(session, db_obj)
         if db_obj in session:
             session.expunge(db_obj)
         if not result.rowcount:  # type: ignore[attr-defined]

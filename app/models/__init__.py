@@ -22,7 +22,7 @@ from app.models.business import (
 from app.models.group import Group
 from app.models.links import role_permissions, user_groups, user_roles
 from app.models.permission import ACTIONS, SCOPES, Permission
-from app.models.policy import CasbinRule, PolicyState
+from app.models.policy import CasbinRule, PolicyChange, PolicyState
 from app.models.role import Role
 from app.models.session import LoginSession
 from app.models.user import User
@@ -41,6 +41,7 @@ __all__ = [
     "Group",
     "LoginSession",
     "Permission",
+    "PolicyChange",
     "PolicyState",
     "Project",
     "Role",

@@ -1,6 +1,6 @@
 """Casbin's stored rules and the revision every process watches."""
 
-from sqlalchemy import String
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.database import Base
@@ -10,6 +10,12 @@ class CasbinRule(Base):
     """Casbin's policy lines, written only by the policy sync, read by the enforcer."""
 
     __tablename__ = "casbin_rule"
+    # A change syncs the lines of the subjects it touched: a role's grants and holders, a
+    # user's roles and groups, a group's members, the holders of one permission.
+    __table_args__ = (
+        Index("ix_casbin_rule_v0", "ptype", "v0"),
+        Index("ix_casbin_rule_v1", "ptype", "v1", "v2", "v3"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ptype: Mapped[str] = mapped_column(String(255))
@@ -34,3 +40,15 @@ class PolicyState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     revision: Mapped[int] = mapped_column(default=0)
+
+
+class PolicyChange(Base):
+    """What each recent policy revision changed, for a process that missed its announcement
+    to catch up by revision: `changes` holds the revision's lines as JSON
+    (`[["+", "p", "r:1", "task", "read", "all"], ...]`), NULL when too many to describe (the
+    process then reloads the whole policy). Only the newest revisions are kept."""
+
+    __tablename__ = "policy_change"
+
+    revision: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    changes: Mapped[str | None] = mapped_column(Text)

@@ -12,7 +12,7 @@ from app import crud
 from app.core import tokens
 from app.core.callers import Caller, Login
 from app.core.config import Settings
-from app.core.enforcer import PolicyStore
+from app.core.policy_store import PolicyStore
 from app.crud import audit
 from app.crud.login_session import Resolved
 from app.crud.transaction import commit

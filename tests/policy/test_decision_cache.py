@@ -7,14 +7,15 @@ from sqlalchemy import delete, insert, select
 
 from app.core.database import create_sync_engine
 from app.core.enforcer import (
+    SCOPES_KEY,
     WARM_MOST,
     PolicyEngine,
-    PolicyStore,
     enforce_raw,
     group_sub,
     load_policy,
     user_sub,
 )
+from app.core.policy_store import PolicyStore
 from app.crud.policy import sync_policy
 from app.models import (
     ACTIONS,
@@ -255,20 +256,24 @@ def test_policy_change_builds_a_new_engine(live: Backend) -> None:
         # answered by the new policy: the first requests after a change find it ready.
         warmed = await load_policy(live.settings)
         count = await warmed.warm(old, seconds=60)
-        newest = list(reversed(old._decisions))[:WARM_MOST]
-        assert count >= len(newest) > 20 and set(newest) <= set(warmed._decisions)
-        for (sub_, obj, act, is_owner, group), answer in warmed._decisions.items():
-            owner = sub_ if is_owner else ""
-            assert answer is enforce_raw(new.enforcer, sub_, obj, act, owner, group)
-        assert (demo, "customer", "update") in warmed._scopes
+        newest = old.cache.newest(WARM_MOST)
+        assert count >= len(newest) > 20
+        assert all(warmed.cache.get(sub_, key) is not None for sub_, key in newest)
+        for sub_, key, answer in warmed.cache.items():
+            if key[0] != SCOPES_KEY:
+                obj, act, is_owner, group = key
+                owner = sub_ if is_owner else ""
+                assert answer is enforce_raw(new.enforcer, sub_, obj, act, owner, group)
+        assert warmed.cache.get(user_sub(demo), (SCOPES_KEY, "customer", "update"))
         assert warmed.scopes(demo, "customer", "update") == new.scopes(demo, "customer", "update")
         assert warmed.scopes(demo, "customer", "update") != old_scopes
 
     run(scenario())
 
 
-def test_policy_store_swaps_only_when_the_revision_moves(live: Backend) -> None:
-    """Check PolicyStore.get(): same engine while unchanged, a new one after a sync."""
+def test_policy_store_moves_only_with_the_revision(live: Backend) -> None:
+    """Check PolicyStore.get(): the same engine while unchanged; after a sync it catches up
+    by revision (the change applied in place, read from `policy_change`), not by a load."""
 
     async def scenario() -> None:
         sync_engine = create_sync_engine(live.settings)
@@ -277,6 +282,7 @@ def test_policy_store_swaps_only_when_the_revision_moves(live: Backend) -> None:
             async with open_db(live.settings) as sessions:
                 async with sessions() as session:
                     first = await store.get(session)
+                    revision = first.revision
                     assert store.current is first
                     assert await store.get(session) is first
                     admin = await session.scalar(select(User.id).where(User.username == "admin"))
@@ -305,14 +311,15 @@ def test_policy_store_swaps_only_when_the_revision_moves(live: Backend) -> None:
                 assert diff.added == [("g2", user_sub(admin), group_sub(team))]
                 async with sessions() as session:
                     second = await store.get(session)
-                    assert second is not first
-                    assert second.revision == first.revision + 1
+                    assert second is first and second.revision == revision + 1
                     assert store.current is second
                     assert await store.get(session) is second
+                assert (store.builds, store.catch_ups) == (1, 1)
+                assert second.group_ids(admin) == [team]
+                assert second.scopes(admin, "task", "read") == (
+                    await load_policy(live.settings)
+                ).scopes(admin, "task", "read")
         finally:
             sync_engine.dispose()
-        assert second.group_ids(admin) == [team]
-        assert first.group_ids(admin) == []
-        assert first.revision == second.revision - 1
 
     run(scenario())
