@@ -67,6 +67,7 @@ docs: install
 
 # The service under wrk against its baselines (scripts/bench.py; BENCH_ARGS=--quick for a
 # short run, --peer URL to compare with a running Flask-AppBuilder), then the policy engine,
+# then the policy at organisation size (~100k lines) beside the seeded one, from outside,
 # then writes with and without the audit log.
 WRK := /usr/bin/wrk
 bench: install
@@ -74,6 +75,7 @@ bench: install
 		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y wrk)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_policy.py
+	$(BIN)/python scripts/bench_policy_scale.py $(findstring --quick,$(BENCH_ARGS))
 	$(BIN)/python scripts/bench_audit.py $(findstring --quick,$(BENCH_ARGS))
 
 lock:

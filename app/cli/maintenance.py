@@ -2,6 +2,7 @@
 `policy audit prune` (the audit log's old entries)."""
 
 import argparse
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,43 +13,73 @@ from app.cli.directory import Directory, transaction
 from app.cli.output import CliError, emit_json
 from app.core.config import Settings
 from app.crud import audit
-from app.crud.policy import Rule, sync_policy, well_formed
+from app.crud.policy import sync_policy
+from app.crud.policy_rules import Rule, well_formed
 from app.models import Permission, User, role_permissions, user_roles
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS
 
 
 async def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """Reconcile the Casbin table with the permissions tables, printing each rule as the
+    difference streams in (JSON: all of it at the end) and, on a terminal, a progress line."""
+    found: dict[str, list[Rule]] = {kind: [] for kind in ("added", "removed", "duplicates")}
+    progress = Progress("would change" if args.dry_run else "changed")
     async with transaction(settings) as session:
-        diff = await sync_policy(session, dry_run=args.dry_run)
         directory = await Directory.load(session, ids=args.ids)
-    changes = {
-        "added": diff.added,
-        "removed": diff.removed,
-        "duplicates": diff.duplicates,
-    }
+
+        def report(kind: str, rules: list[Rule]) -> None:
+            progress.advance(len(rules))
+            if args.json:
+                found[kind].extend(rules)
+            else:
+                for rule in rules:
+                    print(sync_line(directory, kind, rule))
+
+        diff = await sync_policy(session, dry_run=args.dry_run, report=report)
+    progress.done()
     if args.json:
         named = {
             key: [{"rule": list(rule), "text": directory.rule(rule)} for rule in rules]
-            for key, rules in changes.items()
+            for key, rules in found.items()
         }
         emit_json({"dry_run": args.dry_run, "changed": diff.changed, **named})
         return 0
     verb = "would " if args.dry_run else ""
-    for rule in diff.added:
-        print(f"+ {directory.rule(rule)}")
-    for rule in diff.removed:
-        orphan = " (orphan)" if directory.orphan(rule) else ""
-        print(f"- {directory.rule(rule)}{orphan}")
-    for rule in diff.duplicates:
-        print(f"- {directory.rule(rule)} (duplicate row)")
+    counts = diff.counts
     if diff.changed:
         print(
-            f"{verb}add {len(diff.added)}, {verb}remove {len(diff.removed)} rule(s) "
-            f"and {len(diff.duplicates)} duplicate row(s)"
+            f"{verb}add {counts['added']}, {verb}remove {counts['removed']} rule(s) "
+            f"and {counts['duplicates']} duplicate row(s)"
         )
     else:
         print("policy is in sync; nothing changes")
     return 0
+
+
+def sync_line(directory: Directory, kind: str, rule: Rule) -> str:
+    if kind == "added":
+        return f"+ {directory.rule(rule)}"
+    if kind == "duplicates":
+        return f"- {directory.rule(rule)} (duplicate row)"
+    return f"- {directory.rule(rule)}{' (orphan)' if directory.orphan(rule) else ''}"
+
+
+class Progress:
+    """A line on standard error, rewritten as rules stream in, on a terminal only."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.count = 0
+        self.shown = sys.stderr.isatty()
+
+    def advance(self, count: int) -> None:
+        self.count += count
+        if self.shown and count:
+            print(f"\rpolicy sync: {self.verb} {self.count:,} rule(s)...", end="", file=sys.stderr)
+
+    def done(self) -> None:
+        if self.shown and self.count:
+            print(file=sys.stderr)
 
 
 async def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:

@@ -104,11 +104,34 @@ class StreamingAdapter(Adapter):
                 section[ptype].policy.append(values)
 
 
-def load_enforcer(engine: Engine) -> casbin.Enforcer:
-    """Build a fresh enforcer from the policy rows stored in the database."""
-    enforcer = casbin.Enforcer(str(MODEL_PATH))
+class Enforcer(casbin.Enforcer):
+    """pycasbin's enforcer, its matcher parsed once instead of at every `enforce()` (pycasbin
+    builds a `SimpleEval`, an `ast.parse` of the matcher, per call). The parsed matcher keeps
+    the `g` functions of the first call, which ask this enforcer's role managers: the same
+    objects for its whole life (lines are loaded into them and changed in place)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._expressions: dict[str, Any] = {}
+        super().__init__(*args, **kwargs)
+
+    def _get_expression(self, expr: str, functions: Any = None) -> Any:  # type: ignore[override]
+        found = self._expressions.get(expr)
+        if found is None:
+            found = self._expressions[expr] = casbin.Enforcer._get_expression(expr, functions)
+        return found
+
+
+def new_enforcer() -> casbin.Enforcer:
+    """An enforcer of policy/model.conf without lines, its role managers `RoleGraph`s."""
+    enforcer = Enforcer(str(MODEL_PATH))
     for ptype, assertion in enforcer.model["g"].items():
         assertion.rm = enforcer.rm_map[ptype] = RoleGraph()
+    return enforcer
+
+
+def load_enforcer(engine: Engine) -> casbin.Enforcer:
+    """Build a fresh enforcer from the policy rows stored in the database."""
+    enforcer = new_enforcer()
     enforcer.set_adapter(StreamingAdapter(engine, db_class=CasbinRule, create_table=False))
     enforcer.load_policy()
     return enforcer

@@ -14,39 +14,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
-    String,
-    and_,
-    cast,
     delete,
-    false,
     func,
     insert,
-    literal,
-    null,
-    or_,
     select,
-    union_all,
+    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import CreateTable, DropTable
 
 from app.core.policy_lines import POLICY_CHANGE_KEPT, POLICY_CHANNEL, Change, encode_notice
 from app.crud import audit
+from app.crud.policy_rules import (
+    COLUMNS,
+    WANTED,
+    Rule,
+    desired_select,
+    full_plan,
+    rule_of,
+    stored_where,
+    values_rule,
+    well_formed,
+)
 from app.crud.policy_scope import POLICY_WRITTEN, PolicyScope
 from app.models import (
     CasbinRule,
     Permission,
     PolicyChange,
     PolicyState,
-    role_permissions,
-    user_groups,
-    user_roles,
 )
-from app.models.permission import MODEL_NAME
 
-Rule = tuple[str, ...]
 # Rows read per round trip while streaming a difference.
 BATCH = 5_000
 # A diff keeps (and the audit entry lists) at most this many rules of each kind; the counts
@@ -61,7 +60,6 @@ SCOPE_MOST = 5_000
 CHANGES_KEPT = 1_000
 
 Report = Callable[[str, list[Rule]], None]
-COLUMNS = ["ptype", "v0", "v1", "v2", "v3"]
 
 
 @dataclass
@@ -86,144 +84,6 @@ class PolicyDiff:
 
 
 KINDS = ("added", "removed", "duplicates")
-
-
-def well_formed(model: str) -> bool:
-    """Whether a permission's model can be a Casbin rule: one that cannot (put in the table
-    by hand; the API refuses it) is never synced, and `policy lint` reports it."""
-    return MODEL_NAME.fullmatch(model) is not None
-
-
-def rule_of(row: Any) -> Rule:
-    """The rule a `casbin_rule` row holds (its ptype, then its values up to the first NULL)."""
-    values = [getattr(row, f"v{i}", None) for i in range(6)]
-    return (row.ptype, *(v for v in values if v is not None))
-
-
-def _subject(prefix: str, column: Any) -> ColumnElement[str]:
-    return (literal(prefix) + cast(column, String)).label("v0")
-
-
-def desired_select(scope: PolicyScope | None, malformed: list[int]) -> Select[Any]:
-    """The Casbin rules the permissions tables call for (within `scope`), as one SELECT of
-    `ptype, v0, v1, v2, v3`."""
-    text = String(255)
-    grants = (
-        select(
-            literal("p", text).label("ptype"),
-            _subject("r:", role_permissions.c.role_id),
-            Permission.model.label("v1"),
-            Permission.action.label("v2"),
-            Permission.scope.label("v3"),
-        )
-        .join_from(role_permissions, Permission, Permission.id == role_permissions.c.permission_id)
-        .where(Permission.id.not_in(malformed) if malformed else True)
-    )
-    holders = select(
-        literal("g", text),
-        _subject("u:", user_roles.c.user_id),
-        (literal("r:") + cast(user_roles.c.role_id, String)).label("v1"),
-        cast(null(), text).label("v2"),
-        cast(null(), text).label("v3"),
-    )
-    members = select(
-        literal("g2", text),
-        _subject("u:", user_groups.c.user_id),
-        (literal("g:") + cast(user_groups.c.group_id, String)).label("v1"),
-        cast(null(), text).label("v2"),
-        cast(null(), text).label("v3"),
-    )
-    if scope is not None:
-        grants = grants.where(
-            _any(
-                [role_permissions.c.role_id.in_(scope.roles)] if scope.roles else [],
-                [
-                    and_(Permission.model == m, Permission.action == a, Permission.scope == s)
-                    for m, a, s in sorted(scope.grants)
-                ],
-            )
-        )
-        holders = holders.where(
-            _any(
-                [user_roles.c.user_id.in_(scope.users)] if scope.users else [],
-                [user_roles.c.role_id.in_(scope.roles)] if scope.roles else [],
-            )
-        )
-        members = members.where(
-            _any(
-                [user_groups.c.user_id.in_(scope.users)] if scope.users else [],
-                [user_groups.c.group_id.in_(scope.groups)] if scope.groups else [],
-            )
-        )
-    return union_all(grants, holders, members)  # type: ignore[return-value]
-
-
-def _any(*parts: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    clauses = [clause for part in parts for clause in part]
-    return or_(*clauses) if clauses else false()
-
-
-def stored_where(scope: PolicyScope | None) -> ColumnElement[bool]:
-    """The `casbin_rule` rows a sync of `scope` owns (all of them without one)."""
-    if scope is None:
-        return literal(True) == literal(True)
-    rule = CasbinRule.__table__.c
-    roles = [f"r:{i}" for i in sorted(scope.roles)]
-    users = [f"u:{i}" for i in sorted(scope.users)]
-    groups = [f"g:{i}" for i in sorted(scope.groups)]
-    return _any(
-        [and_(rule.ptype == "p", rule.v0.in_(roles)), and_(rule.ptype == "g", rule.v1.in_(roles))]
-        if roles
-        else [],
-        [and_(rule.ptype.in_(("g", "g2")), rule.v0.in_(users))] if users else [],
-        [and_(rule.ptype == "g2", rule.v1.in_(groups))] if groups else [],
-        [
-            and_(rule.ptype == "p", rule.v1 == m, rule.v2 == a, rule.v3 == s)
-            for m, a, s in sorted(scope.grants)
-        ],
-    )
-
-
-def _plan(scope: PolicyScope | None, malformed: list[int]) -> tuple[Select[Any], Select[Any]]:
-    """Return (missing rules, stale rows): the rules to add, as `ptype, v0..v3`; and the rows
-    to delete, as `id, ptype, v0..v5, duplicate` (a row that is not the first of its rule)."""
-    rule = CasbinRule.__table__.c
-    where = stored_where(scope)
-    desired = desired_select(scope, malformed)
-    stored = select(rule.ptype, rule.v0, rule.v1, rule.v2, rule.v3).where(
-        rule.v4.is_(None), rule.v5.is_(None), where
-    )
-    wanted = desired.subquery("wanted")
-    missing = select(*wanted.c).except_(stored)
-    values = (rule.ptype, rule.v0, rule.v1, rule.v2, rule.v3, rule.v4, rule.v5)
-    ranked = (
-        select(
-            rule.id,
-            *values,
-            func.row_number().over(partition_by=values, order_by=rule.id).label("n"),
-        )
-        .where(where)
-        .subquery("ranked")
-    )
-    r, w = ranked.c, wanted.c
-    # Equalities a hash join can use; NULLs (a `g` rule's v2, v3) compared apart.
-    same = and_(
-        r.ptype == w.ptype,
-        r.v0 == w.v0,
-        r.v1 == w.v1,
-        func.coalesce(r.v2, "") == func.coalesce(w.v2, ""),
-        r.v2.is_(None) == w.v2.is_(None),
-        func.coalesce(r.v3, "") == func.coalesce(w.v3, ""),
-        r.v3.is_(None) == w.v3.is_(None),
-        r.v4.is_(None),
-        r.v5.is_(None),
-    )
-    stale = (
-        select(r.id, r.ptype, r.v0, r.v1, r.v2, r.v3, r.v4, r.v5, (r.n > 1).label("duplicate"))
-        .select_from(ranked.outerjoin(wanted, same))
-        .where(or_(r.n > 1, w.ptype.is_(None)))
-    )
-    return missing, stale
 
 
 async def _malformed(session: AsyncSession) -> list[int]:
@@ -261,7 +121,6 @@ async def sync_policy(
         if scope.size > SCOPE_MOST:
             scope = None
     diff = PolicyDiff()
-    missing, stale = _plan(scope, await _malformed(session))
     changes: list[Change] | None = []
 
     def take(kind: str, rules: list[Rule]) -> None:
@@ -276,24 +135,15 @@ async def sync_policy(
             if len(changes) > POLICY_CHANGE_KEPT:
                 changes = None
 
-    async for rows in _stream(session, stale):
-        take("removed", [rule_of(row) for row in rows if not row.duplicate])
-        take("duplicates", [rule_of(row) for row in rows if row.duplicate])
-    async for rows in _stream(session, missing):
-        take("added", [rule_of(row) for row in rows])
+    malformed = await _malformed(session)
+    if scope is None:
+        written = await _sync_all(session, malformed, take, dry_run=dry_run)
+    else:
+        written = await _sync_scope(session, scope, malformed, take, dry_run=dry_run)
     for kind in KINDS:
         getattr(diff, kind).sort()
-    if dry_run or not diff.changed:
+    if not written:
         return diff
-    if diff.counts["removed"] or diff.counts["duplicates"]:
-        await session.execute(
-            delete(CasbinRule).where(CasbinRule.id.in_(select(stale.subquery().c.id)))
-        )
-    if diff.counts["added"]:
-        await session.execute(
-            # In rule order: the rows' ids follow their rules, as they always have.
-            insert(CasbinRule).from_select(COLUMNS, missing.order_by(*COLUMNS))
-        )
     revision = await session.scalar(
         update(PolicyState)
         .values(revision=PolicyState.revision + 1)
@@ -305,6 +155,80 @@ async def sync_policy(
         session, "policy_sync", resource="casbin_rule", changes=audited(diff, revision)
     )
     return diff
+
+
+Take = Callable[[str, list[Rule]], None]
+
+
+async def _sync_scope(
+    session: AsyncSession, scope: PolicyScope, malformed: list[int], take: Take, *, dry_run: bool
+) -> bool:
+    """Sync the lines of the scope's subjects: both sides read by index (a few rows), compared
+    here; whether anything was written."""
+    desired = {values_rule(row) for row in await session.execute(desired_select(scope, malformed))}
+    table = CasbinRule.__table__
+    rows = await session.execute(select(table).where(stored_where(scope)).order_by(table.c.id))
+    seen: set[Rule] = set()
+    stale: list[tuple[int, Rule, bool]] = []
+    for row in rows:
+        rule = values_rule(tuple(row)[1:])
+        if rule in seen:
+            stale.append((row.id, rule, True))
+        else:
+            seen.add(rule)
+            if rule not in desired:
+                stale.append((row.id, rule, False))
+    missing = sorted(desired - seen)
+    take("removed", [rule for _, rule, duplicate in stale if not duplicate])
+    take("duplicates", [rule for _, rule, duplicate in stale if duplicate])
+    take("added", missing)
+    if dry_run or not (stale or missing):
+        return False
+    ids = [row_id for row_id, _, _ in stale]
+    for start in range(0, len(ids), BATCH):
+        await session.execute(delete(table).where(table.c.id.in_(ids[start : start + BATCH])))
+    if missing:
+        await session.execute(
+            insert(table), [dict(zip(COLUMNS, rule, strict=False)) for rule in missing]
+        )
+    return True
+
+
+async def _sync_all(
+    session: AsyncSession, malformed: list[int], take: Take, *, dry_run: bool
+) -> bool:
+    """Sync every line: the desired rules materialized in a temporary table, the difference
+    computed by the database and streamed, written by two statements; whether anything was."""
+    await session.execute(DropTable(WANTED, if_exists=True))
+    await session.execute(CreateTable(WANTED))
+    await session.execute(insert(WANTED).from_select(COLUMNS, desired_select(None, malformed)))
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"ANALYZE {WANTED.name}"))  # the planner's statistics
+    missing, unwanted, duplicates = full_plan()
+    table = CasbinRule.__table__
+    # The ids of repeated rows (a few, when any: a table edited by hand).
+    repeats = set(await session.scalars(select(duplicates.subquery().c.id)))
+    removed = 0
+    async for rows in _stream(session, unwanted):  # a rule once, its other rows as duplicates
+        take("removed", [values_rule(row[1:]) for row in rows if row[0] not in repeats])
+        removed += len(rows)
+    async for rows in _stream(session, duplicates):
+        take("duplicates", [values_rule(row[1:]) for row in rows])
+        removed += len(rows)
+    added = 0
+    async for rows in _stream(session, missing):
+        take("added", [values_rule(row) for row in rows])
+        added += len(rows)
+    if not dry_run and removed:
+        for stale in (unwanted, duplicates):  # every row of unwanted rules, then repeats
+            ids = select(stale.subquery().c.id)
+            await session.execute(delete(table).where(table.c.id.in_(ids)))
+    if not dry_run and added:
+        # In rule order: the rows' ids follow their rules, as they always have.
+        await session.execute(insert(table).from_select(COLUMNS, missing.order_by(*WANTED.c)))
+    changed = bool(removed or added)
+    await session.execute(DropTable(WANTED))
+    return changed and not dry_run
 
 
 def audited(diff: PolicyDiff, revision: int) -> dict[str, Any]:
@@ -339,7 +263,7 @@ async def announce(session: AsyncSession, revision: int, changes: list[Change] |
 async def desired_rules(session: AsyncSession) -> set[Rule]:
     """Return every Casbin rule the permissions tables call for (for checks and tests)."""
     statement = desired_select(None, await _malformed(session))
-    return {rule_of(row) for row in await session.execute(statement)}
+    return {values_rule(row) for row in await session.execute(statement)}
 
 
 async def stored_rules(session: AsyncSession) -> dict[Rule, list[int]]:

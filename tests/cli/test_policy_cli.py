@@ -2,6 +2,11 @@
 
 import csv
 import io
+import os
+import pty
+import re
+import subprocess
+from select import select as readable
 from typing import Any
 
 import httpx
@@ -9,7 +14,7 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from app.models import CasbinRule
-from tests.cli.conftest import PolicyRunner
+from tests.cli.conftest import SCRIPT, PolicyRunner, environment
 from tests.conftest import Backend
 from tests.support.checks import db
 from tests.support.factories import UserFactory
@@ -72,6 +77,46 @@ def test_lint_finds_a_deleted_rule_and_sync_restores_it(
     assert f"+ {said}\n" in fixed.out
     assert policy("lint").code == 0
     assert "nothing changes" in policy("sync").out
+
+
+def test_sync_shows_its_progress_on_a_terminal_only(live: Backend) -> None:
+    """On a terminal, standard error carries a progress line rewritten as rules stream in;
+    piped, it stays empty (standard output lists the rules either way)."""
+    with db(live.settings) as connection:
+        connection.execute(delete(CasbinRule).where(CasbinRule.ptype == "p"))
+    primary, secondary = pty.openpty()
+    env = os.environ | environment(live)
+    try:
+        done = subprocess.run(
+            [str(SCRIPT), "sync"], env=env, stdout=subprocess.PIPE, stderr=secondary, timeout=60
+        )
+        os.close(secondary)
+        shown = b""
+        while ready(primary):
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(primary)
+    assert done.returncode == 0
+    listed = done.stdout.decode()
+    count = listed.count("\n+ ") + listed.startswith("+ ")
+    assert count > 50
+    last = rf"\rpolicy sync: changed {count:,} rule\(s\)\.\.\.\r?\n$"
+    assert re.search(last, shown.decode()), shown
+    piped = subprocess.run(
+        [str(SCRIPT), "sync"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert piped.returncode == 0 and piped.stderr == ""
+    assert "nothing changes" in piped.stdout
+
+
+def ready(descriptor: int) -> bool:
+    return bool(readable([descriptor], [], [], 1)[0])
 
 
 def test_lint_warns_about_unheld_roles_without_failing(policy: PolicyRunner) -> None:

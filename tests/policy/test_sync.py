@@ -9,7 +9,8 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.enforcer import current_revision, group_sub, role_sub, user_sub
-from app.crud.policy import PolicyDiff, Rule, rule_of, sync_policy
+from app.crud.policy import PolicyDiff, sync_policy
+from app.crud.policy_rules import Rule, rule_of
 from app.init_db import EXTRA_PERMISSIONS
 from app.models import (
     ACTIONS,

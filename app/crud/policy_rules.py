@@ -1,0 +1,171 @@
+"""The Casbin rules the permissions tables call for, and the statements that compare them
+with the rules stored in `casbin_rule` (for the subjects a change touched, or all of them)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+
+from app.crud.policy_scope import PolicyScope
+from app.models import CasbinRule, Permission, role_permissions, user_groups, user_roles
+from app.models.permission import MODEL_NAME
+
+Rule = tuple[str, ...]
+COLUMNS = ["ptype", "v0", "v1", "v2", "v3"]
+
+
+def well_formed(model: str) -> bool:
+    """Whether a permission's model can be a Casbin rule: one that cannot (put in the table
+    by hand; the API refuses it) is never synced, and `policy lint` reports it."""
+    return MODEL_NAME.fullmatch(model) is not None
+
+
+def rule_of(row: Any) -> Rule:
+    """The rule a `casbin_rule` row holds (its ptype, then its values that are not NULL)."""
+    return values_rule((row.ptype, row.v0, row.v1, row.v2, row.v3, row.v4, row.v5))
+
+
+def values_rule(values: Sequence[str | None]) -> Rule:
+    """The rule of `(ptype, v0, v1, ...)` (the values that are not NULL)."""
+    return (values[0], *(v for v in values[1:] if v is not None))  # type: ignore[return-value]
+
+
+def _subject(prefix: str, column: Any) -> ColumnElement[str]:
+    return (literal(prefix) + cast(column, String)).label("v0")
+
+
+def desired_select(scope: PolicyScope | None, malformed: list[int]) -> Select[Any]:
+    """The Casbin rules the permissions tables call for (within `scope`), as one SELECT of
+    `ptype, v0, v1, v2, v3`."""
+    text = String(255)
+    grants = (
+        select(
+            literal("p", text).label("ptype"),
+            _subject("r:", role_permissions.c.role_id),
+            Permission.model.label("v1"),
+            Permission.action.label("v2"),
+            Permission.scope.label("v3"),
+        )
+        .join_from(role_permissions, Permission, Permission.id == role_permissions.c.permission_id)
+        .where(Permission.id.not_in(malformed) if malformed else True)
+    )
+    holders = select(
+        literal("g", text),
+        _subject("u:", user_roles.c.user_id),
+        (literal("r:") + cast(user_roles.c.role_id, String)).label("v1"),
+        cast(null(), text).label("v2"),
+        cast(null(), text).label("v3"),
+    )
+    members = select(
+        literal("g2", text),
+        _subject("u:", user_groups.c.user_id),
+        (literal("g:") + cast(user_groups.c.group_id, String)).label("v1"),
+        cast(null(), text).label("v2"),
+        cast(null(), text).label("v3"),
+    )
+    if scope is not None:
+        grants = grants.where(
+            _any(
+                [role_permissions.c.role_id.in_(scope.roles)] if scope.roles else [],
+                [
+                    and_(Permission.model == m, Permission.action == a, Permission.scope == s)
+                    for m, a, s in sorted(scope.grants)
+                ],
+            )
+        )
+        holders = holders.where(
+            _any(
+                [user_roles.c.user_id.in_(scope.users)] if scope.users else [],
+                [user_roles.c.role_id.in_(scope.roles)] if scope.roles else [],
+            )
+        )
+        members = members.where(
+            _any(
+                [user_groups.c.user_id.in_(scope.users)] if scope.users else [],
+                [user_groups.c.group_id.in_(scope.groups)] if scope.groups else [],
+            )
+        )
+    return union_all(grants, holders, members)  # type: ignore[return-value]
+
+
+def _any(*parts: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    clauses = [clause for part in parts for clause in part]
+    return or_(*clauses) if clauses else false()
+
+
+def stored_where(scope: PolicyScope | None) -> ColumnElement[bool]:
+    """The `casbin_rule` rows a sync of `scope` owns (all of them without one)."""
+    if scope is None:
+        return literal(True) == literal(True)
+    rule = CasbinRule.__table__.c
+    roles = [f"r:{i}" for i in sorted(scope.roles)]
+    users = [f"u:{i}" for i in sorted(scope.users)]
+    groups = [f"g:{i}" for i in sorted(scope.groups)]
+    return _any(
+        [and_(rule.ptype == "p", rule.v0.in_(roles)), and_(rule.ptype == "g", rule.v1.in_(roles))]
+        if roles
+        else [],
+        [and_(rule.ptype.in_(("g", "g2")), rule.v0.in_(users))] if users else [],
+        [and_(rule.ptype == "g2", rule.v1.in_(groups))] if groups else [],
+        [
+            and_(rule.ptype == "p", rule.v1 == m, rule.v2 == a, rule.v3 == s)
+            for m, a, s in sorted(scope.grants)
+        ],
+    )
+
+
+# The full sync's desired rules, materialized for the statements that compare them with the
+# stored ones (a union of three joins gives the planner no statistics to join by).
+WANTED = Table(
+    "policy_wanted",
+    MetaData(),
+    *(Column(name, String(255)) for name in COLUMNS),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+
+
+def _same(left: Any, right: Any, names: Sequence[str]) -> ColumnElement[bool]:
+    """`left` and `right` hold the same values in these columns, NULL equal to NULL, as
+    equalities a hash join can use (a NULL is compared apart from the values)."""
+    return and_(
+        *(
+            and_(
+                func.coalesce(left[name], "") == func.coalesce(right[name], ""),
+                left[name].is_(None) == right[name].is_(None),
+            )
+            for name in names
+        )
+    )
+
+
+def full_plan() -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """Return, against WANTED: the rules to add (`ptype, v0..v3`); the rows of rules no longer
+    wanted (`id, ptype, v0..v5`, every row of each); the rows repeating an earlier row."""
+    table = CasbinRule.__table__
+    rule, w = table.c, WANTED.c
+    everything = ("ptype", "v0", "v1", "v2", "v3", "v4", "v5")
+    wanted = and_(_same(rule, w, COLUMNS), rule.v4.is_(None), rule.v5.is_(None))
+    missing = select(*w).where(~exists().where(wanted))
+    twin = table.alias("twin")
+    repeated = exists().where(_same(twin.c, rule, everything), twin.c.id < rule.id)
+    unwanted = select(table).where(~exists().where(wanted))
+    duplicates = select(table).where(repeated)
+    return missing, unwanted, duplicates
