@@ -23,13 +23,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import CreateTable, DropTable
+from sqlalchemy.schema import CreateIndex, CreateTable, DropTable
 
 from app.core.policy_lines import POLICY_CHANGE_KEPT, POLICY_CHANNEL, Change, encode_notice
 from app.crud import audit
 from app.crud.policy_rules import (
     COLUMNS,
     WANTED,
+    WANTED_INDEX,
     Rule,
     desired_select,
     full_plan,
@@ -202,9 +203,10 @@ async def _sync_all(
     await session.execute(DropTable(WANTED, if_exists=True))
     await session.execute(CreateTable(WANTED))
     await session.execute(insert(WANTED).from_select(COLUMNS, desired_select(None, malformed)))
+    await session.execute(CreateIndex(WANTED_INDEX))
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text(f"ANALYZE {WANTED.name}"))  # the planner's statistics
-    missing, unwanted, duplicates = full_plan()
+    missing, unwanted, duplicates = full_plan(session.get_bind().dialect.name)
     table = CasbinRule.__table__
     # The ids of repeated rows (a few, when any: a table edited by hand).
     repeats = set(await session.scalars(select(duplicates.subquery().c.id)))

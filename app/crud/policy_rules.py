@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
+    Index,
     MetaData,
     Select,
     String,
@@ -140,11 +141,16 @@ WANTED = Table(
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
+# On SQLite, whose planner would otherwise scan it per stored row.
+WANTED_INDEX = Index("ix_policy_wanted", WANTED.c.ptype, WANTED.c.v0, WANTED.c.v1)
 
 
-def _same(left: Any, right: Any, names: Sequence[str]) -> ColumnElement[bool]:
-    """`left` and `right` hold the same values in these columns, NULL equal to NULL, as
-    equalities a hash join can use (a NULL is compared apart from the values)."""
+def _same(left: Any, right: Any, names: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """`left` and `right` hold the same values in these columns, NULL equal to NULL, in the
+    form each database can look up by: on PostgreSQL equalities a hash join can use (a NULL
+    compared apart from the values), on SQLite `IS`, which it finds by index."""
+    if dialect == "sqlite":
+        return and_(*(left[name].is_not_distinct_from(right[name]) for name in names))
     return and_(
         *(
             and_(
@@ -156,16 +162,24 @@ def _same(left: Any, right: Any, names: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
-def full_plan() -> tuple[Select[Any], Select[Any], Select[Any]]:
+def full_plan(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any]]:
     """Return, against WANTED: the rules to add (`ptype, v0..v3`); the rows of rules no longer
     wanted (`id, ptype, v0..v5`, every row of each); the rows repeating an earlier row."""
     table = CasbinRule.__table__
     rule, w = table.c, WANTED.c
     everything = ("ptype", "v0", "v1", "v2", "v3", "v4", "v5")
-    wanted = and_(_same(rule, w, COLUMNS), rule.v4.is_(None), rule.v5.is_(None))
+    # A wanted rule's ptype, v0 and v1 are never NULL: plain equalities find it.
+    wanted = and_(
+        rule.ptype == w.ptype,
+        rule.v0 == w.v0,
+        rule.v1 == w.v1,
+        _same(rule, w, ("v2", "v3"), dialect),
+        rule.v4.is_(None),
+        rule.v5.is_(None),
+    )
     missing = select(*w).where(~exists().where(wanted))
-    twin = table.alias("twin")
-    repeated = exists().where(_same(twin.c, rule, everything), twin.c.id < rule.id)
+    # A row that is not the first of its rule (GROUP BY takes NULLs as equal).
+    first = select(func.min(rule.id)).group_by(*(rule[name] for name in everything))
     unwanted = select(table).where(~exists().where(wanted))
-    duplicates = select(table).where(repeated)
+    duplicates = select(table).where(rule.id.not_in(first))
     return missing, unwanted, duplicates
