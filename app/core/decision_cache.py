@@ -58,6 +58,17 @@ class DecisionCache:
         ):
             self.drop([next(iter(self._by_sub))])
 
+    def keys_of(self, subs: set[str], most: int) -> list[tuple[str, tuple[Any, ...]]]:
+        """Up to `most` keys of these subjects, those asked about last first."""
+        found: list[tuple[str, tuple[Any, ...]]] = []
+        for sub in reversed(self._by_sub):
+            if sub in subs:
+                answers = self._by_sub[sub]
+                found.extend((sub, key) for key in islice(reversed(answers), most - len(found)))
+                if len(found) >= most:
+                    break
+        return found
+
     def newest(self, most: int) -> list[tuple[str, tuple[Any, ...]]]:
         """Up to `most` keys, of the subjects asked about last."""
         found: list[tuple[str, tuple[Any, ...]]] = []

@@ -147,10 +147,12 @@ class PolicyEngine:
         self.cache = DecisionCache()
         self.decided = 0  # decisions on one record asked so far (`allows`)
         self.applied = 0  # revisions applied in place so far
+        self.asked = 0  # uncached decisions (Casbin asked) so far
 
     def decide(self, sub: str, obj: str, act: str, owner: str, group: str) -> bool:
         """Casbin's answer, from the lines that can match (see `PolicyIndex.candidates`):
         every other line fails `g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act`."""
+        self.asked += 1
         assertion = self.enforcer.model["p"]["p"]
         with ENFORCE_LOCK:
             every = assertion.policy
@@ -193,9 +195,17 @@ class PolicyEngine:
                 self.index.change(sign, ptype, values)
             for ptype, values, _ in lines:
                 affected |= self.index.affected(ptype, values)
+            asked = self.cache.keys_of(affected, WARM_MOST)
             self.cache.drop(affected)
             self.revision = revision
             self.applied += 1
+        # The answers just dropped, asked again of the new policy (still without yielding,
+        # for at most WARM_SECONDS): the next requests of those users find them ready.
+        deadline = time.perf_counter() + WARM_SECONDS
+        for sub, key in asked:
+            if time.perf_counter() > deadline:
+                break
+            self._answer(sub, key)
         return True
 
     async def warm(self, previous: "PolicyEngine", seconds: float = WARM_SECONDS) -> int:
@@ -206,14 +216,18 @@ class PolicyEngine:
         for sub, key in previous.cache.newest(WARM_MOST):
             if time.perf_counter() > deadline:
                 break
-            if key[0] == SCOPES_KEY:
-                self.scopes(int(sub[2:]), key[1], key[2])
-            else:
-                obj, act, is_owner, group = key
-                self.enforce(sub, obj, act, sub if is_owner else "", group)
+            self._answer(sub, key)
             warmed += 1
             await asyncio.sleep(0)
         return warmed
+
+    def _answer(self, sub: str, key: tuple[Any, ...]) -> None:
+        """Ask (and cache) again what a cache key holds: a scopes answer or a decision."""
+        if key[0] == SCOPES_KEY:
+            self.scopes(int(sub[2:]), key[1], key[2])
+        else:
+            obj, act, is_owner, group = key
+            self.enforce(sub, obj, act, sub if is_owner else "", group)
 
     def allows(
         self,

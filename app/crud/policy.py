@@ -161,6 +161,10 @@ async def sync_policy(
 Take = Callable[[str, list[Rule]], None]
 
 
+def first(row: Any) -> int:
+    return row[0]
+
+
 async def _sync_scope(
     session: AsyncSession, scope: PolicyScope, malformed: list[int], take: Take, *, dry_run: bool
 ) -> bool:
@@ -168,7 +172,9 @@ async def _sync_scope(
     here; whether anything was written."""
     desired = {values_rule(row) for row in await session.execute(desired_select(scope, malformed))}
     table = CasbinRule.__table__
-    rows = await session.execute(select(table).where(stored_where(scope)).order_by(table.c.id))
+    # Ordered here, not by the database: with ORDER BY id, PostgreSQL's plan for a prepared
+    # statement may walk the whole table by its primary key instead of the subject's index.
+    rows = sorted(await session.execute(select(table).where(stored_where(scope))), key=first)
     seen: set[Rule] = set()
     stale: list[tuple[int, Rule, bool]] = []
     for row in rows:
