@@ -178,8 +178,19 @@ def full_plan(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any]]:
         rule.v5.is_(None),
     )
     missing = select(*w).where(~exists().where(wanted))
-    # A row that is not the first of its rule (GROUP BY takes NULLs as equal).
-    first = select(func.min(rule.id)).group_by(*(rule[name] for name in everything))
+    # A row that is not the first of its rule (GROUP BY takes NULLs as equal). PostgreSQL
+    # finds them by a join: it hashes `id NOT IN (subquery)` only while the ids fit in
+    # work_mem, and otherwise scans the subquery once per row. SQLite indexes the
+    # subquery of a NOT IN, and would scan a joined one per row.
+    first = select(func.min(rule.id).label("id")).group_by(*(rule[name] for name in everything))
     unwanted = select(table).where(~exists().where(wanted))
-    duplicates = select(table).where(rule.id.not_in(first))
+    if dialect == "sqlite":
+        duplicates = select(table).where(rule.id.not_in(first))
+    else:
+        firsts = first.subquery("first")
+        duplicates = (
+            select(table)
+            .select_from(table.outerjoin(firsts, firsts.c.id == rule.id))
+            .where(firsts.c.id.is_(None))
+        )
     return missing, unwanted, duplicates
