@@ -3,6 +3,8 @@ an announcement (it catches up by revision), a change announced while a process 
 whole policy, and announcements that fit PostgreSQL's 8,000 bytes."""
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +74,19 @@ async def join(sessions: Sessions, user_id: int, group_id: int) -> tuple[int, li
         return session.info[POLICY_WRITTEN]
 
 
+@asynccontextmanager
+async def watching(live: Backend) -> AsyncIterator[tuple[PolicyStore, Sessions, int]]:
+    """A PolicyStore of its own (no server, no LISTEN: it learns only when asked), sessions,
+    and the admin's id."""
+    sync_engine = create_sync_engine(live.settings)
+    try:
+        async with open_db(live.settings) as sessions:
+            admin, _ = await ids(sessions)
+            yield PolicyStore(sync_engine), sessions, admin
+    finally:
+        sync_engine.dispose()
+
+
 async def forget(sessions: Sessions, revision: int) -> None:
     """Make the revision's changes undescribed, as a change too large to describe is."""
     async with sessions() as session, session.begin():
@@ -101,34 +116,26 @@ def test_a_missed_announcement_is_caught_up_by_revision(live: Backend) -> None:
     load); one whose revision is no longer described loads the whole policy instead."""
 
     async def scenario() -> None:
-        sync_engine = create_sync_engine(live.settings)
-        store = PolicyStore(sync_engine)
-        try:
-            async with open_db(live.settings) as sessions:
-                admin, _ = await ids(sessions)
-                first, second, third = await new_groups(sessions, 3)
-                async with sessions() as session:
-                    engine = await store.get(session)
-                start = engine.revision
-                await join(sessions, admin, first)
-                await join(sessions, admin, second)
-                async with sessions() as session:
-                    assert await store.get(session) is engine
-                assert engine.revision == start + 2
-                assert (store.builds, store.catch_ups) == (1, 2)
-                assert engine.group_ids(admin) == (await load_policy(live.settings)).group_ids(
-                    admin
-                )
-                assert {first, second} <= set(engine.group_ids(admin))
+        async with watching(live) as (store, sessions, admin):
+            first, second, third = await new_groups(sessions, 3)
+            async with sessions() as session:
+                engine = await store.get(session)
+            start = engine.revision
+            await join(sessions, admin, first)
+            await join(sessions, admin, second)
+            async with sessions() as session:
+                assert await store.get(session) is engine
+            assert engine.revision == start + 2
+            assert (store.builds, store.catch_ups) == (1, 2)
+            assert engine.group_ids(admin) == (await load_policy(live.settings)).group_ids(admin)
+            assert {first, second} <= set(engine.group_ids(admin))
 
-                revision, _ = await join(sessions, admin, third)
-                await forget(sessions, revision)
-                async with sessions() as session:
-                    loaded = await store.get(session)
-                assert loaded is not engine and loaded.revision == revision
-                assert store.builds == 2 and third in loaded.group_ids(admin)
-        finally:
-            sync_engine.dispose()
+            revision, _ = await join(sessions, admin, third)
+            await forget(sessions, revision)
+            async with sessions() as session:
+                loaded = await store.get(session)
+            assert loaded is not engine and loaded.revision == revision
+            assert store.builds == 2 and third in loaded.group_ids(admin)
 
     run(scenario())
 
@@ -139,34 +146,26 @@ def test_a_change_announced_while_the_policy_loads(live: Backend) -> None:
     previous engine answers until then."""
 
     async def scenario() -> None:
-        sync_engine = create_sync_engine(live.settings)
-        store = PolicyStore(sync_engine)
-        try:
-            async with open_db(live.settings) as sessions:
-                admin, _ = await ids(sessions)
-                groups = await new_groups(sessions, 6)
+        async with watching(live) as (store, sessions, admin):
+            groups = await new_groups(sessions, 6)
+            async with sessions() as session:
+                old = await store.get(session)
+            for first, second in zip(groups[::2], groups[1::2], strict=True):
+                undescribed, _ = await join(sessions, admin, first)
+                await forget(sessions, undescribed)
+                store.advance(undescribed, None)  # too large to describe: a load starts
+                assert store.current is old or store.current.revision >= undescribed
+                announced = await join(sessions, admin, second)
+                store.advance(*announced)  # heard while the load may still run
                 async with sessions() as session:
-                    old = await store.get(session)
-                for first, second in zip(groups[::2], groups[1::2], strict=True):
-                    undescribed, _ = await join(sessions, admin, first)
-                    await forget(sessions, undescribed)
-                    store.advance(undescribed, None)  # too large to describe: a load starts
-                    assert store.current is old or store.current.revision >= undescribed
-                    announced = await join(sessions, admin, second)
-                    store.advance(*announced)  # heard while the load may still run
-                    async with sessions() as session:
-                        engine = await store.get(session)
-                    assert engine.revision == announced[0]
-                    assert {first, second} <= set(engine.group_ids(admin))
-                    fresh = await load_policy(live.settings)
-                    assert engine.group_ids(admin) == fresh.group_ids(admin)
-                    assert engine.scopes(admin, "task", "read") == fresh.scopes(
-                        admin, "task", "read"
-                    )
-                    old = engine
-                assert store.builds == 4
-        finally:
-            sync_engine.dispose()
+                    engine = await store.get(session)
+                assert engine.revision == announced[0]
+                assert {first, second} <= set(engine.group_ids(admin))
+                fresh = await load_policy(live.settings)
+                assert engine.group_ids(admin) == fresh.group_ids(admin)
+                assert engine.scopes(admin, "task", "read") == fresh.scopes(admin, "task", "read")
+                old = engine
+            assert store.builds == 4
 
     run(scenario())
 
