@@ -124,6 +124,10 @@ class PolicyIndex:
 
     def __init__(self, enforcer: casbin.Enforcer) -> None:
         self.enforcer = enforcer
+        for ptype, assertion in enforcer.model["g"].items():
+            if not isinstance(enforcer.rm_map.get(ptype), RoleGraph):  # an enforcer made elsewhere
+                assertion.rm = enforcer.rm_map[ptype] = RoleGraph()
+                assertion.build_role_links(assertion.rm)
         self.grants: dict[str, dict[tuple[str, str], list[list[str]]]] = {}
         self.at: dict[str, dict[tuple[str, ...], int]] = {}
         self.sections: dict[str, str] = {}
