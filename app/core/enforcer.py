@@ -101,7 +101,9 @@ class StreamingAdapter(Adapter):
                     if value is None:
                         break
                     values.append(intern(value))
-                section[ptype].policy.append(values)
+                assertion = section[ptype]
+                if len(values) == len(assertion.tokens):  # else Casbin could not evaluate it
+                    assertion.policy.append(values)
 
 
 class Enforcer(casbin.Enforcer):
@@ -185,7 +187,9 @@ class PolicyEngine:
             return True
         if revision != self.revision + 1:
             return False
-        lines = [(change[1], tuple(change[2:]), change[0]) for change in changes]
+        # Lines of a type the model does not define (a hand-made row) were never loaded.
+        known = self.index.sections
+        lines = [(c[1], tuple(c[2:]), c[0]) for c in changes if c[1] in known and len(c) > 2]
         with ENFORCE_LOCK:
             # The subjects reaching a changed line before the change and after it.
             affected = {

@@ -182,7 +182,7 @@ class PolicyIndex:
         assertion = self.enforcer.model[sec][ptype]
         policy = assertion.policy
         if sign == "+":
-            if values in at:
+            if values in at or len(values) != len(assertion.tokens):
                 return False
             line = [sys.intern(value) for value in values]
             at[values] = len(policy)

@@ -76,8 +76,11 @@ class PolicyStore:
 
     async def _update(self) -> PolicyEngine:
         current = self._current
-        if current is not None and await self._catch_up(current):
-            return current
+        try:
+            if current is not None and await self._catch_up(current):
+                return current
+        except Exception as exc:  # a recorded change it cannot apply: load the whole policy
+            log.warning("policy catch-up failed (%s: %s); loading it", type(exc).__name__, exc)
         return await self._build()
 
     async def _catch_up(self, engine: PolicyEngine) -> bool:
@@ -104,6 +107,13 @@ class PolicyStore:
         engine = await build_engine(self._engine)
         await self._catch_up(engine)
         warmed = 0 if self._current is None else await engine.warm(self._current)
+        # Revisions applied to the current engine meanwhile (announced during the load or
+        # the warming), applied to this one too before it takes over.
+        while self._current is not None and self._current.revision > engine.revision:
+            before = engine.revision
+            await self._catch_up(engine)
+            if engine.revision == before:  # the stored revision went down: this one is newer
+                break
         self._current = engine
         self.builds += 1
         elapsed = 1000 * (time.perf_counter() - started)

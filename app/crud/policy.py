@@ -57,6 +57,8 @@ AUDIT_KEPT = 1_000
 # A scope touching more subjects than this is synced in full (one statement per subject
 # kind would otherwise carry that many parameters).
 SCOPE_MOST = 5_000
+# Permissions are matched by one clause each (SQLite allows an expression 1,000 deep).
+GRANTS_MOST = 200
 # Revisions whose changes stay in `policy_change` for processes catching up.
 CHANGES_KEPT = 1_000
 
@@ -119,7 +121,7 @@ async def sync_policy(
     await session.flush()
     if scope is not None:
         scope.resolve()
-        if scope.size > SCOPE_MOST:
+        if scope.size > SCOPE_MOST or len(scope.grants) > GRANTS_MOST:
             scope = None
     diff = PolicyDiff()
     changes: list[Change] | None = []
@@ -196,7 +198,9 @@ async def _sync_scope(
         await session.execute(delete(table).where(table.c.id.in_(ids[start : start + BATCH])))
     if missing:
         await session.execute(
-            insert(table), [dict(zip(COLUMNS, rule, strict=False)) for rule in missing]
+            # Every column in every row: a multi-row INSERT takes its columns from the first.
+            insert(table),
+            [{name: next(values, None) for name in COLUMNS} for values in map(iter, missing)],
         )
     return True
 

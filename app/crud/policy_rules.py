@@ -2,6 +2,7 @@
 with the rules stored in `casbin_rule` (for the subjects a change touched, or all of them)."""
 
 from collections.abc import Sequence
+from itertools import takewhile
 from typing import Any
 
 from sqlalchemy import (
@@ -39,13 +40,17 @@ def well_formed(model: str) -> bool:
 
 
 def rule_of(row: Any) -> Rule:
-    """The rule a `casbin_rule` row holds (its ptype, then its values that are not NULL)."""
+    """The rule a `casbin_rule` row holds (its ptype, then its values up to the first NULL)."""
     return values_rule((row.ptype, row.v0, row.v1, row.v2, row.v3, row.v4, row.v5))
 
 
 def values_rule(values: Sequence[str | None]) -> Rule:
-    """The rule of `(ptype, v0, v1, ...)` (the values that are not NULL)."""
-    return (values[0], *(v for v in values[1:] if v is not None))  # type: ignore[return-value]
+    """The rule of `(ptype, v0, v1, ...)`: its values up to the first NULL, as Casbin loads it."""
+    return (values[0], *takewhile(is_value, values[1:]))  # type: ignore[return-value]
+
+
+def is_value(value: str | None) -> bool:
+    return value is not None
 
 
 def _subject(prefix: str, column: Any) -> ColumnElement[str]:

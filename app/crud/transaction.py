@@ -10,6 +10,7 @@ from app.crud.policy_scope import POLICY_DIRTY, POLICY_SCOPE, pending_scope
 
 async def commit(session: AsyncSession) -> None:
     """Commit the request's work so far; the only place the app commits."""
+    await session.flush()  # a change still only in memory marks the session here
     if session.info.get(POLICY_DIRTY):
         await sync_policy(session, scope=pending_scope(session))
         _forget(session)

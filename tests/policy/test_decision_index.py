@@ -190,6 +190,9 @@ def test_a_revision_out_of_order_is_refused() -> None:
     assert engine.apply(1, [("-", "g", "u:1", "r:1")])
     assert engine.apply(1, [("+", "g", "u:1", "r:1")])  # already in force: nothing
     assert engine.revision == 1 and not engine.enforce("u:1", "task", "read", "", "")
+    # Lines of a type the model does not define, or of the wrong width, change nothing.
+    assert engine.apply(2, [("-", "g3", "a", "b"), ("+", "p", "r:1"), ("+", "zz", "x")])
+    assert engine.revision == 2 and engine.index.at["p"] == {("r:1", "task", "read", "all"): 0}
 
 
 def test_a_change_drops_only_the_answers_it_can_affect() -> None:

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.database import create_sync_engine
@@ -185,3 +185,31 @@ def test_announcements_fit_a_notification() -> None:
         assert decode_notice(garbage) is None, garbage
     bad = json.dumps({"revision": 3, "changes": [["*", "p"], 5]})
     assert decode_notice(bad) == (3, None)
+
+
+def test_a_scoped_sync_writes_every_kind_of_line_whole(live: Backend) -> None:
+    """A role's grants and its holders' links missing together come back whole (a multi-row
+    insert of `g` and `p` lines), and a scope naming more permissions than one statement can
+    match one by one is synced in full instead."""
+
+    async def scenario() -> None:
+        async with watching(live) as (_, sessions, admin):
+            async with sessions() as session, session.begin():
+                await session.execute(
+                    delete(CasbinRule).where(
+                        or_(CasbinRule.v0 == "r:1", CasbinRule.v0 == f"u:{admin}")
+                    )
+                )
+            async with sessions() as session, session.begin():
+                diff = await sync_policy(session, scope=PolicyScope(roles={1}))
+                assert diff.counts["added"] > 10
+                assert {rule[0] for rule in diff.added} == {"p", "g"}
+            many = {(f"model{n}", "read", "all") for n in range(1_500)}
+            async with sessions() as session, session.begin():
+                await sync_policy(session, scope=PolicyScope(users={admin}, grants=many))
+            async with sessions() as session:
+                assert set(await stored_rules(session)) == await desired_rules(session)
+            fresh = await load_policy(live.settings)
+            assert fresh.allows(admin, "task", "delete", None, None)
+
+    run(scenario())
