@@ -1,16 +1,17 @@
 """Sync the permissions tables into Casbin's policy rows, in the caller's transaction.
 
 A request's change syncs only the lines of the subjects it touched (a role's grants and
-holders, a user's roles and groups, a group's members, the holders of a permission); `policy
-sync` reconciles everything. Both compute the difference in the database (set operations,
-no statement longer than its own text), stream it in batches, and write it with one
-`INSERT ... SELECT` and one `DELETE ... WHERE id IN (SELECT ...)`: memory and statement size
-stay bounded at any policy size. The new revision is announced with what it changed.
+holders, a user's roles and groups, a group's members, the holders of a permission): both
+sides read by index, compared here. `policy sync` reconciles everything: the difference is
+computed by the database, streamed in batches, and written by one `INSERT ... SELECT` and two
+`DELETE ... WHERE id IN (SELECT ...)`, so memory and statement size stay bounded at any
+policy size. The new revision is announced with what it changed.
 """
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -138,11 +139,10 @@ async def sync_policy(
             if len(changes) > POLICY_CHANGE_KEPT:
                 changes = None
 
-    malformed = await _malformed(session)
     if scope is None:
-        written = await _sync_all(session, malformed, take, dry_run=dry_run)
+        written = await _sync_all(session, take, dry_run=dry_run)
     else:
-        written = await _sync_scope(session, scope, malformed, take, dry_run=dry_run)
+        written = await _sync_scope(session, scope, take, dry_run=dry_run)
     for kind in KINDS:
         getattr(diff, kind).sort()
     if not written:
@@ -163,20 +163,22 @@ async def sync_policy(
 Take = Callable[[str, list[Rule]], None]
 
 
-def first(row: Any) -> int:
-    return row[0]
-
-
 async def _sync_scope(
-    session: AsyncSession, scope: PolicyScope, malformed: list[int], take: Take, *, dry_run: bool
+    session: AsyncSession, scope: PolicyScope, take: Take, *, dry_run: bool
 ) -> bool:
     """Sync the lines of the scope's subjects: both sides read by index (a few rows), compared
     here; whether anything was written."""
-    desired = {values_rule(row) for row in await session.execute(desired_select(scope, malformed))}
+    desired = {
+        rule
+        for rule in map(values_rule, await session.execute(desired_select(scope, [])))
+        if rule[0] != "p" or well_formed(rule[2])
+    }
     table = CasbinRule.__table__
     # Ordered here, not by the database: with ORDER BY id, PostgreSQL's plan for a prepared
     # statement may walk the whole table by its primary key instead of the subject's index.
-    rows = sorted(await session.execute(select(table).where(stored_where(scope))), key=first)
+    rows = sorted(
+        await session.execute(select(table).where(stored_where(scope))), key=itemgetter(0)
+    )
     seen: set[Rule] = set()
     stale: list[tuple[int, Rule, bool]] = []
     for row in rows:
@@ -205,42 +207,39 @@ async def _sync_scope(
     return True
 
 
-async def _sync_all(
-    session: AsyncSession, malformed: list[int], take: Take, *, dry_run: bool
-) -> bool:
+async def _sync_all(session: AsyncSession, take: Take, *, dry_run: bool) -> bool:
     """Sync every line: the desired rules materialized in a temporary table, the difference
-    computed by the database and streamed, written by two statements; whether anything was."""
+    computed by the database and streamed, written by three statements; whether anything was."""
+    dialect = session.get_bind().dialect.name
     await session.execute(DropTable(WANTED, if_exists=True))
     await session.execute(CreateTable(WANTED))
+    malformed = await _malformed(session)
     await session.execute(insert(WANTED).from_select(COLUMNS, desired_select(None, malformed)))
     await session.execute(CreateIndex(WANTED_INDEX))
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         await session.execute(text(f"ANALYZE {WANTED.name}"))  # the planner's statistics
-    missing, unwanted, duplicates = full_plan(session.get_bind().dialect.name)
+    missing, unwanted, duplicates = full_plan(dialect)
     table = CasbinRule.__table__
-    # The ids of repeated rows (a few, when any: a table edited by hand).
-    repeats = set(await session.scalars(select(duplicates.subquery().c.id)))
-    removed = 0
-    async for rows in _stream(session, unwanted):  # a rule once, its other rows as duplicates
+    # Rows after the first of their rule: a few, when any (a table edited by hand).
+    repeats = {row[0]: values_rule(row[1:]) for row in await session.execute(duplicates)}
+    unwanted_rows = 0
+    async for rows in _stream(session, unwanted):  # a rule once; its other rows are repeats
         take("removed", [values_rule(row[1:]) for row in rows if row[0] not in repeats])
-        removed += len(rows)
-    async for rows in _stream(session, duplicates):
-        take("duplicates", [values_rule(row[1:]) for row in rows])
-        removed += len(rows)
+        unwanted_rows += len(rows)
+    take("duplicates", list(repeats.values()))
     added = 0
     async for rows in _stream(session, missing):
         take("added", [values_rule(row) for row in rows])
         added += len(rows)
-    if not dry_run and removed:
+    if not dry_run and (unwanted_rows or repeats):
         for stale in (unwanted, duplicates):  # every row of unwanted rules, then repeats
             ids = select(stale.subquery().c.id)
             await session.execute(delete(table).where(table.c.id.in_(ids)))
     if not dry_run and added:
         # In rule order: the rows' ids follow their rules, as they always have.
         await session.execute(insert(table).from_select(COLUMNS, missing.order_by(*WANTED.c)))
-    changed = bool(removed or added)
     await session.execute(DropTable(WANTED))
-    return changed and not dry_run
+    return not dry_run and bool(unwanted_rows or repeats or added)
 
 
 def audited(diff: PolicyDiff, revision: int) -> dict[str, Any]:

@@ -53,17 +53,39 @@ def is_value(value: str | None) -> bool:
     return value is not None
 
 
-def _subject(prefix: str, column: Any) -> ColumnElement[str]:
-    return (literal(prefix) + cast(column, String)).label("v0")
+def _subject(prefix: str, column: Any, label: str = "v0") -> ColumnElement[str]:
+    return (literal(prefix) + cast(column, String)).label(label)
+
+
+def _links(
+    ptype: str, table: Any, other: str, prefix: str, users: set[int], others: set[int] | None
+) -> Select[Any]:
+    """The `g`-like rules of a link table (user -> role or group): `u:<user>, <prefix><id>`,
+    within the scope's users and `others` unless `others` is None (everything)."""
+    text = String(255)
+    found = select(
+        literal(ptype, text),
+        _subject("u:", table.c.user_id),
+        _subject(prefix, table.c[other], "v1"),
+        cast(null(), text).label("v2"),
+        cast(null(), text).label("v3"),
+    )
+    if others is None:
+        return found
+    return found.where(
+        _any(
+            [table.c.user_id.in_(users)] if users else [],
+            [table.c[other].in_(others)] if others else [],
+        )
+    )
 
 
 def desired_select(scope: PolicyScope | None, malformed: list[int]) -> Select[Any]:
     """The Casbin rules the permissions tables call for (within `scope`), as one SELECT of
     `ptype, v0, v1, v2, v3`."""
-    text = String(255)
     grants = (
         select(
-            literal("p", text).label("ptype"),
+            literal("p", String(255)).label("ptype"),
             _subject("r:", role_permissions.c.role_id),
             Permission.model.label("v1"),
             Permission.action.label("v2"),
@@ -72,20 +94,9 @@ def desired_select(scope: PolicyScope | None, malformed: list[int]) -> Select[An
         .join_from(role_permissions, Permission, Permission.id == role_permissions.c.permission_id)
         .where(Permission.id.not_in(malformed) if malformed else True)
     )
-    holders = select(
-        literal("g", text),
-        _subject("u:", user_roles.c.user_id),
-        (literal("r:") + cast(user_roles.c.role_id, String)).label("v1"),
-        cast(null(), text).label("v2"),
-        cast(null(), text).label("v3"),
-    )
-    members = select(
-        literal("g2", text),
-        _subject("u:", user_groups.c.user_id),
-        (literal("g:") + cast(user_groups.c.group_id, String)).label("v1"),
-        cast(null(), text).label("v2"),
-        cast(null(), text).label("v3"),
-    )
+    users, roles, groups = (set(), None, None) if scope is None else scope.subjects
+    holders = _links("g", user_roles, "role_id", "r:", users, roles)
+    members = _links("g2", user_groups, "group_id", "g:", users, groups)
     if scope is not None:
         grants = grants.where(
             _any(
@@ -94,18 +105,6 @@ def desired_select(scope: PolicyScope | None, malformed: list[int]) -> Select[An
                     and_(Permission.model == m, Permission.action == a, Permission.scope == s)
                     for m, a, s in sorted(scope.grants)
                 ],
-            )
-        )
-        holders = holders.where(
-            _any(
-                [user_roles.c.user_id.in_(scope.users)] if scope.users else [],
-                [user_roles.c.role_id.in_(scope.roles)] if scope.roles else [],
-            )
-        )
-        members = members.where(
-            _any(
-                [user_groups.c.user_id.in_(scope.users)] if scope.users else [],
-                [user_groups.c.group_id.in_(scope.groups)] if scope.groups else [],
             )
         )
     return union_all(grants, holders, members)  # type: ignore[return-value]

@@ -46,6 +46,10 @@ class PolicyScope:
         self.pending.clear()
 
     @property
+    def subjects(self) -> tuple[set[int], set[int], set[int]]:
+        return self.users, self.roles, self.groups
+
+    @property
     def size(self) -> int:
         return len(self.users) + len(self.roles) + len(self.groups) + len(self.grants)
 
