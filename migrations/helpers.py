@@ -5,7 +5,8 @@ root on `sys.path`). They write the columns, checks and indexes every owned tabl
 named the way the models' naming convention names them, so models and migrations agree.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,3 +68,20 @@ def create_owned_table(table: str, *columns: Any, indexes: Sequence[str] = ()) -
     for column in indexes:
         op.create_index(f"ix_{table}_{column}", table, [column])
     owner_indexes(table)
+
+
+@contextmanager
+def keeping(*tables: str) -> Iterator[None]:
+    """Keep the rows of `tables` through a batch operation that recreates a table they refer
+    to `ON DELETE CASCADE`: on SQLite, with foreign keys on (as the app's connections have
+    them, and no transaction can turn them off), dropping the old copy deletes them."""
+    if op.get_context().dialect.name != "sqlite":
+        yield
+        return
+    for table in tables:
+        op.execute(f"CREATE TEMPORARY TABLE kept_{table} AS SELECT * FROM {table}")
+    yield
+    for table in tables:
+        op.execute(f"DELETE FROM {table}")
+        op.execute(f"INSERT INTO {table} SELECT * FROM kept_{table}")
+        op.execute(f"DROP TABLE kept_{table}")

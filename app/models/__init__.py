@@ -19,6 +19,7 @@ from app.models.business import (
     TimeEntry,
     task_tags,
 )
+from app.models.condition import Condition
 from app.models.group import Group
 from app.models.links import role_permissions, user_groups, user_roles
 from app.models.permission import ACTIONS, SCOPES, Permission
@@ -37,6 +38,7 @@ __all__ = [
     "TASK_STATUSES",
     "CasbinRule",
     "Comment",
+    "Condition",
     "Customer",
     "Group",
     "LoginSession",
