@@ -199,7 +199,7 @@ def tree_rss(pid: int) -> float:
 
 def load_enforcer_ms(urls: dict[str, str], times: int) -> dict[str, float]:
     """Time `load_enforcer` in this process, the databases interleaved; the medians."""
-    from app.core.enforcer import load_enforcer
+    from app.core.policy_loader import load_enforcer
 
     engines = {label: engine_for(url) for label, url in urls.items()}
     samples: dict[str, list[float]] = {label: [] for label in urls}

@@ -1,6 +1,6 @@
 """Access decisions in a route's signature: `Authorize` (some scope of an action),
 `AuthorizedRecord` and `ReadableRecord` (the record `{id}` names, handed on as a value).
-Every decision is `Access.allows` (`app/core/decisions.py`); a write's own checks are
+Every decision is `Access.decides` (`app/core/decisions.py`); a write's own checks are
 `app/services/checks.py`.
 """
 
@@ -28,16 +28,21 @@ def Authorize(res: Resource, action: str) -> Any:
     return Depends(dependency)
 
 
-def authorized(
-    res: Resource, action: str, access: Access, record: Any, unreadable: int = 404
+async def authorized(
+    res: Resource,
+    action: str,
+    access: Access,
+    session: AsyncSession,
+    record: Any,
+    unreadable: int = 404,
 ) -> Any:
     """Return `record` if the caller may `action` it: 404 if missing, `unreadable` if they
     may not read it (the API answers 404, as if missing; pages answer 403), else 403."""
     if record is None:
         raise NotFound(res.singular)
-    if not access.allows(res.policy_model, "read", record):
+    if not await access.decides(session, res, "read", record):
         raise NotFound(res.singular) if unreadable == 404 else Forbidden()
-    if action != "read" and not access.allows(res.policy_model, action, record):
+    if action != "read" and not await access.decides(session, res, action, record):
         raise Forbidden()
     return record
 
@@ -51,7 +56,7 @@ def AuthorizedRecord(res: Resource, action: str, *, unreadable: int = 404) -> An
         session: Annotated[AsyncSession, Depends(get_db, scope="function")],
     ) -> Any:
         record = await res.crud.get(session=session, id=id)
-        return authorized(res, action, access, record, unreadable)
+        return await authorized(res, action, access, session, record, unreadable)
 
     return Depends(dependency)
 
@@ -75,6 +80,6 @@ def ReadableRecord(res: Resource) -> Any:
         access = signed_in(visitor)
         if record_of is None:
             record = await res.crud.get(session=session, id=id)
-        return authorized(res, "read", access, record)
+        return await authorized(res, "read", access, session, record)
 
     return Depends(dependency)

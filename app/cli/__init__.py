@@ -1,7 +1,7 @@
 """`policy`: audit and sync access from the command line, in names.
 
 Uses the app's settings (environment and `.env`), its async engine for the tables and the
-same enforcer (`load_enforcer` + `PolicyEngine`) for every decision. Users, roles and groups
+same enforcer (`load_policy`: a `PolicyEngine`) for every decision. Users, roles and groups
 are shown by name (`--ids` adds their ids). Exit status: 0 on success or ALLOW; 1 on DENY,
 drift, a failed policy test, a `diff` with changes or a database error; 2 on a usage error.
 A database error is said in one line, never with its statement (`app/cli/failures.py`);

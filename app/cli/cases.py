@@ -172,7 +172,7 @@ def decide(enforcer: casbin.Enforcer, sub: str, case: Case) -> bool:
     if scope is None:
         return any(enforce_raw(enforcer, sub, model, action, *records[r]) for r in relations)
     roles = enforcer.get_named_role_manager("g").get_roles(sub)
-    held = any(enforcer.has_named_policy("p", role, model, action, scope) for role in roles)
+    held = any(enforcer.has_named_policy("p", role, model, action, scope, "") for role in roles)
     reaches = {
         "all": True,
         "own": case.record in (None, "owner"),

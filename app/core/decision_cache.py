@@ -51,6 +51,10 @@ class DecisionCache:
                 self.bytes -= sum(self.size(key) for key in answers)
         return dropped
 
+    def subjects(self) -> list[str]:
+        """Every subject with answers."""
+        return list(self._by_sub)
+
     def _evict(self) -> None:
         """Forget the subjects asked about first until a quarter of the room is free."""
         while self._by_sub and (

@@ -12,23 +12,25 @@ event loop (pycasbin is not thread-safe on this Python).
 
 import asyncio
 import logging
-import sys
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import casbin
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy_adapter import Adapter
 
+from app.core.conditions.compiled import NOTHING, Condition, Probe, holds
+from app.core.conditions.evaluate import Subject
 from app.core.config import PROJECT_ROOT, Settings
 from app.core.database import create_sync_engine
 from app.core.decision_cache import DecisionCache
+from app.core.policy_facts import PolicyFacts
 from app.core.policy_lines import Change, PolicyIndex, RoleGraph
-from app.models import CasbinRule, PolicyState
+from app.core.scopes import ConditionScope, Scopes
+from app.models import PolicyState
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,6 @@ ENFORCE_LOCK = threading.Lock()
 # was asked most recently (on the event loop, yielding between them), for up to this long.
 WARM_SECONDS = 0.025
 WARM_MOST = 256
-# Rows read per round trip when loading the policy.
-LOAD_BATCH = 10_000
 
 
 def user_sub(user_id: int) -> str:
@@ -58,52 +58,13 @@ def group_sub(group_id: int) -> str:
     return f"g:{group_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class Scopes:
-    """Which records of a model a user may act on: everything, own ones, or some groups'."""
-
-    user_id: int
-    all: bool
-    own: bool
-    group_ids: frozenset[int]
-
-    @property
-    def any(self) -> bool:
-        return self.all or self.own or bool(self.group_ids)
-
-
-def enforce_raw(enforcer: casbin.Enforcer, *request: str) -> bool:
-    """Ask the enforcer itself over every line (no index, no cache), one thread at a time."""
+def enforce_raw(enforcer: casbin.Enforcer, *request: Any) -> bool:
+    """Ask the enforcer itself over every line (no index, no cache), one thread at a time;
+    a request without a record asks about one of which no condition holds."""
+    if len(request) == 5:
+        request = (*request, NOTHING)
     with ENFORCE_LOCK:
         return bool(enforcer.enforce(*request))
-
-
-class StreamingAdapter(Adapter):
-    """`sqlalchemy_adapter`'s adapter, loading the rules as plain rows in batches (its own
-    builds an ORM object per row and parses each back from text), values interned."""
-
-    def load_policy(self, model: Any) -> None:
-        table = CasbinRule.__table__
-        columns = [table.c[name] for name in ("ptype", "v0", "v1", "v2", "v3", "v4", "v5")]
-        intern = sys.intern
-        sections = model.model
-        with self._engine.connect() as connection:
-            result = connection.execution_options(yield_per=LOAD_BATCH).execute(
-                select(*columns).order_by(table.c.id)
-            )
-            for row in result:
-                ptype = row[0]
-                section = sections.get(ptype[:1])
-                if section is None or ptype not in section:
-                    continue
-                values: list[str] = []
-                for value in row[1:]:
-                    if value is None:
-                        break
-                    values.append(intern(value))
-                assertion = section[ptype]
-                if len(values) == len(assertion.tokens):  # else Casbin could not evaluate it
-                    assertion.policy.append(values)
 
 
 class Enforcer(casbin.Enforcer):
@@ -114,6 +75,7 @@ class Enforcer(casbin.Enforcer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._expressions: dict[str, Any] = {}
+        self.extra: dict[str, list[list[str]]] = {}  # lines Casbin does not read (EXTRA_TYPES)
         super().__init__(*args, **kwargs)
 
     def _get_expression(self, expr: str, functions: Any = None) -> Any:  # type: ignore[override]
@@ -124,23 +86,18 @@ class Enforcer(casbin.Enforcer):
 
 
 def new_enforcer() -> casbin.Enforcer:
-    """An enforcer of policy/model.conf without lines, its role managers `RoleGraph`s."""
+    """An enforcer of policy/model.conf without lines, its role managers `RoleGraph`s, the
+    matcher's `holds()` registered."""
     enforcer = Enforcer(str(MODEL_PATH))
+    enforcer.add_function("holds", holds)
     for ptype, assertion in enforcer.model["g"].items():
         assertion.rm = enforcer.rm_map[ptype] = RoleGraph()
     return enforcer
 
 
-def load_enforcer(engine: Engine) -> casbin.Enforcer:
-    """Build a fresh enforcer from the policy rows stored in the database."""
-    enforcer = new_enforcer()
-    enforcer.set_adapter(StreamingAdapter(engine, db_class=CasbinRule, create_table=False))
-    enforcer.load_policy()
-    return enforcer
-
-
 class PolicyEngine:
-    """One loaded policy: decisions, scope filters and group lookups, all from Casbin."""
+    """One loaded policy: decisions, scope filters and group lookups, all from Casbin, and
+    the role names and conditions beside its lines."""
 
     def __init__(self, enforcer: casbin.Enforcer, revision: int) -> None:
         self.enforcer = enforcer
@@ -150,8 +107,15 @@ class PolicyEngine:
         self.decided = 0  # decisions on one record asked so far (`allows`)
         self.applied = 0  # revisions applied in place so far
         self.asked = 0  # uncached decisions (Casbin asked) so far
+        self.facts = PolicyFacts(getattr(enforcer, "extra", None) or {})
 
-    def decide(self, sub: str, obj: str, act: str, owner: str, group: str) -> bool:
+    @property
+    def conditions(self) -> dict[str, Condition]:
+        return self.facts.conditions
+
+    def decide(
+        self, sub: str, obj: str, act: str, owner: str, group: str, record: Any = NOTHING
+    ) -> bool:
         """Casbin's answer, from the lines that can match (see `PolicyIndex.candidates`):
         every other line fails `g(r.sub, p.sub) && r.obj == p.obj && r.act == p.act`."""
         self.asked += 1
@@ -160,23 +124,44 @@ class PolicyEngine:
             every = assertion.policy
             assertion.policy = self.index.candidates(sub, obj, act)
             try:
-                return bool(self.enforcer.enforce(sub, obj, act, owner, group))
+                return bool(self.enforcer.enforce(sub, obj, act, owner, group, record))
             finally:
                 assertion.policy = every
 
-    def enforce(self, sub: str, obj: str, act: str, owner: str, group: str) -> bool:
+    def enforce(
+        self, sub: str, obj: str, act: str, owner: str, group: str, record: Any = None
+    ) -> bool:
         """Return `enforce()`'s answer, cached on exactly what the matcher reads.
 
         The matcher reads the owner only as `r.owner == r.sub`, so the key holds that
-        comparison instead of the owner, and the enforcer is asked with a representative.
+        comparison instead of the owner, and the enforcer is asked with a representative;
+        it reads the record only through `holds()` on the conditions of the lines that can
+        match, so the key holds which of those are true of it (each evaluated once).
         """
         is_owner = owner == sub
-        key = (obj, act, is_owner, group)
+        conditions = self.conditions_of(sub, obj, act)
+        true = (
+            frozenset(cid for cid in conditions if record.holds(cid))
+            if conditions and record is not None
+            else NONE_TRUE
+        )
+        key = (obj, act, is_owner, group, true)
         decision = self.cache.get(sub, key)
         if decision is None:
-            decision = self.decide(sub, obj, act, sub if is_owner else "", group)
+            asked = record if true else NOTHING
+            decision = self.decide(sub, obj, act, sub if is_owner else "", group, asked)
             self.cache.put(sub, key, decision)
         return decision
+
+    def conditions_of(self, sub: str, obj: str, act: str) -> tuple[str, ...]:
+        """The conditions of the lines that can match a request (cached with its answers)."""
+        key = (CONDITIONS_KEY, obj, act)
+        found = self.cache.get(sub, key)
+        if found is None:
+            lines = self.index.candidates(sub, obj, act)
+            found = tuple(sorted({line[4] for line in lines if len(line) > 4 and line[4]}))
+            self.cache.put(sub, key, found)
+        return found  # type: ignore[no-any-return]
 
     def apply(self, revision: int, changes: Iterable[Change]) -> bool:
         """Apply the changes of `revision` (the next one) in place, and drop the cached
@@ -187,6 +172,7 @@ class PolicyEngine:
             return True
         if revision != self.revision + 1:
             return False
+        changes = list(changes)
         # Lines of a type the model does not define (a hand-made row) were never loaded.
         known = self.index.sections
         lines = [(c[1], tuple(c[2:]), c[0]) for c in changes if c[1] in known and len(c) > 2]
@@ -199,8 +185,12 @@ class PolicyEngine:
                 self.index.change(sign, ptype, values)
             for ptype, values, _ in lines:
                 affected |= self.index.affected(ptype, values)
-            asked = self.cache.keys_of(affected, WARM_MOST)
-            self.cache.drop(affected)
+            named, everyone = self.facts.apply(changes)
+            for role in named:
+                affected |= self.index.affected("p", (role,))
+            asked = self.cache.newest(WARM_MOST) if everyone else []
+            asked += self.cache.keys_of(affected, WARM_MOST)
+            self.cache.drop(list(self.cache.subjects()) if everyone else affected)
             self.revision = revision
             self.applied += 1
         # The answers just dropped, asked again of the new policy (still without yielding,
@@ -229,9 +219,11 @@ class PolicyEngine:
         """Ask (and cache) again what a cache key holds: a scopes answer or a decision."""
         if key[0] == SCOPES_KEY:
             self.scopes(int(sub[2:]), key[1], key[2])
-        else:
-            obj, act, is_owner, group = key
-            self.enforce(sub, obj, act, sub if is_owner else "", group)
+        elif key[0] == CONDITIONS_KEY:
+            self.conditions_of(sub, key[1], key[2])
+        elif len(key) == 5:
+            obj, act, is_owner, group, true = key
+            self.enforce(sub, obj, act, sub if is_owner else "", group, Probe(true))
 
     def allows(
         self,
@@ -240,8 +232,10 @@ class PolicyEngine:
         action: str,
         owner_user_id: int | None,
         owner_group_id: int | None,
+        record: Any = None,
     ) -> bool:
-        """Decide whether the user may do `action` on a record with these owner fields."""
+        """Decide whether the user may do `action` on a record with these owner fields (and,
+        for conditions, this `record`: an `Asked`)."""
         self.decided += 1
         return self.enforce(
             user_sub(user_id),
@@ -249,12 +243,13 @@ class PolicyEngine:
             action,
             user_sub(owner_user_id) if owner_user_id is not None else "",
             group_sub(owner_group_id) if owner_group_id is not None else "",
+            record,
         )
 
     def permissions(self, user_id: int) -> frozenset[str]:
-        """Return every `model:action:scope` the user's roles give them."""
+        """Return every `model:action:scope[condition]` the user's roles give them."""
         return frozenset(
-            f"{obj}:{act}:{scope}" for _, obj, act, scope in self.index.lines_of(user_sub(user_id))
+            self.facts.permission_name(line) for line in self.index.lines_of(user_sub(user_id))
         )
 
     def group_ids(self, user_id: int) -> list[int]:
@@ -262,33 +257,74 @@ class PolicyEngine:
         roles = self.enforcer.get_named_role_manager("g2").get_roles(user_sub(user_id))
         return sorted(int(name[2:]) for name in roles if name.startswith("g:"))
 
+    def subject(self, user_id: int, username: str) -> Subject:
+        """Who asks, as conditions read them: id, name, groups and role names."""
+        sub = user_sub(user_id)
+        key = (SUBJECT_KEY, username)
+        found = self.cache.get(sub, key)
+        if found is None:
+            names = self.facts.role_names
+            found = Subject(
+                user_id,
+                username,
+                frozenset(self.group_ids(user_id)),
+                frozenset(names[r] for r in self.index.subjects(sub) if r in names),
+            )
+            self.cache.put(sub, key, found)
+        return found  # type: ignore[no-any-return]
+
     def scopes(self, user_id: int, model: str, action: str) -> Scopes:
         """Derive the scopes a user holds by asking the enforcer about representative records.
 
         A record without owners is allowed only by `all`; one owned by the user only by
         `all` or `own`; one owned by group G only by `all` or `group` with membership of G.
-        The list filter built from this answer therefore agrees with `enforce()`.
+        The same questions about a record of which only condition C holds give what C's
+        lines add. The list filter built from this answer therefore agrees with `enforce()`.
         """
         sub = user_sub(user_id)
         key = (SCOPES_KEY, model, action)
         found = self.cache.get(sub, key)
         if found is None:
-            found = Scopes(
-                user_id=user_id,
-                all=self.enforce(sub, model, action, "", ""),
-                own=self.enforce(sub, model, action, sub, ""),
-                group_ids=frozenset(
-                    gid
-                    for gid in self.group_ids(user_id)
-                    if self.enforce(sub, model, action, "", group_sub(gid))
-                ),
-            )
+            found = self._scopes(sub, user_id, model, action, NOTHING)
+            if not found.all:
+                conditional = []
+                for cid in self.conditions_of(sub, model, action):
+                    condition = self.conditions.get(cid)
+                    if condition is None or condition.tree is None:
+                        continue  # true of nothing
+                    part = self._scopes(sub, user_id, model, action, Probe(frozenset({cid})))
+                    if part.all or part.own > found.own or part.group_ids - found.group_ids:
+                        conditional.append(
+                            ConditionScope(
+                                condition,
+                                part.all,
+                                part.own and not found.own,
+                                part.group_ids - found.group_ids,
+                            )
+                        )
+                found = replace(found, conditional=tuple(conditional))
             self.cache.put(sub, key, found)
-        return found
+        return found  # type: ignore[no-any-return]
+
+    def _scopes(self, sub: str, user_id: int, model: str, action: str, record: Any) -> Scopes:
+        return Scopes(
+            user_id=user_id,
+            all=self.enforce(sub, model, action, "", "", record),
+            own=self.enforce(sub, model, action, sub, "", record),
+            group_ids=frozenset(
+                gid
+                for gid in self.group_ids(user_id)
+                if self.enforce(sub, model, action, "", group_sub(gid), record)
+            ),
+        )
 
 
-# A scopes answer's key in the cache (a decision's key starts with a model name).
+# Keys in the cache beside decisions (whose keys start with a model name): a scopes answer,
+# the conditions of a request's lines, the subject as conditions read it.
 SCOPES_KEY = ":scopes"
+CONDITIONS_KEY = ":conditions"
+SUBJECT_KEY = ":subject"
+NONE_TRUE: frozenset[str] = frozenset()
 
 
 async def build_engine(engine: Engine) -> PolicyEngine:
@@ -301,6 +337,8 @@ def load_stored(engine: Engine) -> PolicyEngine:
     """Read the revision, then the rules: the rules are at least as new as the revision."""
     with engine.connect() as connection:
         revision = connection.scalar(select(PolicyState.revision).where(PolicyState.id == 1))
+    from app.core.policy_loader import load_enforcer  # it builds on this module
+
     return PolicyEngine(load_enforcer(engine), revision or 0)
 
 

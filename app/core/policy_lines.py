@@ -26,6 +26,14 @@ POLICY_CHANGE_KEPT = 10_000
 ROLE_DEPTH = 10
 # One changed line: ("+" or "-", ptype, values...).
 Change = tuple[str, ...]
+# Lines of the policy Casbin does not read, kept beside it: a role's name
+# (`n, r:<id>, <name>`), a condition (`c, <id>, <model>, <name>, , , <expression>`).
+EXTRA_TYPES = ("n", "c")
+
+
+def is_value(value: str | None) -> bool:
+    """Whether a stored rule's column holds a value (a rule ends at its first NULL)."""
+    return value is not None
 
 
 def encode_notice(revision: int, changes: list[Change] | None) -> str:
@@ -181,6 +189,8 @@ class PolicyIndex:
         at = self.at[ptype]
         assertion = self.enforcer.model[sec][ptype]
         policy = assertion.policy
+        if sec == "p" and len(values) == len(assertion.tokens) - 1:
+            values = (*values, "")  # a grant without a condition
         if sign == "+":
             if values in at or len(values) != len(assertion.tokens):
                 return False

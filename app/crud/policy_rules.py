@@ -1,5 +1,10 @@
 """The Casbin rules the permissions tables call for, and the statements that compare them
-with the rules stored in `casbin_rule` (for the subjects a change touched, or all of them)."""
+with the rules stored in `casbin_rule` (for the subjects a change touched, or all of them).
+
+Beside Casbin's `p`, `g` and `g2` lines the policy holds each role's name and each
+condition (`app/core/policy_facts.py`): `n, r:<id>, <name>` and
+`c, <id>, <model>, <name>, , , <expression>`; a grant's line ends with its condition's id.
+"""
 
 from collections.abc import Sequence
 from itertools import takewhile
@@ -13,6 +18,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     and_,
     cast,
     exists,
@@ -25,12 +31,22 @@ from sqlalchemy import (
     union_all,
 )
 
+from app.core.policy_lines import is_value
 from app.crud.policy_scope import PolicyScope
-from app.models import CasbinRule, Permission, role_permissions, user_groups, user_roles
+from app.models import (
+    CasbinRule,
+    Condition,
+    Permission,
+    Role,
+    role_permissions,
+    user_groups,
+    user_roles,
+)
 from app.models.permission import MODEL_NAME
 
 Rule = tuple[str, ...]
-COLUMNS = ["ptype", "v0", "v1", "v2", "v3"]
+COLUMNS = ["ptype", "v0", "v1", "v2", "v3", "v4", "v5"]
+TEXT = String(255)
 
 
 def well_formed(model: str) -> bool:
@@ -49,10 +65,6 @@ def values_rule(values: Sequence[str | None]) -> Rule:
     return (values[0], *takewhile(is_value, values[1:]))  # type: ignore[return-value]
 
 
-def is_value(value: str | None) -> bool:
-    return value is not None
-
-
 def _subject(prefix: str, column: Any, label: str = "v0") -> ColumnElement[str]:
     return (literal(prefix) + cast(column, String)).label(label)
 
@@ -62,13 +74,11 @@ def _links(
 ) -> Select[Any]:
     """The `g`-like rules of a link table (user -> role or group): `u:<user>, <prefix><id>`,
     within the scope's users and `others` unless `others` is None (everything)."""
-    text = String(255)
     found = select(
-        literal(ptype, text),
+        literal(ptype, TEXT),
         _subject("u:", table.c.user_id),
         _subject(prefix, table.c[other], "v1"),
-        cast(null(), text).label("v2"),
-        cast(null(), text).label("v3"),
+        *_nulls("v2", "v3", "v4", "v5"),
     )
     if others is None:
         return found
@@ -80,16 +90,22 @@ def _links(
     )
 
 
+def _nulls(*labels: str) -> list[Any]:
+    return [cast(null(), TEXT).label(label) for label in labels]
+
+
 def desired_select(scope: PolicyScope | None, malformed: list[int]) -> Select[Any]:
-    """The Casbin rules the permissions tables call for (within `scope`), as one SELECT of
-    `ptype, v0, v1, v2, v3`."""
+    """The rules the permissions tables call for (within `scope`), as one SELECT of
+    `ptype, v0, ..., v5`."""
     grants = (
         select(
-            literal("p", String(255)).label("ptype"),
+            literal("p", TEXT).label("ptype"),
             _subject("r:", role_permissions.c.role_id),
             Permission.model.label("v1"),
             Permission.action.label("v2"),
             Permission.scope.label("v3"),
+            cast(Permission.condition_id, TEXT).label("v4"),
+            *_nulls("v5"),
         )
         .join_from(role_permissions, Permission, Permission.id == role_permissions.c.permission_id)
         .where(Permission.id.not_in(malformed) if malformed else True)
@@ -107,7 +123,23 @@ def desired_select(scope: PolicyScope | None, malformed: list[int]) -> Select[An
                 ],
             )
         )
-    return union_all(grants, holders, members)  # type: ignore[return-value]
+    names = select(
+        literal("n", TEXT), _subject("r:", Role.id), Role.name.label("v1"), *_nulls(*COLUMNS[3:])
+    )
+    conditions = select(
+        literal("c", TEXT),
+        cast(Condition.id, TEXT).label("v0"),
+        Condition.model.label("v1"),
+        Condition.name.label("v2"),
+        literal("", TEXT).label("v3"),
+        literal("", TEXT).label("v4"),
+        Condition.expression.label("v5"),
+    )
+    if scope is not None:
+        names = names.where(Role.id.in_(scope.roles) if scope.roles else false())
+        chosen = scope.conditions
+        conditions = conditions.where(Condition.id.in_(chosen) if chosen else false())
+    return union_all(grants, holders, members, names, conditions)  # type: ignore[return-value]
 
 
 def _any(*parts: list[ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -121,12 +153,17 @@ def stored_where(scope: PolicyScope | None) -> ColumnElement[bool]:
         return literal(True) == literal(True)
     rule = CasbinRule.__table__.c
     roles = [f"r:{i}" for i in sorted(scope.roles)]
+    conditions = [str(i) for i in sorted(scope.conditions)]
     users = [f"u:{i}" for i in sorted(scope.users)]
     groups = [f"g:{i}" for i in sorted(scope.groups)]
     return _any(
-        [and_(rule.ptype == "p", rule.v0.in_(roles)), and_(rule.ptype == "g", rule.v1.in_(roles))]
+        [
+            and_(rule.ptype.in_(("p", "n")), rule.v0.in_(roles)),
+            and_(rule.ptype == "g", rule.v1.in_(roles)),
+        ]
         if roles
         else [],
+        [and_(rule.ptype == "c", rule.v0.in_(conditions))] if conditions else [],
         [and_(rule.ptype.in_(("g", "g2")), rule.v0.in_(users))] if users else [],
         [and_(rule.ptype == "g2", rule.v1.in_(groups))] if groups else [],
         [
@@ -141,7 +178,8 @@ def stored_where(scope: PolicyScope | None) -> ColumnElement[bool]:
 WANTED = Table(
     "policy_wanted",
     MetaData(),
-    *(Column(name, String(255)) for name in COLUMNS),
+    *(Column(name, String(255)) for name in COLUMNS[:-1]),
+    Column("v5", Text),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
@@ -167,7 +205,7 @@ def _same(left: Any, right: Any, names: Sequence[str], dialect: str) -> ColumnEl
 
 
 def full_plan(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """Return, against WANTED: the rules to add (`ptype, v0..v3`); the rows of rules no longer
+    """Return, against WANTED: the rules to add (`ptype, v0..v5`); the rows of rules no longer
     wanted (`id, ptype, v0..v5`, every row of each); the rows repeating an earlier row."""
     table = CasbinRule.__table__
     rule, w = table.c, WANTED.c
@@ -177,9 +215,7 @@ def full_plan(dialect: str) -> tuple[Select[Any], Select[Any], Select[Any]]:
         rule.ptype == w.ptype,
         rule.v0 == w.v0,
         rule.v1 == w.v1,
-        _same(rule, w, ("v2", "v3"), dialect),
-        rule.v4.is_(None),
-        rule.v5.is_(None),
+        _same(rule, w, ("v2", "v3", "v4", "v5"), dialect),
     )
     missing = select(*w).where(~exists().where(wanted))
     # A row that is not the first of its rule (GROUP BY takes NULLs as equal). PostgreSQL

@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session as OrmSession
 
-from app.models import Group, Permission, Role, User
+from app.models import Condition, Group, Permission, Role, User
 
 
 @dataclass
@@ -20,6 +20,7 @@ class PolicyScope:
     users: set[int] = field(default_factory=set)
     roles: set[int] = field(default_factory=set)
     groups: set[int] = field(default_factory=set)
+    conditions: set[int] = field(default_factory=set)
     grants: set[tuple[str, str, str]] = field(default_factory=set)
     pending: list[Any] = field(default_factory=list)  # new objects: ids come with the flush
 
@@ -34,7 +35,8 @@ class PolicyScope:
             self._add(obj, identity[0])
 
     def _add(self, obj: Any, obj_id: int) -> None:
-        kind = {User: self.users, Role: self.roles, Group: self.groups}[type(obj)]
+        kinds = {User: self.users, Role: self.roles, Group: self.groups, Condition: self.conditions}
+        kind = kinds[type(obj)]
         kind.add(obj_id)
 
     def resolve(self) -> None:
@@ -51,7 +53,8 @@ class PolicyScope:
 
     @property
     def size(self) -> int:
-        return len(self.users) + len(self.roles) + len(self.groups) + len(self.grants)
+        subjects = len(self.users) + len(self.roles) + len(self.groups)
+        return subjects + len(self.conditions) + len(self.grants)
 
 
 def _grant_values(permission: Permission) -> set[tuple[str, str, str]]:
@@ -73,9 +76,10 @@ def _grant_values(permission: Permission) -> set[tuple[str, str, str]]:
 # session so that the session dependency syncs the policy before it commits.
 POLICY_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     User: ("roles", "groups"),
-    Role: ("permissions",),
+    Role: ("permissions", "name"),  # a role's name is what `subject.roles` reads
     Group: ("members",),
-    Permission: ("model", "action", "scope"),
+    Permission: ("model", "action", "scope", "condition_id"),
+    Condition: ("model", "name", "expression"),
 }
 
 

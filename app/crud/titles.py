@@ -88,7 +88,7 @@ async def read_choices(session: Any, wanted: Sequence[Titled], limit: int) -> li
         for number, item in enumerate(wanted):
             table = item.target.__table__
             rows = select(table.c.id, *(table.c[name] for name in item.fields))
-            readable = item.scope.clause(table.c)
+            readable = item.scope.clause(table)
             if readable is not None:
                 rows = rows.where(readable)
             picked = rows.order_by(table.c.id).limit(limit).subquery(f"choices{number}")

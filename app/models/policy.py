@@ -24,7 +24,7 @@ class CasbinRule(Base):
     v2: Mapped[str | None] = mapped_column(String(255))
     v3: Mapped[str | None] = mapped_column(String(255))
     v4: Mapped[str | None] = mapped_column(String(255))
-    v5: Mapped[str | None] = mapped_column(String(255))
+    v5: Mapped[str | None] = mapped_column(Text)  # a condition's expression is longer
 
     def __str__(self) -> str:
         """Render the line as the adapter hands it to Casbin: `p, r:1, task, read, own`."""

@@ -71,7 +71,7 @@ def build_member_routes(res: Resource) -> APIRouter:
     ) -> Response:
         page = f"/{res.path}/{record.id}"
         member = await target.crud.get(session=session, id=member_id)  # None past INT_MAX
-        if member is None or not access.allows(target.policy_model, "read", member):
+        if member is None or not await access.decides(session, target, "read", member):
             raise NotFound(target.singular)
         attribute, _ = target.crud.relations[field]
         held = {linked.id for linked in getattr(member, attribute)}

@@ -269,8 +269,8 @@ def build_pages(res: Resource) -> APIRouter:
                 "names": names,
                 "related": related,
                 "can_update": res.update_schema is not None
-                and access.allows(res.policy_model, "update", record),
-                "can_delete": access.allows(res.policy_model, "delete", record),
+                and await access.decides(session, res, "update", record),
+                "can_delete": await access.decides(session, res, "delete", record),
                 "history": entries,
                 "members": await members_of(access, session, res, record),
                 "record_names": await entry_names(access, session, entries or []),

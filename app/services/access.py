@@ -6,17 +6,21 @@ as a write would leave it), `where` and `readable` for the records of a list.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.callers import Caller, Login
-from app.core.decisions import RowScope, decide, row_filter, row_scope
-from app.core.enforcer import PolicyEngine, Scopes
+from app.core.conditions.compiled import Asked
+from app.core.conditions.evaluate import Env, Needs, Subject, View
+from app.core.decisions import MAX_PERMIT_DEPTH, RowScope, decide, row_filter, row_scope
+from app.core.enforcer import PolicyEngine, Scopes, user_sub
 from app.core.lists import ListParams, PageResult
 from app.crud.base import count_each
+from app.crud.related import load_view
 from app.crud.titles import Titled, read_choices
 from app.resources import Resource
 
@@ -29,6 +33,8 @@ class Access:
     policy: PolicyEngine
     login_id: int | None = None  # the caller's login session (None: a bearer token)
     address: str | None = None  # where the request came from
+    # The request's time: what conditions read as `now` and `today`.
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def group_ids(self) -> list[int]:
@@ -38,17 +44,76 @@ class Access:
     def scopes(self, policy_model: str, action: str) -> Scopes:
         return self.policy.scopes(self.user.id, policy_model, action)
 
-    def allows(self, policy_model: str, action: str, record: Any) -> bool:
+    @property
+    def subject(self) -> Subject:
+        """The caller as conditions read them (`subject.*`)."""
+        return self.policy.subject(self.user.id, self.user.username)
+
+    def allows(self, policy_model: str, action: str, record: Any, depth: int = 0) -> bool:
         """Decide on one record: as stored (an ORM object, a row) or as a write would leave
-        it (a mapping of its fields)."""
-        return decide(self.policy, self.user.id, policy_model, action, record)
+        it (a mapping of its fields); what its conditions read of related records loaded
+        (`decides`), when the caller's grants carry conditions."""
+        asked = None
+        if depth <= MAX_PERMIT_DEPTH and self.conditioned(policy_model, action):
+            view = record if isinstance(record, View) else View(policy_model, record)
+            asked = Asked(view, self.env(depth), self.policy.conditions)
+        return decide(self.policy, self.user.id, policy_model, action, record, asked)
+
+    def env(self, depth: int = 0) -> Env:
+        """What conditions evaluate against: the caller, the request's time, and `can()`."""
+
+        def can(action: str, model: str, view: View) -> bool:
+            return self.allows(model, action, view, depth + 1)
+
+        return Env(self.subject, self.now, can)
+
+    def conditioned(self, policy_model: str, action: str) -> bool:
+        """Whether the caller's grants for this model and action carry conditions."""
+        return bool(self.policy.conditions_of(user_sub(self.user.id), policy_model, action))
+
+    def needs(self, policy_model: str, action: str) -> Needs:
+        """What the conditions of the caller's grants read beyond a record's own columns."""
+        found = Needs()
+        for cid in self.policy.conditions_of(user_sub(self.user.id), policy_model, action):
+            condition = self.policy.conditions.get(cid)
+            if condition is not None:
+                found.merge(condition.needs)
+        return found
+
+    async def decides(self, session: AsyncSession, res: Resource, action: str, record: Any) -> bool:
+        """`allows`, what the conditions read of the record loaded first."""
+        return self.allows(res.policy_model, action, await self.view(session, res, action, record))
+
+    async def view(self, session: AsyncSession, res: Resource, action: str, record: Any) -> Any:
+        """The record as the caller's conditions on `action` read it (itself when none)."""
+        if not self.conditioned(res.policy_model, action):
+            return record
+        return await load_view(
+            session, res.policy_model, record, self.needs(res.policy_model, action), self.needs
+        )
 
     def where(self, res: Resource, action: str) -> ColumnElement[bool] | None:
         """Return the SQL filter for the rows of `res` this user may `action` (None: all)."""
-        return row_filter(self.policy, self.user.id, res.policy_model, action, res.model)
+        return row_filter(
+            self.policy,
+            self.user.id,
+            res.policy_model,
+            action,
+            res.model,
+            username=self.user.username,
+            now=self.now,
+        )
 
     def row_scope(self, res: Resource, action: str, prefix: str = "scope") -> RowScope:
-        return row_scope(self.policy, self.user.id, res.policy_model, action, prefix)
+        return row_scope(
+            self.policy,
+            self.user.id,
+            res.policy_model,
+            action,
+            prefix,
+            username=self.user.username,
+            now=self.now,
+        )
 
     async def readable(
         self, res: Resource, session: AsyncSession, params: ListParams | None = None

@@ -17,7 +17,7 @@ async def readable(
 ) -> list[Any]:
     """The records among `ids` the caller may read (the rest are as if missing)."""
     rows = await res.crud.among(session=session, ids=ids)
-    return [row for row in rows if access.allows(res.policy_model, "read", row)]
+    return [row for row in rows if await access.decides(session, res, "read", row)]
 
 
 async def deletable(
@@ -25,7 +25,7 @@ async def deletable(
 ) -> tuple[list[Any], int]:
     """The records among `ids` the caller may delete, and how many of `ids` they may not."""
     found = await readable(res, access, session, ids)
-    chosen = [row for row in found if access.allows(res.policy_model, "delete", row)]
+    chosen = [row for row in found if await access.decides(session, res, "delete", row)]
     return chosen, len(ids) - len(chosen)
 
 
@@ -38,7 +38,7 @@ async def delete_many(
     deleted, refused = [], len(ids) - len(found)
     for record in found:
         title = res.title_of(record)
-        if not access.allows(res.policy_model, "delete", record):
+        if not await access.decides(session, res, "delete", record):
             refused += 1
             continue
         try:

@@ -34,8 +34,14 @@ def as_it_would_be(res: Resource, record: Any | None, values: dict[str, Any]) ->
     return stored | values
 
 
-def check_scopes(
-    *, res: Resource, action: str, access: Access, values: dict[str, Any], record: Any | None
+async def check_scopes(
+    *,
+    res: Resource,
+    action: str,
+    access: Access,
+    session: AsyncSession,
+    values: dict[str, Any],
+    record: Any | None,
 ) -> None:
     """Refuse (403) a create or update the caller may not make, as the record would be after.
 
@@ -47,7 +53,8 @@ def check_scopes(
         raise Forbidden(
             f"changing {', '.join(sorted(privileged))} needs {res.policy_model}:{action}:all"
         )
-    if not access.allows(res.policy_model, action, as_it_would_be(res, record, values)):
+    after = as_it_would_be(res, record, values)
+    if not await access.decides(session, res, action, after):
         raise Forbidden(f"{res.policy_model}:{action} does not cover a record with these owners")
 
 
@@ -76,7 +83,7 @@ async def reference_errors(
             errors += exc.errors
             continue
         found[field] = rows
-        hidden = [row.id for row in rows if not access.allows(target.policy_model, "read", row)]
+        hidden = [row.id for row in rows if not await access.decides(session, target, "read", row)]
         if hidden:
             errors += invalid_reference(field, hidden).errors
     return errors, found

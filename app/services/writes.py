@@ -65,7 +65,9 @@ async def check_write(
     `values` holds what the client set (and, on create, the owner defaults); `whole` the
     record as the write would leave it, defaults included.
     """
-    check_scopes(res=res, action=action, access=access, values=values, record=record)
+    await check_scopes(
+        res=res, action=action, access=access, session=session, values=values, record=record
+    )
     errors, named = await reference_errors(res=res, access=access, session=session, values=values)
     errors += rule_errors(res, whole)
     if errors:

@@ -78,7 +78,13 @@ def test_a_policy_change_is_in_force_before_the_next_request_needs_it(live: Back
             roles = (await client.get("/api/v1/roles", params={"q": "user"})).json()["items"]
             role = next(r for r in roles if r["name"] == "user")
             gone = (await client.get(f"/api/v1/permissions/{role['permission_ids'][0]}")).json()
-            line = (f"r:{role['id']}", gone["model"], gone["action"], gone["scope"])
+            line = (
+                f"r:{role['id']}",
+                gone["model"],
+                gone["action"],
+                gone["scope"],
+                "",
+            )  # no condition
             assert line in engine.index.at["p"]
             kept = {"permission_ids": role["permission_ids"][1:]}
             response = await client.put(f"/api/v1/roles/{role['id']}", json=kept)

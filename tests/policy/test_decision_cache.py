@@ -5,6 +5,7 @@ from functools import partial
 
 from sqlalchemy import delete, insert, select
 
+from app.core.conditions.compiled import Probe
 from app.core.database import create_sync_engine
 from app.core.enforcer import (
     SCOPES_KEY,
@@ -260,10 +261,11 @@ def test_policy_change_builds_a_new_engine(live: Backend) -> None:
         assert count >= len(newest) > 20
         assert all(warmed.cache.get(sub_, key) is not None for sub_, key in newest)
         for sub_, key, answer in warmed.cache.items():
-            if key[0] != SCOPES_KEY:
-                obj, act, is_owner, group = key
+            if not key[0].startswith(":"):  # a decision (not scopes, conditions, subject)
+                obj, act, is_owner, group, true = key
                 owner = sub_ if is_owner else ""
-                assert answer is enforce_raw(new.enforcer, sub_, obj, act, owner, group)
+                request = (sub_, obj, act, owner, group, Probe(true))
+                assert answer is enforce_raw(new.enforcer, *request)
         assert warmed.cache.get(user_sub(demo), (SCOPES_KEY, "customer", "update"))
         assert warmed.scopes(demo, "customer", "update") == new.scopes(demo, "customer", "update")
         assert warmed.scopes(demo, "customer", "update") != old_scopes

@@ -12,22 +12,30 @@ import casbin
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.core.conditions.compiled import Probe, holds
 from app.core.decision_cache import DecisionCache
 from app.core.enforcer import MODEL_PATH, PolicyEngine, enforce_raw, new_enforcer
 from app.core.policy_lines import Change
 
 Line = tuple[str, ...]
-Request = tuple[str, str, str, str, str]
+Request = tuple[str, str, str, str, str, Probe]
 MODELS = ("task", "project", "customer", "comment")
 ACTIONS = ("read", "create", "update", "delete")
 SCOPES = ("all", "own", "group", "nonsense")
+CONDITIONS = ("1", "2", "3")
+
+
+def padded(ptype: str, values: list[str]) -> list[str]:
+    """A grant stored without a condition holds "" for it (as the loader reads it)."""
+    return [*values, ""] if ptype == "p" and len(values) == 4 else values
 
 
 def reference(lines: set[Line]) -> casbin.Enforcer:
-    """Plain pycasbin holding `lines`."""
+    """Plain pycasbin holding `lines`, the matcher's `holds()` registered."""
     enforcer = casbin.Enforcer(str(MODEL_PATH))
+    enforcer.add_function("holds", holds)
     for ptype, *values in sorted(lines):
-        enforcer.model[ptype[0]][ptype].policy.append(list(values))
+        enforcer.model[ptype[0]][ptype].policy.append(padded(ptype, values))
     enforcer.build_role_links()
     return enforcer
 
@@ -36,7 +44,7 @@ def engine_of(lines: list[Line]) -> PolicyEngine:
     """A PolicyEngine holding `lines` (duplicates included, as a table may hold them)."""
     enforcer = new_enforcer()
     for ptype, *values in lines:
-        enforcer.model[ptype[0]][ptype].policy.append(list(values))
+        enforcer.model[ptype[0]][ptype].policy.append(padded(ptype, values))
     enforcer.build_role_links()
     return PolicyEngine(enforcer, revision=0)
 
@@ -56,7 +64,9 @@ class World:
         if kind < 0.6:  # a grant, now and then to a user directly or to a stranger
             sub = rng.choice(self.roles if rng.random() < 0.9 else [*self.users, "r:none"])
             scope = rng.choice(SCOPES) if rng.random() < 0.05 else rng.choice(SCOPES[:3])
-            return ("p", sub, rng.choice(MODELS), rng.choice(ACTIONS), scope)
+            # now and then under a condition (the request's record says which hold)
+            condition = rng.choice(CONDITIONS) if rng.random() < 0.3 else ""
+            return ("p", sub, rng.choice(MODELS), rng.choice(ACTIONS), scope, condition)
         if kind < 0.8:  # a role held by a user, or by another role (cycles allowed)
             holder = rng.choice(self.users if rng.random() < 0.85 else self.roles)
             return ("g", holder, rng.choice(self.roles))
@@ -73,7 +83,8 @@ class World:
         sub = rng.choice(self.users if rng.random() < 0.9 else self.roles)
         owner = rng.choice([sub, sub, "", rng.choice(self.users)])
         group = rng.choice([*self.groups, ""])
-        return (sub, rng.choice(MODELS), rng.choice(ACTIONS), owner, group)
+        true = frozenset(c for c in CONDITIONS if rng.random() < 0.5)
+        return (sub, rng.choice(MODELS), rng.choice(ACTIONS), owner, group, Probe(true))
 
 
 def compare(engine: PolicyEngine, lines: set[Line], world: World, requests: int) -> int:
@@ -174,9 +185,10 @@ def grantee_requests(world: World, lines: set[Line]) -> Callable[[], Request]:
             return plain()
         _, holder, role = rng.choice(holders)
         found = [g for g in grants if g[1] == role] or grants
-        _, _, model, action, _ = rng.choice(found)
+        model, action = rng.choice(found)[2:4]
         owner = rng.choice([holder, ""])
-        return (holder, model, action, owner, rng.choice([*world.groups, ""]))
+        true = frozenset(c for c in CONDITIONS if rng.random() < 0.5)
+        return (holder, model, action, owner, rng.choice([*world.groups, ""]), Probe(true))
 
     return request
 
@@ -192,7 +204,8 @@ def test_a_revision_out_of_order_is_refused() -> None:
     assert engine.revision == 1 and not engine.enforce("u:1", "task", "read", "", "")
     # Lines of a type the model does not define, or of the wrong width, change nothing.
     assert engine.apply(2, [("-", "g3", "a", "b"), ("+", "p", "r:1"), ("+", "zz", "x")])
-    assert engine.revision == 2 and engine.index.at["p"] == {("r:1", "task", "read", "all"): 0}
+    assert engine.revision == 2
+    assert engine.index.at["p"] == {("r:1", "task", "read", "all", ""): 0}
 
 
 def test_a_change_drops_only_the_answers_it_can_affect() -> None:
@@ -209,7 +222,7 @@ def test_a_change_drops_only_the_answers_it_can_affect() -> None:
             ("g2", "u:2", "g:1"),
         ]
     )
-    key = ("task", "read", False, "")
+    key = ("task", "read", False, "", frozenset())
     for user in ("u:1", "u:2", "u:3"):
         engine.enforce(user, "task", "read", "", "")
     assert [engine.cache.get(user, key) for user in ("u:1", "u:2", "u:3")] == [True, False, True]

@@ -188,7 +188,7 @@ def test_announcements_fit_a_notification() -> None:
 
 
 def test_a_scoped_sync_writes_every_kind_of_line_whole(live: Backend) -> None:
-    """A role's grants and its holders' links missing together come back whole (a multi-row
+    """A role's grants, name and its holders' links missing together come back whole (a multi-row
     insert of `g` and `p` lines), and a scope naming more permissions than one statement can
     match one by one is synced in full instead."""
 
@@ -203,7 +203,7 @@ def test_a_scoped_sync_writes_every_kind_of_line_whole(live: Backend) -> None:
             async with sessions() as session, session.begin():
                 diff = await sync_policy(session, scope=PolicyScope(roles={1}))
                 assert diff.counts["added"] > 10
-                assert {rule[0] for rule in diff.added} == {"p", "g"}
+                assert {rule[0] for rule in diff.added} == {"p", "g", "n"}  # its name too
             many = {(f"model{n}", "read", "all") for n in range(1_500)}
             async with sessions() as session, session.begin():
                 await sync_policy(session, scope=PolicyScope(users={admin}, grants=many))

@@ -107,13 +107,18 @@ def test_seeded_rules_are_exactly_the_default_roles(live: Backend) -> None:
             ("g", user_sub(users["admin"]), role_sub(roles["admin"])),
             ("g", user_sub(users["demo"]), role_sub(roles["user"])),
             ("g2", user_sub(users["demo"]), group_sub(groups["demo-team"])),
+            *(
+                ("n", role_sub(id_), name) for name, id_ in roles.items()
+            ),  # what subject.roles reads
         }
-        assert len(rules) == len(PERMISSION_MODELS) * len(ACTIONS) + 1 + 33 + 24 + 3
+        grants = len(PERMISSION_MODELS) * len(ACTIONS) + 1 + 33 + 24
+        assert len(rules) == grants + 3 + len(roles)
         # The adapter reads the row's values up to the first NULL: nothing may follow one.
         for row in raw:
             values = [row.v0, row.v1, row.v2, row.v3, row.v4, row.v5]
             width = len(rule_of(row)) - 1
-            assert all(v for v in values[:width]) and not any(values[width:]), str(row)
+            assert all(v for v in values[:width]), str(row)
+            assert all(v is None for v in values[width:]), str(row)
 
     run(scenario())
 
@@ -244,12 +249,14 @@ class Tables:
     grants: set[tuple[int, int]]
     user_roles: set[tuple[int, int]]
     user_groups: set[tuple[int, int]]
+    roles: dict[int, str]
 
     def rules(self) -> set[Rule]:
         """Return the rules these tables call for, per the model's documented layout."""
         found: set[Rule] = {("p", f"r:{r}", *self.permissions[p]) for r, p in self.grants}
         found |= {("g", f"u:{u}", f"r:{r}") for u, r in self.user_roles}
         found |= {("g2", f"u:{u}", f"g:{g}") for u, g in self.user_groups}
+        found |= {("n", f"r:{r}", name) for r, name in self.roles.items()}
         return found
 
 
@@ -263,6 +270,7 @@ async def read_tables(session: AsyncSession) -> Tables:
         grants={(r, p) for r, p in await session.execute(select(role_permissions))},
         user_roles={(u, r) for u, r in await session.execute(select(user_roles))},
         user_groups={(u, g) for u, g in await session.execute(select(user_groups))},
+        roles={r: name for r, name in await session.execute(select(Role.id, Role.name))},
     )
 
 
@@ -321,6 +329,7 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
         role = Role(name=f"sync-role-{step}")
         session.add(role)
         await session.flush()
+        tables.roles[role.id] = role.name
         chosen = rng.sample(sorted(tables.permissions), 6)
         await link(session, role_permissions, tables.grants, *((role.id, p) for p in chosen))
         if user_ids:
@@ -329,6 +338,7 @@ async def random_edit(session: AsyncSession, rng: random.Random, tables: Tables)
         r = rng.choice(role_ids)
         await session.execute(delete(Role).where(Role.id == r))
         tables.grants = {(x, p) for x, p in tables.grants if x != r}
+        del tables.roles[r]
         tables.user_roles = {(u, x) for u, x in tables.user_roles if x != r}
     elif kind == "new group":
         group = Group(name=f"sync-group-{step}")

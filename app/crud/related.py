@@ -1,0 +1,82 @@
+"""What a condition reads of a record beyond its own columns, loaded before it is decided:
+the records its to-one relations name, the rows of its to-many ones, and what `can()` reads
+of the records it asks about (`Needs`, `app/core/conditions/evaluate.py`)."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.conditions.catalog import ToMany
+from app.core.conditions.checker import catalog
+from app.core.conditions.evaluate import Needs, View
+
+# What a decision on a record of <model> for <action> reads of it: (model, action) -> Needs.
+MoreNeeds = Callable[[str, str], Needs]
+
+
+async def load_view(
+    session: AsyncSession, model: str, record: Any, needs: Needs, more: MoreNeeds
+) -> View:
+    """The record as conditions see it, with everything `needs` reads of it loaded."""
+    view = record if isinstance(record, View) else View(model, record)
+    await _fill(session, view, needs, more)
+    return view
+
+
+async def _fill(session: AsyncSession, view: View, needs: Needs, more: MoreNeeds) -> None:
+    wanted = Needs()
+    wanted.merge(needs)
+    for action, target in needs.permits:  # `can()` decides on this record: what that reads
+        wanted.merge(more(target, action))
+    entity = catalog().entity(view.model)
+    for name, sub in wanted.ones.items():
+        if name in view.ones:
+            continue
+        hop = entity.ones[name]
+        key = view.get(hop.key)
+        found = None
+        if key is not None:
+            table = catalog().entity(hop.model).table
+            row = (await session.execute(select(table).where(table.c.id == key))).first()
+            found = View(hop.model, dict(row._mapping)) if row is not None else None
+        view.ones[name] = found
+        if found is not None:
+            await _fill(session, found, sub, more)
+    for name, sub in wanted.manys.items():
+        if name in view.manys:
+            continue
+        many = entity.manys[name]
+        rows = [View(many.model, row) for row in await _rows(session, view, many)]
+        view.manys[name] = rows
+        for row in rows:
+            await _fill(session, row, sub, more)
+
+
+async def _rows(session: AsyncSession, view: View, many: ToMany) -> list[dict[str, Any]]:
+    """The rows of a to-many relation: those naming the record (none for a record not yet
+    stored), or through a link, those a write names (`tag_ids`) or the link holds."""
+    table = catalog().entity(many.model).table
+    record_id = view.get("id")
+    if many.link is not None:
+        field = f"{many.name.removesuffix('s')}_ids"
+        named = view.record.get(field) if isinstance(view.record, Mapping) else None
+        if named is not None:
+            ids = list(named)
+        elif record_id is None:
+            return []
+        else:
+            link = many.link
+            ids = list(
+                await session.scalars(select(link.c[many.far]).where(link.c[many.key] == record_id))
+            )
+        if not ids:
+            return []
+        statement = select(table).where(table.c.id.in_(ids))
+    elif record_id is None:
+        return []
+    else:
+        statement = select(table).where(table.c[many.key] == record_id)
+    result = await session.execute(statement.order_by(table.c.id))
+    return [dict(row._mapping) for row in result]
