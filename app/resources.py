@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app import crud
+from app.core.conditions.checker import install_catalog
 from app.core.permissions import AUDIT_READ
 from app.crud.base import CRUDBase
 from app.crud.role import Holder
@@ -381,3 +382,8 @@ _list_children()
 PERMISSION_MODELS: tuple[str, ...] = tuple(res.policy_model for res in RESOURCES)
 # Permissions beside the registered models' grid: reading the audit log.
 EXTRA_PERMISSIONS: tuple[str, ...] = (AUDIT_READ,)
+# What conditions may read of each model: the columns its API shows (never a secret).
+install_catalog(
+    {res.policy_model: res.model for res in RESOURCES},
+    {res.policy_model: set(res.read_schema.model_fields) for res in RESOURCES},
+)

@@ -9,6 +9,8 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +41,8 @@ class PolicyStore:
         self.lookups = 0  # requests for the policy in force so far (`at_least`)
         self.builds = 0  # whole loads so far
         self.catch_ups = 0  # revisions applied from `policy_change` so far
+        # The time a request's decisions read as `now` (a test fixes it to a boundary).
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
     def current(self) -> PolicyEngine | None:

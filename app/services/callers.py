@@ -89,7 +89,7 @@ async def visitor_of(
         policy = await policies.at_least(identified.revision)
     else:
         policy = await policies.get(session)
-    access = Access(user, policy, login.id if login else None, origin.address)
+    access = Access(user, policy, login.id if login else None, origin.address, policies.clock())
     record = identified.record
     if record_of is not None and not identified.read:
         record = await record_of[0].crud.read(session=session, id=record_of[1])

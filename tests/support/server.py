@@ -5,11 +5,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
 from app.core.config import Settings
 from app.main import create_app
+
+# The app each running server serves, by base URL (a test sets its clock: `state.policy.clock`).
+APPS: dict[str, Any] = {}
 
 
 def free_port() -> int:
@@ -22,8 +26,9 @@ def free_port() -> int:
 def serve(settings: Settings) -> Iterator[str]:
     """Run the app for `settings` until the block ends; yield its base URL."""
     port = free_port()
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -38,8 +43,11 @@ def serve(settings: Settings) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
+    base_url = f"http://127.0.0.1:{port}"
+    APPS[base_url] = app
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield base_url
     finally:
+        APPS.pop(base_url, None)
         server.should_exit = True
         thread.join(timeout=10)
