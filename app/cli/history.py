@@ -12,6 +12,7 @@ from app.cli.directory import Directory, find_user, role_ids_of, transaction
 from app.cli.output import emit_json, table
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine, load_policy
+from app.core.permissions import permission_name
 from app.models import Permission
 from app.models.audit import AuditEntry
 
@@ -131,7 +132,9 @@ class EntryNames:
         if entry.resource == "permissions":
             parts = [latest(field) for field in ("model", "action", "scope")]
             if all(parts):
-                self.recorded[("permissions", entry.record_id)] = ":".join(map(str, parts))
+                condition = self.directory.condition(latest("condition_id"))
+                name = permission_name(*map(str, parts), condition)
+                self.recorded[("permissions", entry.record_id)] = name
             return
         name = latest("username" if entry.resource == "users" else "name")
         if name:

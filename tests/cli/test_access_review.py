@@ -81,6 +81,7 @@ def test_who_can_names_the_role_and_the_groups_reached(
             "active": True,
             "role": "manager",
             "scope": "group",
+            "condition": None,
             "groups": ["demo-team"],
         }
     ]
