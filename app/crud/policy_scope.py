@@ -75,7 +75,7 @@ POLICY_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     User: ("roles", "groups"),
     Role: ("permissions",),
     Group: ("members",),
-    Permission: ("model", "action", "scope"),
+    Permission: ("model", "action", "scope", "condition_id"),
 }
 
 
