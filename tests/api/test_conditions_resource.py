@@ -229,3 +229,17 @@ def test_a_condition_in_use_is_kept_until_no_permission_carries_it(admin: httpx.
     assert "1 permission still refers to it (task:delete:own[open])" in detail
     assert admin.delete(f"/permissions/{deletes['id']}").status_code == 204
     assert admin.delete(f"/conditions/{made['id']}").status_code == 204
+
+
+def test_a_condition_on_what_managing_takes_is_refused_when_nobody_else_manages(
+    admin: httpx.Client,
+) -> None:
+    """Managing users and roles takes `permission:read:all` without a condition: narrowing
+    the only one held would leave nobody able to (409), as deleting it would."""
+    made = condition(admin, model="permission", expression='record.model == "task"')
+    params = {"model": "permission", "action": "read", "scope": "all"}
+    [read_all] = admin.get("/permissions", params=params).json()["items"]
+    narrowed = admin.put(f"/permissions/{read_all['id']}", json={"condition_id": made["id"]})
+    assert narrowed.status_code == 409, narrowed.text
+    assert "could manage users and roles" in narrowed.json()["detail"]
+    assert admin.get(f"/permissions/{read_all['id']}").json() == read_all
