@@ -4,7 +4,6 @@ A new business table needs one entry here (its model; its schemas and everything
 defaults derived from it), after its model and migration exist.
 """
 
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +12,14 @@ from pydantic import BaseModel
 
 from app import crud
 from app.core.conditions.checker import install_catalog
-from app.core.permissions import AUDIT_READ
+from app.core.errors import FieldError
+from app.core.permissions import AUDIT_READ, GROUP_WORK, OWNED, permission_name, snake_case
 from app.crud.base import CRUDBase
 from app.crud.role import Holder
-from app.hooks import accounts, grants
+from app.hooks import accounts, conditions, grants
 from app.models import (
     Comment,
+    Condition,
     Customer,
     Group,
     LoginSession,
@@ -38,16 +39,6 @@ from app.schemas.derived import create_schema, read_schema
 OWNER_FIELDS = ("owner_user_id", "owner_group_id")
 OWNER_SORT = ("id", *OWNER_FIELDS, "created_at", "updated_at")
 DERIVED: Any = object()  # a field left to __post_init__ to derive (None means "none")
-# Default grants (`action:scope`) of the seeded roles that are not admin (which holds every
-# permission at `all`): a business table people own, and its records worked on in groups.
-OWN_WORK = ("create:own", "read:own", "update:own", "delete:own", "read:group")
-GROUP_WORK = ("create:group", "read:group", "update:group", "delete:group")
-OWNED = {"user": OWN_WORK, "manager": GROUP_WORK}
-
-
-def snake_case(name: str) -> str:
-    """`TimeEntry` -> `time_entry`."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 @dataclass(frozen=True)
@@ -82,6 +73,7 @@ class Resource:
     # records its detail page shows as (child resource path, foreign key on the child)
     title_field: str = "name"
     title_fields: tuple[str, ...] = DERIVED  # what the title is made of; default: title_field
+    titled: Callable[..., str] | None = None  # the title of those values; default: joined by ":"
     list_columns: tuple[str, ...] = ()
     children: tuple[tuple[str, str], ...] = ()  # derived from the children's `listed_on`
     # The parents (resource paths) whose page lists this table's records, by the field of
@@ -107,6 +99,8 @@ class Resource:
     # What a write of one of its records gives people: reported to the delegation check,
     # which refuses what the editor does not hold (`app/hooks/grants.py`).
     grants: Callable[..., Awaitable[None]] | None = None
+    # Its own checks of a record as a write would leave it, 422 (`app/hooks/conditions.py`).
+    validate: Callable[..., Awaitable[list[FieldError]]] | None = None
     # Around an update: a check before it (a user's own new password needs the current
     # one) and what it sets off after (a new password ends sessions): `app/hooks/accounts.py`.
     before_update: Callable[..., Awaitable[None]] | None = None
@@ -137,6 +131,7 @@ class Resource:
             "crud": CRUDBase(self.model),
             "update_schema": self.create_schema
             and partial(self.create_schema, f"{self.model.__name__}Update"),
+            "title_fields": (self.title_field,),
         }
         for key, value in defaults.items():
             if getattr(self, key) is DERIVED:
@@ -169,8 +164,6 @@ class Resource:
                 and self.crud.is_dated(column.name)
             ]
             object.__setattr__(self, "range_columns", tuple(dated))
-        if self.title_fields is DERIVED:
-            object.__setattr__(self, "title_fields", (self.title_field,))
         if not self.sort_columns:
             object.__setattr__(self, "sort_columns", (*OWNER_SORT, *self.list_columns))
         if self.indexed:
@@ -197,16 +190,15 @@ class Resource:
 
     def title_of(self, record: Any) -> str:
         """Return a short human name for a record: its `title_fields` joined by ":" (a
-        name, a title, `model:action:scope`), else its id."""
+        name, a title) or as `titled` makes them (`task:update:own[open]`), else its id."""
         return self.title_from(
             record.id, [getattr(record, name, None) for name in self.title_fields]
         )
 
-    @staticmethod
-    def title_from(record_id: int, values: Sequence[Any]) -> str:
+    def title_from(self, record_id: int, values: Sequence[Any]) -> str:
         """Return the title of the record `record_id` whose title fields hold `values`."""
         shown = [str(value) for value in values if value not in (None, "")]
-        text = ":".join(shown) if shown else f"#{record_id}"
+        text = (self.titled(*values) if self.titled else ":".join(shown)) or f"#{record_id}"
         return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -259,11 +251,22 @@ RESOURCES: tuple[Resource, ...] = (
         update_schema=permission.PermissionUpdate,
         sort_columns=(*OWNER_SORT, "model", "action", "scope"),
         search_columns=("model", "action", "scope", "description"),
-        filter_columns=("model", "action", "scope"),
-        title_fields=("model", "action", "scope"),
-        list_columns=("model", "action", "scope", "description"),
-        managing_fields=frozenset({"model", "action", "scope"}),
+        filter_columns=("model", "action", "scope", "condition_id"),
+        title_fields=("model", "action", "scope", "condition"),
+        titled=permission_name,
+        list_columns=("model", "action", "scope", "condition_id", "description"),
+        managing_fields=frozenset({"model", "action", "scope", "condition_id"}),
         grants=grants.permission_grants,
+        validate=conditions.permission_errors,
+    ),
+    Resource(
+        path="conditions",
+        indexed=False,
+        model=Condition,
+        search_columns=("name", "model", "expression", "description"),
+        filter_columns=("model",),
+        list_columns=("model", "name", "expression", "description"),
+        validate=conditions.condition_errors,
     ),
     Resource(
         path="sessions",

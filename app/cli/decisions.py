@@ -62,7 +62,7 @@ async def cmd_who_can(args: argparse.Namespace, settings: Settings) -> int:
             (
                 row["user"] if row["active"] else f"{row['user']} (inactive)",
                 row["role"],
-                row["scope"],
+                f"{row['scope']}[{row['condition']}]" if row["condition"] else row["scope"],
                 ", ".join(row["groups"]) or ("none" if row["scope"] == "group" else ""),
             )
             for row in rows
@@ -152,7 +152,7 @@ async def check(
     def matched(act: str, record: tuple[int | None, int | None] | None) -> list[dict[str, str]]:
         """The role and rule of each `act` rule held, that covers `record` if there is one."""
         return [
-            {"role": directory.role(role_id), "rule": ":".join(rule)}
+            {"role": directory.role(role_id), "rule": directory.permission(rule)}
             for role_id, rule in held
             if rule[1] == act and (record is None or covers(rule[2], user.id, groups, *record))
         ]
@@ -235,6 +235,7 @@ async def who_can(
                 "active": active.get(user_id, False),
                 "role": directory.subject(rule[0]),
                 "scope": rule[3],
+                "condition": directory.condition(rule[4] if len(rule) > 4 else None),
                 "groups": [directory.group(g) for g in groups],
             }
             if ids:
@@ -261,7 +262,7 @@ def held_by(policy: PolicyEngine, directory: Directory, user_id: int) -> dict[st
     role_ids = role_ids_of(policy, user_id)
     for role_id in role_ids:
         for rule in rules_of(policy, role_id):
-            via.setdefault(":".join(rule), []).append(directory.role(role_id))
+            via.setdefault(directory.permission(rule), []).append(directory.role(role_id))
     return {
         "roles": [directory.role(r) for r in role_ids],
         "groups": [directory.group(g) for g in policy.group_ids(user_id)],

@@ -3,7 +3,7 @@ models a permission can name, and one transaction on the app's engine."""
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from app.core.config import Settings
 from app.core.database import create_app_engine
 from app.core.enforcer import PolicyEngine, role_sub, user_sub
 from app.core.numbers import whole_number
+from app.core.permissions import permission_name
 from app.db import create_sessionmaker
 from app.models import User
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, REGISTRY, Resource
@@ -70,6 +71,7 @@ class Directory:
     roles: dict[int, str]
     groups: dict[int, str]
     ids: bool = False
+    conditions: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, session: AsyncSession, *, ids: bool = False) -> "Directory":
@@ -78,7 +80,22 @@ class Directory:
             await names(session, "roles"),
             await names(session, "groups"),
             ids,
+            await names(session, "conditions"),
         )
+
+    def condition(self, value: str | int | None) -> str | None:
+        """A condition by name, from its id (a rule's text, an audit entry's number): "#7"
+        when no condition has that id; None for none."""
+        if value in (None, ""):
+            return None
+        row_id = value if isinstance(value, int) else whole_number(value)
+        return self.conditions.get(row_id, f"#{value}") if row_id is not None else str(value)
+
+    def permission(self, parts: Sequence[str]) -> str:
+        """A `p` rule's permission by name: `(model, action, scope[, condition id])` as
+        `model:action:scope[condition]`."""
+        model, action, scope, *rest = parts
+        return permission_name(model, action, scope, self.condition(rest[0] if rest else None))
 
     def _name(self, kind: str, table: dict[int, str], row_id: int | None) -> str:
         if row_id is None:
@@ -113,8 +130,8 @@ class Directory:
     def rule(self, rule: Sequence[str]) -> str:
         """A Casbin rule in words: `role user may task:read:group`, `user demo has role user`."""
         kind, *values = rule
-        if kind == "p" and len(values) == 4:
-            return f"role {self.subject(values[0])} may {':'.join(values[1:])}"
+        if kind == "p" and len(values) in (4, 5):
+            return f"role {self.subject(values[0])} may {self.permission(values[1:])}"
         if kind == "g" and len(values) == 2:
             return f"user {self.subject(values[0])} has role {self.subject(values[1])}"
         if kind == "g2" and len(values) == 2:
@@ -150,7 +167,7 @@ def role_ids_of(policy: PolicyEngine, user_id: int) -> list[int]:
     return sorted(int(name[2:]) for name in roles if name.startswith("r:"))
 
 
-def rules_of(policy: PolicyEngine, role_id: int) -> list[tuple[str, str, str]]:
-    """Return the (model, action, scope) rules Casbin holds for a role."""
+def rules_of(policy: PolicyEngine, role_id: int) -> list[tuple[str, ...]]:
+    """Return the (model, action, scope[, condition id]) rules Casbin holds for a role."""
     found = policy.enforcer.get_filtered_named_policy("p", 0, role_sub(role_id))
-    return sorted((rule[1], rule[2], rule[3]) for rule in found)
+    return sorted(tuple(value for value in rule[1:5] if value) for rule in found)

@@ -12,6 +12,7 @@ from app.cli.directory import Directory, find_user, role_ids_of, transaction
 from app.cli.output import emit_json, table
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine, load_policy
+from app.core.permissions import permission_name
 from app.models import Permission
 from app.models.audit import AuditEntry
 
@@ -43,7 +44,13 @@ LINKS = frozenset(
         "permission_revoked",
     }
 )
-ACCESS_TABLES = {"users": "user", "roles": "role", "groups": "group", "permissions": "permission"}
+ACCESS_TABLES = {
+    "users": "user",
+    "roles": "role",
+    "groups": "group",
+    "permissions": "permission",
+    "conditions": "condition",
+}
 
 
 def history_statement(since: datetime | None) -> Select[Any]:
@@ -131,7 +138,9 @@ class EntryNames:
         if entry.resource == "permissions":
             parts = [latest(field) for field in ("model", "action", "scope")]
             if all(parts):
-                self.recorded[("permissions", entry.record_id)] = ":".join(map(str, parts))
+                condition = self.directory.condition(latest("condition_id"))
+                name = permission_name(*map(str, parts), condition)
+                self.recorded[("permissions", entry.record_id)] = name
             return
         name = latest("username" if entry.resource == "users" else "name")
         if name:
@@ -145,6 +154,7 @@ class EntryNames:
             "roles": self.directory.roles,
             "groups": self.directory.groups,
             "permissions": self.permissions,
+            "conditions": self.directory.conditions,
         }[table]
         key = row_id if row_id is not None else 0
         if key in current:
@@ -154,6 +164,12 @@ class EntryNames:
         else:
             shown = f"{kind[0]}:{row_id} (unknown)"
         return f"{shown} ({kind[0]}:{row_id})" if self.directory.ids else shown
+
+    def named_change(self, field: str, value: Any) -> tuple[str, Any]:
+        """A change of a permission's condition by the conditions' names."""
+        if field == "condition_id" and isinstance(value, list):
+            return "condition", [self.directory.condition(row_id) for row_id in value]
+        return field, value
 
     def describe(self, entry: Any) -> str | None:
         changes = entry.changes or {}
@@ -187,14 +203,28 @@ class EntryNames:
         kind, name = ACCESS_TABLES.get(table or "", table), self.of(table, entry.record_id)
         if event != "updated":
             return f"{event} {kind} {name}"
-        said = [change_text(f, v) for f, v in sorted(changes.items()) if f in ACCESS_FIELDS]
+        said = [
+            change_text(*self.named_change(f, v))
+            for f, v in sorted(changes.items())
+            if f in ACCESS_FIELDS
+        ]
         # Links changed alone are told by their own events (role_granted, ...).
         return f"changed {kind} {name}: {'; '.join(said)}" if said else None
 
 
 # The fields whose change alters who may do what (or who someone is).
 ACCESS_FIELDS = frozenset(
-    {"username", "is_active", "hashed_password", "name", "model", "action", "scope"}
+    {
+        "username",
+        "is_active",
+        "hashed_password",
+        "name",
+        "model",
+        "action",
+        "scope",
+        "condition_id",
+        "expression",
+    }
 )
 
 

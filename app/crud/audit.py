@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, inspect, select
+from sqlalchemy import Column, Select, delete, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import utcnow
@@ -51,7 +51,9 @@ def snapshot(obj: Any, relations: dict[str, tuple[str, Any]]) -> dict[str, Any]:
     values = {
         attribute.key: jsonable(getattr(obj, attribute.key))
         for attribute in state.mapper.column_attrs
-        if attribute.key not in UNTRACKED and attribute.key not in state.unloaded
+        if attribute.key not in UNTRACKED
+        and attribute.key not in state.unloaded
+        and isinstance(attribute.columns[0], Column)  # not a value read beside the row
     }
     for field, (attribute, _) in relations.items():
         if attribute not in state.unloaded:

@@ -33,7 +33,8 @@ from app.core.numbers import INT_MAX
 from app.crud import audit
 from app.crud.paging import ListMixin
 from app.crud.policy_scope import POLICY_ATTRIBUTES, touch_policy
-from app.crud.rows import row_columns
+from app.crud.referrers import RestrictMixin, StillReferred
+from app.crud.rows import column_of, row_columns
 from app.models.base import link_fields
 
 ModelT = TypeVar("ModelT", bound=Base)
@@ -47,20 +48,11 @@ UniqueKeys = list[tuple[list[str], list[ColumnElement[Any]]]]
 Named = dict[str, list[Any]]
 
 
-class StillReferred(Exception):
-    """A delete refused: other rows still refer to the record through a foreign key that
-    keeps it (no `ON DELETE` action). `referrers`: (table, how many rows) where known."""
-
-    def __init__(self, referrers: list[tuple[str, int | None]]) -> None:
-        self.referrers = referrers
-        super().__init__(", ".join(table for table, _ in referrers) or "other rows")
-
-
 class RecordGone(Exception):
     """The record was deleted by another request while this one was changing it."""
 
 
-class CRUDBase(ListMixin, Generic[ModelT]):
+class CRUDBase(ListMixin, RestrictMixin, Generic[ModelT]):
     """Common operations on one model; subclasses add only what differs."""
 
     def __init__(self, model: type[ModelT]) -> None:
@@ -169,7 +161,8 @@ class CRUDBase(ListMixin, Generic[ModelT]):
         owner columns (what a title and a decision read), no ORM objects."""
         table = self.model.__table__
         names = dict.fromkeys(("id", *fields, OWNER_USER, OWNER_GROUP))
-        stmt = select(*(table.c[name] for name in names if name in table.c))
+        columns = [column_of(self.model, name) for name in names]
+        stmt = select(*(column for column in columns if column is not None))
         if where is not None:
             stmt = stmt.where(where)
         if ids is not None:
@@ -300,39 +293,14 @@ class CRUDBase(ListMixin, Generic[ModelT]):
                 found.extend(names)
         return found
 
-    @cached_property
-    def restricting(self) -> list[tuple[Any, Column[Any]]]:
-        """The (table, column) of every foreign key of another table to this one declared
-        `ON DELETE RESTRICT`: a record they refer to is kept, whatever else the delete
-        cascades to. (A key with no action is checked by the database at the end of the
-        statement, after the cascades: its refusal is translated instead.)"""
-        mine = self.model.__table__
-        return [
-            (table, key.parent)
-            for table in Base.metadata.tables.values()
-            if table is not mine
-            for key in table.foreign_keys
-            if key.column.table is mine and (key.ondelete or "").upper() == "RESTRICT"
-        ]
-
-    async def referrers(self, *, session: AsyncSession, id: int) -> list[tuple[str, int | None]]:
-        """How many rows of each table still refer to record `id` through a key that keeps
-        it (one count per such key; none when the models declare no such key)."""
-        found: list[tuple[str, int | None]] = []
-        for table, column in self.restricting:
-            count = await session.scalar(select(func.count()).where(column == id))
-            if count:
-                found.append((table.name, count))
-        return found
-
     async def delete(self, *, session: AsyncSession, db_obj: ModelT) -> bool:
         """Delete the record by one statement (its links and dependants go by the database's
         cascades); False when another request deleted it first, so one of several
         concurrent deletes reports success."""
         table = self.model.__table__
-        referrers = await self.referrers(session=session, id=db_obj.id)  # type: ignore[attr-defined]
-        if referrers:
-            raise StillReferred(referrers)
+        refused = await self.referrers(session=session, id=db_obj.id)  # type: ignore[attr-defined]
+        if refused is not None:
+            raise refused
         before = audit.snapshot(db_obj, self.relations)
         try:
             result = await session.execute(delete(table).where(table.c.id == db_obj.id))  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ PostgreSQL as an array and on SQLite as a JSON array, both read back as a list o
 import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, inspect, select
+from sqlalchemy import Column, ColumnElement, Select, Text, inspect, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import RelationshipProperty
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -62,13 +62,37 @@ def id_column(relationship: RelationshipProperty[Any], label: str) -> ColumnElem
 
 
 def row_columns(model: Any, relations: dict[str, str]) -> list[ColumnElement[Any]]:
-    """Return the columns of a plain-row read of `model`: its table's, then each relation's
-    ids labelled with its field (`tag_ids`)."""
+    """Return the columns of a plain-row read of `model`: its table's, the values its
+    mapping reads beside them (a permission's condition's name), then each relation's ids
+    labelled with its field (`tag_ids`)."""
     mapper = inspect(model)
     columns: list[ColumnElement[Any]] = list(mapper.local_table.c)
+    columns += [getattr(model, key).expression.label(key) for key in read_beside(model)]
     for field, attribute in relations.items():
         columns.append(id_column(mapper.relationships[attribute], field))
     return columns
+
+
+def read_beside(model: Any) -> list[str]:
+    """The mapped attributes of `model` that are SQL expressions rather than its table's
+    columns (`column_property`): read with its rows, never written."""
+    table = inspect(model).local_table
+    return [
+        prop.key
+        for prop in inspect(model).column_attrs
+        if not any(column.table is table for column in prop.columns if isinstance(column, Column))
+    ]
+
+
+def column_of(model: Any, name: str) -> ColumnElement[Any] | None:
+    """The column `name` of `model`'s rows: its table's, or a value read beside them
+    (labelled with its name); None when it has neither."""
+    table = inspect(model).local_table
+    if name in table.c:
+        return table.c[name]
+    if name in read_beside(model):
+        return getattr(model, name).expression.label(name)
+    return None
 
 
 def as_rows(stmt: Select[Any], columns: list[ColumnElement[Any]]) -> Select[Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from app.core.decisions import RowScope
+from app.crud.rows import column_of
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ async def read_choices(session: Any, wanted: Sequence[Titled], limit: int) -> li
         columns = []
         for number, item in enumerate(wanted):
             table = item.target.__table__
-            rows = select(table.c.id, *(table.c[name] for name in item.fields))
+            rows = select(table.c.id, *(column_of(item.target, name) for name in item.fields))
             readable = item.scope.clause(table)
             if readable is not None:
                 rows = rows.where(readable)

@@ -27,6 +27,7 @@ SOMEONE_MANAGES = (
     .join(Permission, Permission.id == role_permissions.c.permission_id)
     .where(
         User.is_active,
+        Permission.condition_id.is_(None),  # a condition's permission is narrower
         or_(
             *(
                 and_(Permission.model == m, Permission.action == a, Permission.scope == s)

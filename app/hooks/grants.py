@@ -5,7 +5,8 @@ which refuses what the editor does not hold themselves."""
 from typing import TYPE_CHECKING, Any
 
 from app import crud
-from app.core.permissions import DEFAULT_ROLE
+from app.core.permissions import DEFAULT_ROLE, permission_name
+from app.models import Condition
 
 if TYPE_CHECKING:
     from app.services.delegation import Check
@@ -48,7 +49,7 @@ async def user_grants(check: "Check", values: dict[str, Any], record: Any | None
         and values.get("password") is not None
         and not check.missing
     ):
-        theirs = check.access.policy.permissions(record.id)
+        theirs = await crud.role.held(session=session, user_id=record.id)
         await check.grant(theirs, record.group_ids)
         check.why = f"setting {record.username}'s password would let you act as them: "
 
@@ -64,10 +65,16 @@ async def group_grants(check: "Check", values: dict[str, Any], record: Any | Non
 
 
 async def permission_grants(check: "Check", values: dict[str, Any], record: Any | None) -> None:
-    """A changed permission: every holder of it holds the new one instead."""
+    """A changed permission: every holder of it holds the new one instead (its condition
+    changed, or dropped, included)."""
     if record is None:
         return
-    after = ":".join(str(values.get(part, getattr(record, part))) for part in PARTS)
+    condition = record.condition
+    condition_id = values.get("condition_id", record.condition_id)
+    if condition_id != record.condition_id:
+        found = await check.session.get(Condition, condition_id) if condition_id else None
+        condition = found.name if found is not None else None
+    after = permission_name(*(values.get(part, getattr(record, part)) for part in PARTS), condition)
     if after != str(record):
         roles = await crud.role.holding(session=check.session, permission_id=record.id)
         groups = await crud.role.member_groups(session=check.session, role_ids=roles)

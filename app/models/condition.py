@@ -24,7 +24,9 @@ class Condition(OwnedMixin, TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), info={"pattern": CONDITION_NAME})
-    # The permission model (`task`) whose records the expression reads.
-    model: Mapped[str] = mapped_column(String(50))
-    expression: Mapped[str] = mapped_column(Text, info={"max_length": EXPRESSION_LENGTH})
+    # The permission model whose records the expression reads.
+    model: Mapped[str] = mapped_column(String(50), info={"example": "task"})
+    expression: Mapped[str] = mapped_column(
+        Text, info={"max_length": EXPRESSION_LENGTH, "example": 'record.status != "done"'}
+    )
     description: Mapped[str | None] = mapped_column(Text)

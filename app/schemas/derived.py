@@ -9,7 +9,9 @@ differs from the table (a user's write-only password), the registry entry declar
 own schemas instead.
 
 Column `info` keys: `pattern` (regex, words[, example]), `format` ("email"), `min_length`
-(a required text is never blank: 1 by default).
+(a required text is never blank: 1 by default), `max_length` (of a TEXT column: the most a
+client may send, rather than `LONG_TEXT`), `example` (a text the docs and tests may send,
+where made-up text would not do: an expression).
 """
 
 from datetime import date, datetime
@@ -119,7 +121,7 @@ def input_type(model: type[Any], column: Column[Any]) -> tuple[Any, dict[str, An
         bounds.setdefault("le", SMALLINT_MAX if isinstance(kind, SmallInteger) else INT_MAX)
         return int, bounds
     if isinstance(kind, String | TextType):
-        length = getattr(kind, "length", None)
+        length = getattr(kind, "length", None) or column.info.get("max_length")
         if column.info.get("format") == "email":
             return EmailStr, {"max_length": length}
         required = not column.nullable and default_of(column) is None
@@ -127,7 +129,8 @@ def input_type(model: type[Any], column: Column[Any]) -> tuple[Any, dict[str, An
         text = Text(length or LONG_TEXT, min_length=low)
         if "pattern" in column.info:
             return Annotated[text, pattern(*column.info["pattern"])], {}
-        return text, {}
+        example = column.info.get("example")
+        return text, ({"examples": [example]} if example is not None else {})
     raise TypeError(f"{model.__name__}.{column.name}: no input type for {kind!r}")
 
 

@@ -79,6 +79,8 @@ def example_value(schema: type[BaseModel], name: str, text: str) -> Any:
         high = constraint(info, "max_length", metadata)
         value = text.ljust(low, "x")[: high or None]
         pattern = constraint(info, "pattern", metadata)
+        if not pattern and info.examples and isinstance(info.examples[0], str):
+            return info.examples[0]  # what only its example shows (a condition's expression)
         if pattern and not re.search(pattern, value):
             declared = [*(info.examples or ()), *examples_of(metadata), info.default]
             matching = [v for v in declared if isinstance(v, str) and re.search(pattern, v)]

@@ -1,12 +1,13 @@
-"""Permission schemas: `<model>:<action>:<scope>` in three parts."""
+"""Permission schemas: `<model>:<action>:<scope>` in three parts, and the condition it may
+carry (by id in, by id and name out: `task:update:own[open]`)."""
 
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, computed_field
 
-from app.core.permissions import ACTIONS, SCOPES
+from app.core.permissions import ACTIONS, SCOPES, permission_name
 from app.models.permission import MODEL_NAME
-from app.schemas.common import OwnerFields, ReadSchema, Text, partial
+from app.schemas.common import Id, OwnerFields, ReadSchema, Text, partial
 
 Action = Literal[ACTIONS]  # type: ignore[valid-type]
 Scope = Literal[SCOPES]  # type: ignore[valid-type]
@@ -32,6 +33,9 @@ class PermissionCreate(OwnerFields):
     action: Action
     scope: Scope
     description: Text(2000) | None = None
+    condition_id: Id | None = Field(
+        default=None, description="A condition of the same model (null: none)."
+    )
 
 
 PermissionUpdate = partial(PermissionCreate, "PermissionUpdate")
@@ -42,8 +46,10 @@ class PermissionRead(ReadSchema):
     action: Action
     scope: Scope
     description: str | None
+    condition_id: int | None
+    condition: str | None = Field(description="The condition's name (null: none).")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def name(self) -> str:
-        return f"{self.model}:{self.action}:{self.scope}"
+        return permission_name(self.model, self.action, self.scope, self.condition)

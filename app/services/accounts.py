@@ -39,11 +39,12 @@ async def keeping_a_manager(
 
 
 async def profile(access: Access, session: AsyncSession) -> tuple[User, list[str]] | None:
-    """The caller's own account and every permission they hold (None: deleted meanwhile)."""
+    """The caller's own account and every permission they hold, by name, conditions named
+    (None: deleted meanwhile)."""
     user = await crud.user.get(session=session, id=access.user.id)
     if user is None:
         return None
-    return user, sorted(access.policy.permissions(user.id))
+    return user, sorted(await crud.role.held(session=session, user_id=user.id))
 
 
 async def revoke_other_sessions(access: Access, session: AsyncSession) -> None:

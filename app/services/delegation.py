@@ -3,15 +3,17 @@
 roles and read permissions could give their own role every permission.
 
 A write may give a user only what the editor holds at that scope or wider (`task:read:own`
-is covered by `task:read:own` or `task:read:all`): a role's new permissions, a user's new
-roles, a changed permission, a role renamed to the one every registration gets (whose whole
-set then goes to strangers), and another user's password (which lets the editor act as
-them, so the editor must hold all they hold). A `group` permission reaches the records of
-the holder's groups, so where a write makes one reach a group (a new member, a new
-`group` permission for people in it) the editor must reach that group's records too: the
-same `all`, or the same `group` and membership. The admin role, holding every permission
-at `all`, may grant anything, permissions of models the app does not know included. A
-refusal is a 403 naming what the editor does not hold.
+is covered by `task:read:own` or `task:read:all`), with the same condition or none
+(`task:update:own[open]` by itself, or by `task:update:own`, which allows more): a role's
+new permissions, a user's new roles, a changed permission, a role renamed to the one every
+registration gets (whose whole set then goes to strangers), and another user's password
+(which lets the editor act as them, so the editor must hold all they hold). What the
+editor holds is read from the tables, conditions named (the policy's lines name none). A
+`group` permission reaches the records of the holder's groups, so where a write makes one
+reach a group (a new member, a new `group` permission for people in it) the editor must
+reach that group's records too: the same `all`, or the same `group` and membership. The
+admin role, holding every permission at `all`, may grant anything, permissions of models
+the app does not know included. A refusal is a 403 naming what the editor does not hold.
 """
 
 from collections.abc import Iterable
@@ -19,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import crud
 from app.core.errors import Forbidden
 from app.models import ACTIONS
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, REGISTRY, Resource
@@ -28,14 +31,18 @@ EVERYTHING = frozenset(
     {f"{model}:{action}:all" for model in PERMISSION_MODELS for action in ACTIONS}
     | set(EXTRA_PERMISSIONS)
 )
-PARTS = ("model", "action", "scope")  # of a permission's name
 
 
 def covers(held: frozenset[str], wanted: str) -> bool:
-    """Whether holding `held` covers granting `wanted` (the same, or its model and action
-    at `all`)."""
-    model, action, _ = wanted.split(":")
-    return wanted in held or f"{model}:{action}:all" in held
+    """Whether holding `held` covers granting `wanted`: the same, or its model and action at
+    `all`; a permission with a condition (`task:update:own[open]`, narrower) is covered by
+    the same without one too."""
+    base, bracket, condition = wanted.partition("[")
+    model, action, _ = base.split(":")
+    wider = {base, f"{model}:{action}:all"}
+    if bracket:
+        wider |= {wanted, f"{model}:{action}:all[{condition}"}
+    return not wider.isdisjoint(held)
 
 
 def refusal(missing: list[str], why: str = "") -> Forbidden:
@@ -59,11 +66,12 @@ async def check_delegation(
     `values` holds what the client set; `record` is the record before an update (None on
     create).
     """
-    check = Check(access, session)
+    if res.grants is None:
+        return
+    check = Check(access, session, await crud.role.held(session=session, user_id=access.user.id))
     if check.held >= EVERYTHING:
         return
-    if res.grants is not None:
-        await res.grants(check, values, record)
+    await res.grants(check, values, record)
     if check.missing:
         raise refusal(list(dict.fromkeys(check.missing)), check.why)
 
@@ -71,10 +79,10 @@ async def check_delegation(
 class Check:
     """What one write would give that its editor does not hold, gathered as it is found."""
 
-    def __init__(self, access: Access, session: AsyncSession) -> None:
+    def __init__(self, access: Access, session: AsyncSession, held: Iterable[str]) -> None:
         self.access = access
         self.session = session
-        self.held = access.policy.permissions(access.user.id)
+        self.held = frozenset(held)  # the editor's permissions, by name (conditions named)
         self.missing: list[str] = []
         self.why = ""
 
@@ -89,7 +97,8 @@ class Check:
         """What holders of `names` would reach in each of `group_ids` through their `group`
         permissions that the editor cannot reach there, named `task:read over <group>`."""
         groups = sorted(set(group_ids))
-        wanted = sorted({name.rsplit(":", 1)[0] for name in names if name.endswith(":group")})
+        bases = {name.partition("[")[0] for name in names}  # a condition narrows, within it
+        wanted = sorted({base.rsplit(":", 1)[0] for base in bases if base.endswith(":group")})
         if not groups or not wanted:
             return
         titles = await self.access.titles_of(REGISTRY["groups"], self.session, groups)

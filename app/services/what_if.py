@@ -66,10 +66,14 @@ async def matrix_change(
     session: AsyncSession, role: Any, names: set[str]
 ) -> tuple[dict[str, Any], list[str]]:
     """The update a role's permission matrix asks for (every checked `model:action:scope`),
-    and the permissions it grants by name. The grid shows the registry's models only: the
-    role's grants of any other model stay as they are."""
+    and the permissions it grants by name. The grid shows the registry's models' permissions
+    without a condition only: the role's other grants stay as they are."""
     granted = await crud.permission.named(session=session, names=names, models=PERMISSION_MODELS)
-    kept = {p.id for p in role.permissions if p.model not in PERMISSION_MODELS}
+    kept = {
+        p.id
+        for p in role.permissions
+        if p.model not in PERMISSION_MODELS or p.condition_id is not None
+    }
     values = {"permission_ids": sorted({p.id for p in granted} | kept)}
     # Named now: a preview's rollback expires these objects.
     return values, sorted(str(p) for p in granted)

@@ -1,10 +1,11 @@
 """The one write path: the API and the HTML pages create and update records through here.
 
 A write is checked on the record as it would be afterwards, in this order: the caller's
-scopes and privileged fields (403), the records it names and the rules over several
-fields (422, every field at once), what it would grant that the caller does not hold
-(403, `app/services/delegation.py`), then unique keys (409). Errors come as `WriteError`
-(`app/core/errors.py`): the API answers them as JSON, the pages show them at the fields.
+scopes and privileged fields (403), the records it names, the rules over several fields
+and its table's own checks (422, every field at once), what it would grant that the
+caller does not hold (403, `app/services/delegation.py`), then unique keys (409). Errors
+come as `WriteError` (`app/core/errors.py`): the API answers them as JSON, the pages show
+them at the fields.
 """
 
 from typing import Any
@@ -15,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import Conflict, FieldError, NotFound, WriteError, clash
 from app.core.security import passwords_for
-from app.crud.base import Named, RecordGone, StillReferred
-from app.resources import REGISTRY, Resource
+from app.crud.base import Named, RecordGone
+from app.crud.referrers import StillReferred
+from app.resources import PERMISSION_MODELS, REGISTRY, Resource
 from app.services import accounts
 from app.services.access import Access
 from app.services.checks import check_scopes, owner_defaults, reference_errors
@@ -70,6 +72,15 @@ async def check_write(
     )
     errors, named = await reference_errors(res=res, access=access, session=session, values=values)
     errors += rule_errors(res, whole)
+    if res.validate is not None:
+        errors += await res.validate(
+            session=session,
+            values=values,
+            whole=whole,
+            named=named,
+            record=record,
+            models=PERMISSION_MODELS,
+        )
     if errors:
         raise WriteError(errors)
     await check_delegation(res=res, access=access, session=session, values=values, record=record)
@@ -157,26 +168,28 @@ async def delete_record(
     *, res: Resource, access: Access, session: AsyncSession, record: Any
 ) -> None:
     """Delete `record` (404 when another request deleted it first; 409 when other rows
-    still refer to it, saying which table's, or when that would leave nobody able to manage
-    users and roles)."""
+    still refer to it, saying which (by name where the caller may read them), or when that
+    would leave nobody able to manage users and roles)."""
     title = res.title_of(record)
     async with accounts.keeping_a_manager(session, res, None):
         try:
             deleted = await res.crud.delete(session=session, db_obj=record)
         except StillReferred as exc:
-            raise Conflict(still_referred(res, access, title, exc.referrers)) from None
+            raise Conflict(await still_referred(res, access, session, title, exc)) from None
         if not deleted:
             raise NotFound(res.singular)
 
 
-def still_referred(
-    res: Resource, access: Access, title: str, referrers: list[tuple[str, int | None]]
+async def still_referred(
+    res: Resource, access: Access, session: AsyncSession, title: str, refused: StillReferred
 ) -> str:
     """Say what keeps `title` from being deleted: "3 invoices" (counted only for a caller
-    who may read every record of that table), "records of invoices"."""
+    who may read every record of that table), "records of invoices", and the names of
+    those the caller may read (`task:update:own[open]`)."""
     named = []
     counted = []
-    for table, count in referrers:
+    shown = []
+    for table, count in refused.referrers:
         referring = REGISTRY.get(table)
         label = referring.label.lower() if referring else table.replace("_", " ")
         if count and referring and access.scopes(referring.policy_model, "read").all:
@@ -184,9 +197,13 @@ def still_referred(
             counted.append(count)
         else:
             named.append(f"records of {label}")
+        if referring and refused.examples.get(table):
+            titles = await access.titles_of(referring, session, refused.examples[table])
+            shown += [titles[row_id] for row_id in refused.examples[table] if row_id in titles]
     which = ", ".join(named) or "other records"
     verb = "refers" if counted == [1] and len(named) == 1 else "refer"
+    names = f" ({', '.join(shown)}{', ...' if sum(counted) > len(shown) else ''})" if shown else ""
     return (
-        f"{res.singular} “{title}” cannot be deleted: {which} still {verb} to it. "
+        f"{res.singular} “{title}” cannot be deleted: {which} still {verb} to it{names}. "
         "Delete those or change them first."
     )

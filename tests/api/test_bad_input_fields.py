@@ -49,6 +49,7 @@ STRING_FIELD: dict[str, tuple[str, int]] = {
     "users": ("full_name", 200),
     "roles": ("name", 50),
     "permissions": ("model", 50),
+    "conditions": ("description", 100_000),  # an expression is read by the checker
     "groups": ("name", 100),
     "customers": ("company", 200),
     "projects": ("name", 200),

@@ -223,3 +223,28 @@ def test_a_group_permission_given_to_people_in_a_group_reaches_only_what_the_edi
         permission_editor.put(f"/permissions/{tag_read_group}", json={"model": "task"}),
         "task:read:group",
     )
+
+
+def test_a_permission_with_a_condition_is_narrower_than_the_same_without(
+    admin: httpx.Client, callers: Callers
+) -> None:
+    """`task:update:own[open]` may be granted by whoever holds it, or `task:update:own`; its
+    holder may grant neither the permission without the condition nor drop the condition."""
+    body = {"name": "open", "model": "task", "expression": 'record.status != "done"'}
+    made = admin.post("/conditions", json=body)
+    assert made.status_code == 201, made.text
+    body = {"model": "task", "action": "update", "scope": "own", "condition_id": made.json()["id"]}
+    conditioned = admin.post("/permissions", json=body)
+    assert conditioned.status_code == 201, conditioned.text
+    narrow = callers.permission_ids("task:update:own[open]")
+    for held in ("task:update:own", "task:update:own[open]"):
+        _, editor = callers(*ROLE_EDITOR, held)
+        role = callers.role()
+        given = editor.put(f"/roles/{role['id']}", json={"permission_ids": narrow})
+        assert given.status_code == 200, (held, given.text)
+        assert given.json()["permissions"] == ["task:update:own[open]"]
+    _, holder = callers(*ROLE_EDITOR, "permission:update:all", "task:update:own[open]")
+    wider = {"permission_ids": callers.permission_ids("task:update:own")}
+    refused_naming(holder.put(f"/roles/{callers.role()['id']}", json=wider), "task:update:own")
+    dropped = holder.put(f"/permissions/{narrow[0]}", json={"condition_id": None})
+    refused_naming(dropped, "task:update:own")

@@ -199,6 +199,8 @@ def test_references_must_be_readable(
         return [record_id] if field.endswith("_ids") else record_id
 
     body = records.body(path, owner_user_id=me["id"])
+    if field == "condition_id":  # a permission's condition is one of its own model
+        body["model"] = admin.get(f"/{target}/{visible}").json()["model"]
     before = records.total(path)
     refused = client.post(f"/{path}", json=body | {field: ref(hidden)})
     assert refused.status_code == 422, refused.text

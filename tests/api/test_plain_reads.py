@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Row
 
+from app.crud.rows import read_beside
 from app.resources import REGISTRY, RESOURCES
 from tests.support.records import Records
 
@@ -25,9 +26,10 @@ def test_which_resources_read_plain_rows() -> None:
 def test_no_column_hides_behind_a_row_attribute(path: str) -> None:
     """A row's own attributes (`count`, `index`, ...) would shadow a column of that name."""
     crud = REGISTRY[path].crud
-    columns = set(REGISTRY[path].model.__table__.columns.keys())
+    beside = read_beside(REGISTRY[path].model)  # a permission's condition's name
+    columns = {*REGISTRY[path].model.__table__.columns.keys(), *beside}
     assert not columns & {name for name in dir(Row) if not name.startswith("__")}
-    assert crud.row_type._fields == (*columns_in_order(path), *crud.relations)
+    assert crud.row_type._fields == (*columns_in_order(path), *beside, *crud.relations)
 
 
 def columns_in_order(path: str) -> list[str]:

@@ -81,6 +81,7 @@ def test_who_can_names_the_role_and_the_groups_reached(
             "active": True,
             "role": "manager",
             "scope": "group",
+            "condition": None,
             "groups": ["demo-team"],
         }
     ]
@@ -222,6 +223,31 @@ def test_history_tells_access_changes_in_names(
     assert "no access changes recorded" in policy("history", "--since", tomorrow).out
     assert policy("history", "--since", "yesterday").code == 2
     assert policy("history", "--user", "nobody-at-all").code == 2
+
+
+def test_permissions_with_a_condition_are_named_with_it(
+    policy: PolicyRunner, admin: httpx.Client
+) -> None:
+    body = {"name": "open", "model": "task", "expression": 'record.status != "done"'}
+    made = admin.post("/conditions", json=body).json()
+    late = admin.post("/conditions", json=body | {"name": "late"}).json()
+    body = {"model": "task", "action": "update", "scope": "own", "condition_id": made["id"]}
+    perm = admin.post("/permissions", json=body).json()
+    role = admin.post("/roles", json={"name": "closers", "permission_ids": [perm["id"]]})
+    assert role.status_code == 201, role.text
+    moved = admin.put(f"/permissions/{perm['id']}", json={"condition_id": late["id"]})
+    assert moved.status_code == 200, moved.text
+
+    matrix = policy("export", "--json").json()
+    closers = next(row for row in matrix["rows"] if row["role"] == "closers")
+    assert [name for name, held in closers["permissions"].items() if held] == [
+        "task:update:own[late]"
+    ]
+    texts = [entry["text"] for entry in policy("history", "--json").json()["entries"]]
+    assert "created condition open" in texts
+    assert "created permission task:update:own[late]" in texts
+    assert "granted task:update:own[late] to role closers" in texts
+    assert "changed permission task:update:own[late]: condition 'open' -> 'late'" in texts
 
 
 # lint and sync: duplicate and orphan rows, and access hygiene

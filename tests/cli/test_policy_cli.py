@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, func, select
 
+from app.cli.directory import Directory
 from app.models import CasbinRule
 from tests.cli.conftest import SCRIPT, PolicyRunner, environment
 from tests.conftest import Backend
@@ -273,3 +274,13 @@ def test_the_console_script_runs_in_a_process_of_its_own(policy_script: PolicyRu
     assert allowed.code == 0 and allowed.out.startswith("ALLOW"), allowed.out + allowed.err
     denied = policy_script("check", "demo", "user:delete")
     assert denied.code == 1 and denied.out.startswith("DENY"), denied.out + denied.err
+
+
+def test_a_rule_with_a_condition_is_named_with_it() -> None:
+    """A `p` line's fifth value is its condition's id: named in brackets, "#id" if unknown."""
+    directory = Directory({}, {1: "closers"}, {}, conditions={7: "open"})
+    rule = ("p", "r:1", "task", "update", "own", "7")
+    assert directory.rule(rule) == "role closers may task:update:own[open]"
+    assert directory.rule(rule[:-1]) == "role closers may task:update:own"
+    assert directory.rule((*rule[:-1], "")) == "role closers may task:update:own"
+    assert directory.permission(("task", "update", "own", "9")) == "task:update:own[#9]"

@@ -241,7 +241,8 @@ async def made_from_schema(
 
     def make(i: int) -> Any:
         given = {name: ids[i % len(ids)] for name, ids in parents.items()}
-        body = schema.model_validate(example_body(schema, text=f"r{tag}-{i}", given=given))
+        # A word, unique: a condition's name must be one (its pattern's example is not unique).
+        body = schema.model_validate(example_body(schema, text=f"r{tag}_{i}", given=given))
         return res.model(**body.model_dump(exclude=set(res.crud.relations), exclude_unset=True))
 
     owned(make)

@@ -50,6 +50,7 @@ CHOOSE = {
     "group_ids": "choose groups",
     "member_ids": "choose members",
     "permission_ids": "choose permissions",
+    "condition_id": "choose a condition",
 }
 COMMON = "not one of the most common passwords: choose one harder to guess"
 MODEL_NAME = "lowercase letters, digits and underscores, starting with a letter"

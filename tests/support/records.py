@@ -91,6 +91,7 @@ def own_fields(path: str) -> dict[str, Any]:
         "users": {"username": name, "email": f"{name}@example.com", "password": "tidal-parsnip-42"},
         "roles": {"name": name},
         "permissions": {"model": name, "action": "read", "scope": "own"},
+        "conditions": {"name": name, "model": "task", "expression": 'record.status != "done"'},
         "groups": {"name": name},
         "customers": {"name": name},
         "projects": {"name": name},
