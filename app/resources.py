@@ -385,8 +385,5 @@ _list_children()
 PERMISSION_MODELS: tuple[str, ...] = tuple(res.policy_model for res in RESOURCES)
 # Permissions beside the registered models' grid: reading the audit log.
 EXTRA_PERMISSIONS: tuple[str, ...] = (AUDIT_READ,)
-# What conditions may read of each model: the columns its API shows (never a secret).
-install_catalog(
-    {res.policy_model: res.model for res in RESOURCES},
-    {res.policy_model: set(res.read_schema.model_fields) for res in RESOURCES},
-)
+# Conditions read of each model the columns its API shows (never a secret).
+install_catalog({r.policy_model: (r.model, set(r.read_schema.model_fields)) for r in RESOURCES})

@@ -45,13 +45,14 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _catalog: Catalog | None = None
 
 
-def install_catalog(
-    models: Mapping[str, Any], visible: Mapping[str, Collection[str]] | None = None
-) -> None:
-    """Name the tables conditions may be written over: permission model -> ORM class, and
-    the columns of each a condition may read (default: all of them)."""
+def install_catalog(models: Mapping[str, tuple[Any, Collection[str]]]) -> None:
+    """Name the tables conditions may be written over: permission model -> its ORM class
+    and the columns of it a condition may read."""
     global _catalog
-    _catalog = Catalog(models, visible)
+    _catalog = Catalog(
+        {model: found[0] for model, found in models.items()},
+        {model: found[1] for model, found in models.items()},
+    )
 
 
 def catalog() -> Catalog:
