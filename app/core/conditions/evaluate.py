@@ -104,7 +104,7 @@ def evaluator(node: Node) -> Evaluator:
     if isinstance(node, Member):
         return _member(node)
     if isinstance(node, Null):
-        get = _value(node.value)
+        get = reader(node.value)
         if node.negated:
             return lambda record, it, env: get(record, it, env) is not None
         return lambda record, it, env: get(record, it, env) is None
@@ -142,7 +142,7 @@ def _some(items: list[Evaluator]) -> Evaluator:
 
 
 def _compare(node: Cmp) -> Evaluator:
-    left, right, compare = _value(node.left), _value(node.right), OPERATORS[node.op]
+    left, right, compare = reader(node.left), reader(node.right), OPERATORS[node.op]
 
     def comparison(record: View, it: View | None, env: Env) -> bool | None:
         a = left(record, it, env)
@@ -157,10 +157,10 @@ def _compare(node: Cmp) -> Evaluator:
 
 
 def _member(node: Member) -> Evaluator:
-    get = _value(node.value)
+    get = reader(node.value)
     negated = node.negated
     if isinstance(node.items, Var):
-        source = _value(node.items)
+        source = reader(node.items)
 
         def items_of(record: View, it: View | None, env: Env) -> Iterable[Any]:
             return source(record, it, env)  # type: ignore[no-any-return]
@@ -228,7 +228,7 @@ def _walker(root: str, hops: Iterable[Any]) -> Callable[[View, View | None], Vie
     return walk
 
 
-def _value(value: Value) -> Callable[[View, View | None, Env], Any]:
+def reader(value: Value) -> Callable[[View, View | None, Env], Any]:
     if isinstance(value, Const):
         constant = value.value
         return lambda record, it, env: constant

@@ -1,8 +1,8 @@
-"""Registration, login, logout and the current user."""
+"""Registration, login, logout, the current user, and why a decision is what it is."""
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.cookies import drop_session, give_session
@@ -10,10 +10,14 @@ from app.api.deps import AccessDep, LoginDep, SessionDep, SettingsDep
 from app.api.identity import origin_of
 from app.api.statuses import BODY, answers
 from app.core.config import Settings
+from app.core.numbers import INT_MAX
 from app.core.routing import JSONRoute
+from app.resources import REGISTRY
+from app.schemas.explain import ExplanationRead
 from app.schemas.user import LoginRequest, Me, RegisterRequest, TokenResponse, UserRead
 from app.services import accounts, signin
 from app.services.callers import active_user
+from app.services.explain import explain
 
 router = APIRouter(prefix="/auth", tags=["Authentication"], route_class=JSONRoute)
 
@@ -109,3 +113,22 @@ async def me(access: AccessDep, session: SessionDep) -> dict[str, object]:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated")
     user, permissions = found
     return UserRead.model_validate(user).model_dump() | {"permissions": permissions}
+
+
+Id = Annotated[int, Query(ge=1, le=INT_MAX)]
+
+
+@router.get("/explain", response_model=ExplanationRead, responses=answers(401, 403, 404))
+async def explain_decision(
+    access: AccessDep,
+    session: SessionDep,
+    resource: Annotated[Literal[tuple(REGISTRY)], Query(examples=["tasks"])],  # type: ignore[valid-type]
+    action: Literal["read", "update", "delete"],
+    record_id: Id,
+    user_id: Id | None = None,
+) -> Any:
+    """Say whether the caller (or, for holders of `user:read:all`, user `user_id`) may
+    `action` the record: the permissions that allow it (role, permission, condition) and,
+    for the others, why not, in words with the record's values. A record the caller may not
+    read answers 404, as if missing."""
+    return await explain(access, session, REGISTRY[resource], action, record_id, user_id)
