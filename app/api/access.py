@@ -43,7 +43,7 @@ async def authorized(
     if not await access.decides(session, res, "read", record):
         raise NotFound(res.singular) if unreadable == 404 else Forbidden()
     if action != "read" and not await access.decides(session, res, action, record):
-        raise Forbidden()
+        raise Forbidden(explain=(res.path, action, record.id))
     return record
 
 

@@ -76,9 +76,14 @@ class NotFound(Refused):
 
 
 class Forbidden(Refused):
-    """The caller may not do this."""
+    """The caller may not do this; `explain` names the decision, when it was on one record
+    (resource path, action, record id), for a page to link to its explanation."""
 
     default = "Insufficient permissions"
+
+    def __init__(self, detail: str | None = None, explain: tuple[str, str, int] | None = None):
+        super().__init__(detail)
+        self.explain = explain
 
 
 class Conflict(Refused):

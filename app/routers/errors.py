@@ -1,5 +1,8 @@
 """HTML error pages: the interface's own answers to errors the JSON API answers as JSON."""
 
+from typing import Any
+from urllib.parse import urlencode
+
 from fastapi import Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -22,9 +25,15 @@ def wants_html(request: Request) -> bool:
     return not path.startswith(API_PATHS) and not asks_json
 
 
-async def error_page(request: Request, status_code: int, detail: object) -> Response:
+async def error_page(
+    request: Request, status_code: int, detail: object, explain: Any = None
+) -> Response:
     page = await page_for_error(request)
     context = {"status_code": status_code, "detail": detail}
+    if explain is not None:  # a decision on one record: a link to why
+        resource, action, record_id = explain
+        query = urlencode({"resource": resource, "action": action, "record_id": record_id})
+        context["explain_url"] = f"/explain?{query}"
     return render(request, "error.html", context, status_code, page=page)
 
 
@@ -68,7 +77,7 @@ async def throttled_error(request: Request, exc: Exception) -> Response:
 async def refused_page(request: Request, exc: Exception) -> Response:
     """A refusal of the services: an error page with its status, saying why."""
     assert isinstance(exc, Refused)
-    return await error_page(request, status_of(exc), exc.detail)
+    return await error_page(request, status_of(exc), exc.detail, getattr(exc, "explain", None))
 
 
 # The page answering each error of a request from the HTML interface (`wants_html`).

@@ -1,10 +1,10 @@
 """The HTML interface: sign-in pages, the dashboard, and every resource's pages."""
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -18,6 +18,7 @@ from app.core import csrf
 from app.core.errors import Throttled, WriteError
 from app.core.lists import COUNT_CAP
 from app.core.messages import throttled_message
+from app.core.numbers import INT_MAX
 from app.core.permissions import ACTIONS, SCOPES
 from app.core.routing import PathGuard
 from app.resources import PERMISSION_MODELS, REGISTRY, RESOURCES
@@ -29,6 +30,7 @@ from app.schemas.user import LoginRequest, RegisterRequest
 from app.services import accounts, signin
 from app.services.access import Access
 from app.services.audit_log import check_reader, entries_page
+from app.services.explain import explain
 from app.services.what_if import matrix_change, try_update
 from app.services.writes import update_record
 
@@ -279,6 +281,24 @@ async def audit_log(
         "errors": {},
     }
     return render(request, "audit.html", context, page=page)
+
+
+@router.get("/explain")
+async def explain_page(
+    page: PageDep,
+    access: AccessDep,
+    session: SessionDep,
+    request: Request,
+    resource: Literal[tuple(REGISTRY)],  # type: ignore[valid-type]
+    action: Literal["read", "update", "delete"],
+    record_id: Annotated[int, Query(ge=1, le=INT_MAX)],
+    user_id: Annotated[int | None, Query(ge=1, le=INT_MAX)] = None,
+) -> Response:
+    """Why the caller (or another user) may or may not act on a record, as a page."""
+    res = REGISTRY[resource]
+    found = await explain(access, session, res, action, record_id, user_id)
+    context = {"explanation": found, "res": res, "record_url": f"/{res.path}/{record_id}"}
+    return render(request, "explain.html", context, page=page)
 
 
 def matrix(record: Any) -> dict[str, Any]:
