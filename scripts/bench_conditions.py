@@ -1,7 +1,7 @@
 """Conditions at scale: a conditioned grant beside the same grant without one, from outside
 and in-process.
 
-Usage: python scripts/bench_conditions.py [--quick] [--rounds N] [--server URL]
+Usage: python scripts/bench_conditions.py [--quick] [--rounds N] [--server URL] [--explain]
 
 A fresh database `crud_bench_conditions` seeded by `init_db`, given by SQL 1,000,000 tasks
 (100,000 with --quick) over 2,000 projects (40% `active`; tasks 40% done, 30% todo, 20%
@@ -14,8 +14,11 @@ rounds over keep-alive clients: the task list (its default page and total), a re
 both may read, and the comment list. Speed ratios are B's median time over A's (1.0x: as
 fast). Then in-process, without a database: microseconds per `Access.allows` on a prepared
 view, conditioned (A) and not (B), cached and with the user's cached answers dropped before
-each, and plain `PolicyEngine.allows`. Figures come with the load average, then a table
-with the goals; exit status 0 either way (a report). The database is dropped at the end.
+each, and plain `PolicyEngine.allows`. Last, where the time goes: what PostgreSQL spends on
+each list's statement as the app builds it for A and B (EXPLAIN ANALYZE; `--explain` prints
+the plans) and what `Access.decides` costs on a stored task (A's loads its project). Figures
+come with the load average, then a table with the goals; exit status 0 either way (a
+report). The database is dropped at the end.
 """
 
 import asyncio
@@ -294,17 +297,35 @@ def per_call(
     return statistics.median(medians)
 
 
-def in_process(url: str, secret: str, ids: dict[str, int], task_id: int, quick: bool) -> dict:
-    """Microseconds per in-memory decision, the policy loaded as the CLI does (no database
-    once loaded): conditioned (A) and not (B), cached and cold, and plain `policy.allows`."""
-    from app.core.callers import Caller
-    from app.core.conditions.evaluate import View
+def load_policy_of(url: str, secret: str) -> Any:
+    """The stored policy, loaded as the CLI loads it: a `PolicyEngine`."""
+    import app.resources  # noqa: F401  (installs the conditions' catalog, as the CLI's imports do)
     from app.core.config import Settings
-    from app.core.enforcer import load_policy, user_sub
-    from app.services.access import Access
+    from app.core.enforcer import load_policy
 
     settings = Settings(database_url=url, environment="production", secret_key=secret)
-    policy = asyncio.run(load_policy(settings))
+    return asyncio.run(load_policy(settings))
+
+
+def access_of(policy: Any, ids: dict[str, int]) -> dict[str, Any]:
+    """An `Access` per user, as a request builds it (the request's time: now)."""
+    from app.core.callers import Caller
+    from app.services.access import Access
+
+    now = datetime.now(UTC)
+    return {
+        who: Access(Caller(user_id, f"bench_{who.lower()}", None, True), policy, now=now)
+        for who, user_id in ids.items()
+    }
+
+
+def in_process(url: str, policy: Any, ids: dict[str, int], task_id: int, quick: bool) -> dict:
+    """Microseconds per in-memory decision on a view prepared in advance (no database):
+    conditioned (A) and not (B), cached and cold (the user's cached answers dropped before
+    each, their cost taken off), and plain `PolicyEngine.allows`."""
+    from app.core.conditions.evaluate import View
+    from app.core.enforcer import user_sub
+
     engine = engine_for(url)
     with engine.connect() as connection:
         task = connection.execute(text("SELECT * FROM tasks WHERE id = :i"), {"i": task_id})
@@ -319,11 +340,7 @@ def in_process(url: str, secret: str, ids: dict[str, int], task_id: int, quick: 
     done = View("task", task_row | {"status": "done"}, ones=view.ones)
     on_comment = View("comment", dict(comment._mapping) | {"task_id": task_id})
     on_comment.ones["task"] = view
-    now = datetime.now(UTC)
-    access = {
-        who: Access(Caller(user_id, f"bench_{who.lower()}", None, True), policy, now=now)
-        for who, user_id in ids.items()
-    }
+    access = access_of(policy, ids)
     a, b = access["A"], access["B"]
     expected = [
         (a.allows("task", "read", view), True, "A on a live task"),
@@ -353,7 +370,7 @@ def in_process(url: str, secret: str, ids: dict[str, int], task_id: int, quick: 
             count,
             nothing,
         ),
-        "A comment via can(), cached": (
+        "A comment, can() on its task": (
             lambda: a.allows("comment", "read", on_comment),
             count,
             nothing,
@@ -368,8 +385,81 @@ def in_process(url: str, secret: str, ids: dict[str, int], task_id: int, quick: 
     return figures
 
 
-def report(samples: dict, decisions: dict, tasks: int) -> None:
-    """Print the table: each figure, its value, its goal, met or not."""
+def list_sql(url: str, policy: Any, ids: dict[str, int], explain: bool) -> dict:
+    """Milliseconds PostgreSQL spends on each list's statement for A and B, built as the app
+    builds it (`page_statement` with the user's `row_scope`): EXPLAIN ANALYZE's execution
+    time, median of three; the plans printed with `explain`."""
+    from sqlalchemy import event
+
+    from app.core.lists import ListParams
+    from app.resources import REGISTRY
+
+    engine = engine_for(url)
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def explained(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> Any:
+        return f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters
+
+    access = access_of(policy, ids)
+    figures: dict[tuple[str, str], float] = {}
+    for path in ("tasks", "comments"):
+        res = REGISTRY[path]
+        for who in ("A", "B"):
+            scope = access[who].row_scope(res, "read")
+            statement, values = res.crud.page_statement(
+                scope, ListParams(), res.search_columns, plain=res.plain_reads
+            )
+            times, plan = [], []
+            with engine.connect() as connection:
+                for _ in range(3):
+                    result = connection.execute(statement, values)
+                    plan = [row[0] for row in result.cursor.fetchall()]
+                    found = [line for line in plan if line.startswith("Execution Time")]
+                    times.append(float(found[0].split()[2]))
+            figures[(path, who)] = statistics.median(times)
+            say(f"SQL of GET /api/v1/{path:8} {who}: {figures[(path, who)]:6.2f} ms executing")
+            if explain:
+                print("\n".join(f"      {line}" for line in plan))
+    engine.dispose()
+    return figures
+
+
+def decides_ms(url: str, policy: Any, ids: dict[str, int], task_ids: list[int]) -> dict:
+    """Milliseconds per `Access.decides` on a stored task, on the app's own engine: what a
+    read spends deciding (for A, loading the project its condition reads, then deciding)."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.core.config import Settings
+    from app.core.database import create_app_engine
+    from app.resources import REGISTRY
+
+    res, access = REGISTRY["tasks"], access_of(policy, ids)
+    settings = Settings(database_url=url, environment="production", secret_key="-" * 48)
+
+    async def timing() -> dict[str, float]:
+        engine = create_app_engine(settings)
+        figures: dict[str, list[float]] = {"A": [], "B": []}
+        async with AsyncSession(engine) as session:
+            query = text("SELECT * FROM tasks WHERE id = ANY(:ids)")
+            rows = [dict(r._mapping) for r in await session.execute(query, {"ids": task_ids})]
+            for number in range(6):
+                for who in ("A", "B") if number % 2 else ("B", "A"):
+                    started = time.perf_counter()
+                    for row in rows:
+                        if not await access[who].decides(session, res, "read", row):
+                            raise SystemExit(f"{who} may not read task {row['id']}")
+                    figures[who].append((time.perf_counter() - started) / len(rows) * 1000)
+        await engine.dispose()
+        return {who: statistics.median(values[1:]) for who, values in figures.items()}
+
+    found = asyncio.run(timing())
+    for who, ms in found.items():
+        say(f"Access.decides on a stored task {who}: {ms:6.3f} ms")
+    return found
+
+
+def report(samples: dict, decisions: dict, sql: dict, deciding: dict, tasks: int) -> None:
+    """Print the table: each figure, its value, its goal, met or not; then where time goes."""
     goals = {"list": 0.8, "read": 0.9, "comments": 0.5}
     names = {
         "list": "conditioned list speed",
@@ -377,25 +467,32 @@ def report(samples: dict, decisions: dict, tasks: int) -> None:
         "comments": "conditioned comment list speed",
     }
     print(f"{tasks:,} tasks, {tasks // COMMENT_EVERY:,} comments; speed = B time / A time")
-    print(f"{'figure':38} {'value':>30}   {'goal':10} verdict")
+    print(f"{'figure':50} {'value':>30}   {'goal':9} verdict")
 
     def row(label: str, value: str, goal: str = "", met: bool | None = None) -> None:
         verdict = "" if met is None else "met" if met else "NOT MET"
-        print(f"{label:38} {value:>30}   {goal:10} {verdict}".rstrip())
+        print(f"{label:50} {value:>30}   {goal:9} {verdict}".rstrip())
 
     for key, goal in goals.items():
         a, b = (statistics.median(samples[key][who]) for who in ("A", "B"))
         value = f"{b / a:.2f}x (A {a:.2f}, B {b:.2f} ms)"
-        row(f"{names[key]} ({FIGURES[key].split()[1]})", value, f">= {goal}x", b / a >= goal)
+        row(f"{names[key]} ({FIGURES[key]})", value, f">= {goal}x", b / a >= goal)
     cached = decisions["A conditioned, cached"]
-    row("conditioned decision in memory", f"{cached:.2f} us", "<= 20 us", cached <= 20)
+    row("conditioned decision in memory (cached)", f"{cached:.2f} us", "<= 20 us", cached <= 20)
     for label, value in decisions.items():
         if label != "A conditioned, cached":
             row(f"  {label}", f"{value:.2f} us")
+    print("where the time goes (no goals):")
+    for path in ("tasks", "comments"):
+        a, b = sql[(path, "A")], sql[(path, "B")]
+        row(f"  SQL executing, GET /api/v1/{path}", f"A {a:.2f}, B {b:.2f} ms")
+    a, b = deciding["A"], deciding["B"]
+    row("  Access.decides on a stored task", f"A {a:.3f}, B {b:.3f} ms")
 
 
 def main() -> None:
     parser = bench_arguments(__doc__.splitlines()[0], "100,000 tasks and fewer rounds")
+    parser.add_argument("--explain", action="store_true", help="print the lists' plans")
     args = parser.parse_args()
     tasks = 100_000 if args.quick else 1_000_000
     rounds = args.rounds or (3 if args.quick else 5)
@@ -420,9 +517,12 @@ def main() -> None:
             sanity(users, ids[0], done_id)
             print(f"{rounds} rounds of {lists} lists, {reads} reads, {lists} comment lists each")
             samples = measure(users, ids, rounds, lists, reads)
-        decisions = in_process(url, secret, users.ids, ids[0], args.quick)
+        policy = load_policy_of(url, secret)
+        decisions = in_process(url, policy, users.ids, ids[0], args.quick)
+        sql = list_sql(url, policy, users.ids, args.explain)
+        deciding = decides_ms(url, policy, users.ids, ids[:100])
         print()
-        report(samples, decisions, tasks)
+        report(samples, decisions, sql, deciding, tasks)
     finally:
         recreate(args.server, [DATABASE], create=False)
     print(f"\n({time.monotonic() - started:.0f} s in all; 1-minute load average now {load():.2f})")

@@ -93,8 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     command(
         "lint",
         "maintenance:cmd_lint",
-        "drift, orphan and duplicate rule rows (exit 1); unknown models, unheld roles and "
-        "permissions, users without roles, inactive users with roles (warnings)",
+        "drift, orphan and duplicate rule rows, conditions that no longer check or of another "
+        "model (exit 1); unknown models, unheld roles, permissions and conditions, users "
+        "without roles, inactive users with roles (warnings)",
     )
 
     p = command(

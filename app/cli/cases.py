@@ -4,15 +4,18 @@ policy."""
 import argparse
 import tomllib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import casbin
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.directory import known_model, parse_perm, transaction
 from app.cli.output import CliError, emit_json
+from app.core.conditions.checker import catalog
+from app.core.conditions.compiled import Asked
+from app.core.conditions.evaluate import Env, Subject, View
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine, enforce_raw, group_sub, load_policy, role_sub, user_sub
 from app.models import Role, User
@@ -66,6 +69,11 @@ class Case:
     permission: str
     record: str | None
     expect: bool
+    # The record's attributes, for conditions: its columns (`status = "done"`), a related
+    # record's by a dotted name (`"project.status" = "active"`), a to-many relation's rows as
+    # a list of tables (`tags = [{ name = "urgent" }]`); and the time they are decided at.
+    attributes: dict[str, Any] | None = None
+    now: datetime | None = None
 
     def describe(self) -> str:
         on = f" on a record whose {RECORD_WORDS[self.record]}" if self.record else ""
@@ -105,7 +113,8 @@ def parse_case(number: int, raw: Any) -> tuple[Case, str | None, str | None]:
     where = f"case {number}"
     if not isinstance(raw, dict):
         raise CliError(f"{where}: expected a table")
-    unknown = set(raw) - {"name", "role", "user", "permission", "record", "expect"}
+    fields = {"name", "role", "user", "permission", "record", "expect", "attributes", "now"}
+    unknown = set(raw) - fields
     if unknown:
         raise CliError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     role, user = raw.get("role"), raw.get("user")
@@ -121,10 +130,25 @@ def parse_case(number: int, raw: Any) -> tuple[Case, str | None, str | None]:
     expect = raw.get("expect")
     if expect not in ("allow", "deny"):
         raise CliError(f'{where}: expect must be "allow" or "deny"')
+    attributes = raw.get("attributes")
+    if attributes is not None and not isinstance(attributes, dict):
+        raise CliError(f'{where}: attributes must be a table, e.g. {{ status = "done" }}')
+    now = raw.get("now")
+    if now is not None and not isinstance(now, datetime):
+        raise CliError(f"{where}: now must be a TOML date-time, e.g. 2026-01-31T09:00:00Z")
+    if isinstance(now, datetime) and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
     subject = f"role {role}" if role is not None else f"user {user}"
     relation = RELATIONS[record] if record is not None else None
     case = Case(
-        number, str(raw.get("name") or ""), subject, permission, relation, expect == "allow"
+        number,
+        str(raw.get("name") or ""),
+        subject,
+        permission,
+        relation,
+        expect == "allow",
+        attributes,
+        now,
     )
     return case, role, user
 
@@ -149,19 +173,24 @@ async def run_cases(
                 raise CliError(f"case {number}: unknown role {role!r}")
             sub = user_sub(-1000 - number)
             enforcer.add_named_grouping_policy("g", sub, role_sub(roles[role]))
+            subject = Subject(-1000 - number, "", frozenset({0}), frozenset({role}))
         else:
             user = await session.scalar(select(User).where(User.username == username))
             if user is None:
                 raise CliError(f"case {number}: unknown user {username!r}")
             sub = user_sub(user.id)
+            found = policy.subject(user.id, user.username)
+            subject = Subject(user.id, user.username, found.groups | {0}, found.roles)
         enforcer.add_named_grouping_policy("g2", sub, TEAM)
-        outcomes.append(Outcome(case, decide(enforcer, sub, case)))
+        outcomes.append(Outcome(case, decide(policy, sub, case, subject)))
     return outcomes
 
 
-def decide(enforcer: casbin.Enforcer, sub: str, case: Case) -> bool:
-    """Without a scope, the enforcer's decision; with one, whether a rule of exactly that
-    scope is held (and reaches the record, when one is given)."""
+def decide(policy: PolicyEngine, sub: str, case: Case, subject: Subject) -> bool:
+    """Without a scope, the enforcer's decision (of a record with the case's attributes,
+    for conditions); with one, whether a rule of exactly that scope is held (and reaches
+    the record, when one is given)."""
+    enforcer = policy.enforcer
     model, action, scope = parse_perm(case.permission, scope=True)
     records = {
         "owner": (sub, STRANGERS),
@@ -170,7 +199,30 @@ def decide(enforcer: casbin.Enforcer, sub: str, case: Case) -> bool:
     }
     relations = [case.record] if case.record else list(records)
     if scope is None:
-        return any(enforce_raw(enforcer, sub, model, action, *records[r]) for r in relations)
+
+        def can(act: str, target: str, view: View) -> bool:
+            owner, group = view.get("owner_user_id"), view.get("owner_group_id")
+            return enforce_raw(
+                enforcer,
+                sub,
+                target,
+                act,
+                user_sub(owner) if owner is not None else "",
+                group_sub(group) if group is not None else "",
+                Asked(view, env, policy.conditions),
+            )
+
+        env = Env(subject, case.now or datetime.now(UTC), can)
+
+        def asked(relation: str) -> Asked:
+            values = dict(case.attributes or {})  # the owners the relation says, as ids
+            values.setdefault("owner_user_id", subject.id if relation == "owner" else -1)
+            values.setdefault("owner_group_id", 0 if relation == "group" else -1)
+            return Asked(view_of(model, values), env, policy.conditions)
+
+        return any(
+            enforce_raw(enforcer, sub, model, action, *records[r], asked(r)) for r in relations
+        )
     roles = enforcer.get_named_role_manager("g").get_roles(sub)
     held = any(enforcer.has_named_policy("p", role, model, action, scope, "") for role in roles)
     reaches = {
@@ -179,3 +231,28 @@ def decide(enforcer: casbin.Enforcer, sub: str, case: Case) -> bool:
         "group": case.record in (None, "group"),
     }
     return held and reaches[scope]
+
+
+def view_of(model: str, attributes: dict[str, Any]) -> View:
+    """A record of `model` with these attributes, as conditions read it: related records by
+    dotted names, a to-many relation's rows as a list of tables; any relation not given is
+    a null key (a to-one) or no rows (a to-many)."""
+    entity = catalog().entities.get(model)
+    if entity is None:  # a permission model beside the tables (the audit log's)
+        return View(model, dict(attributes))
+    own: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    manys: dict[str, list[View]] = {name: [] for name in entity.manys}
+    for name, value in attributes.items():
+        head, _, rest = name.partition(".")
+        if rest and head in entity.ones:
+            nested.setdefault(head, {})[rest] = value
+        elif head in entity.manys and isinstance(value, list):
+            many = entity.manys[head].model
+            manys[head] = [view_of(many, row) for row in value if isinstance(row, dict)]
+        else:
+            own[name] = value
+    ones: dict[str, View | None] = {name: None for name in entity.ones}
+    for name, values in nested.items():
+        ones[name] = view_of(entity.ones[name].model, values)
+    return View(model, own, ones, manys)

@@ -24,9 +24,9 @@ from app.cli.directory import (
 )
 from app.cli.output import CliError, emit_json, table
 from app.core.config import Settings
-from app.core.decisions import decide
 from app.core.enforcer import PolicyEngine, load_policy
 from app.models import User
+from app.services.explain import access_of, reasons_for
 
 
 async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,6 +44,8 @@ async def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
         if decision.record is not None:
             rec = decision.record
             print(f"  record: owner {rec['owner']}, group {rec['group']}")
+        for step in decision.steps:
+            print(f"  {step}")
         for match in decision.matched:
             print(f"  via role {match['role']}: {match['rule']}")
         if decision.reason:
@@ -97,6 +99,9 @@ class Decision:
     record: dict[str, Any] | None
     matched: list[dict[str, str]] = field(default_factory=list)
     reason: str = ""
+    # On a record: each permission held for the action, and whether it reaches the record
+    # (its scope, its condition with the values it read).
+    steps: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +112,7 @@ class Decision:
             "record": self.record,
             "matched": self.matched,
             "reason": self.reason,
+            "steps": self.steps,
         }
 
 
@@ -188,16 +194,25 @@ async def check(
     if ids:
         decision.record |= {"owner_user_id": owner, "owner_group_id": group}
     steps = [action] if scope or action == "read" else ["read", action]
+    access = access_of(user, policy=policy)
+    res = resource_for(model)
     for act in steps:
-        allowed = (
-            bool(matched(act, (owner, group)))
-            if scope
-            else decide(policy, user.id, model, act, row)
-        )
+        view = await access.view(session, res, act, row)
+        for reason in reasons_for(access, res, act, view):
+            outcome = "allows" if reason.allows else "; ".join(reason.why_not)
+            via = f"via role {reason.role}" if reason.role else "held directly"
+            decision.steps.append(f"{act}: {reason.permission} ({via}): {outcome}")
+        allowed = bool(matched(act, (owner, group))) if scope else access.allows(model, act, view)
         if allowed:
             continue
         if not any(rule[1] == act for _, rule in held):
             why = unheld(act)
+        elif any(
+            len(rule) > 3 and covers(rule[2], user.id, groups, owner, group)
+            for _, rule in held
+            if rule[1] == act
+        ):
+            why = f"no condition of {who}'s {model}:{act} permissions holds of the record"
         else:
             scopes = ", ".join(sorted({rule[2] for _, rule in held if rule[1] == act}))
             mine = ", ".join(directory.group(g) for g in groups) or "none"
@@ -211,7 +226,15 @@ async def check(
         decision.reason = why
         return decision
     decision.allowed = True
-    decision.matched = matched(action, (owner, group))
+    if scope:
+        decision.matched = matched(action, (owner, group))
+    else:
+        view = await access.view(session, res, action, row)
+        decision.matched = [
+            {"role": reason.role or who, "rule": reason.permission}
+            for reason in reasons_for(access, res, action, view)
+            if reason.allows
+        ]
     return decision
 
 

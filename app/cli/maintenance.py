@@ -11,11 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.directory import Directory, transaction
 from app.cli.output import CliError, emit_json
+from app.core.conditions.checker import check_condition
+from app.core.conditions.errors import ConditionError
+from app.core.conditions.tree import permits_of
 from app.core.config import Settings
 from app.crud import audit
 from app.crud.policy import sync_policy
 from app.crud.policy_rules import Rule, well_formed
-from app.models import Permission, User, role_permissions, user_roles
+from app.models import Condition, Permission, User, role_permissions, user_roles
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS
 
 
@@ -99,10 +102,15 @@ async def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {said}: {rule['text']}")
     for name in report["malformed_models"]:
         print(f"error: permission {name} has a model no Casbin rule can hold (never synced)")
+    for found in report["broken_conditions"]:
+        print(f"error: condition {found['condition']} no longer checks: {found['error']}")
+    for found in report["foreign_conditions"]:
+        print(f"error: permission {found['permission']} carries a condition of {found['model']}")
     for key, said in (
         ("unknown_models", "permission {} names an unknown model"),
         ("unheld_roles", "role {} is held by nobody"),
         ("unheld_permissions", "permission {} is granted to no role"),
+        ("unused_conditions", "condition {} is carried by no permission"),
         ("users_without_roles", "user {} has no role"),
         ("inactive_users_with_roles", "user {} is inactive but still holds roles"),
     ):
@@ -137,8 +145,10 @@ async def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
 
 async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
     """Return the errors (drift: missing, stale, orphan and duplicate rule rows; permissions
-    whose model no rule can hold) and the warnings (unknown models, unheld roles and
-    permissions, users without a role, inactive users who still hold roles), in names."""
+    whose model no rule can hold; conditions that no longer check, permissions carrying
+    another model's) and the warnings (unknown models, unheld roles and permissions,
+    conditions nobody carries, users without a role, inactive users who still hold roles),
+    in names."""
     diff = await sync_policy(session, dry_run=True)
     directory = await Directory.load(session, ids=ids)
     unknown = sorted(
@@ -160,6 +170,7 @@ async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
     orphans = [rule for rule in diff.removed if directory.orphan(rule)]
     permissions = list(await session.scalars(select(Permission)))
     malformed = sorted(str(p) for p in permissions if not well_formed(p.model))
+    findings = await condition_findings(session, permissions)
     return {
         "drift": {
             "missing": named(diff.added),
@@ -168,6 +179,7 @@ async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
             "duplicate": named(diff.duplicates),
         },
         "malformed_models": malformed,
+        **findings,
         "unknown_models": unknown,
         "unheld_roles": sorted(directory.role(r) for r in directory.roles if r not in held_roles),
         "unheld_permissions": sorted(str(p) for p in permissions if p.id not in granted),
@@ -175,5 +187,49 @@ async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:
         "inactive_users_with_roles": [
             directory.user(u) for u, active in users if not active and u in with_role
         ],
-        "ok": not diff.changed and not malformed,
+        "ok": not diff.changed and not malformed and not _condition_errors(findings),
     }
+
+
+async def condition_findings(
+    session: AsyncSession, permissions: list[Permission]
+) -> dict[str, list[Any]]:
+    """Conditions that no longer check against the schema (true of nothing: errors), that
+    no permission carries (warnings), and permissions carrying another model's (errors)."""
+    conditions = list(await session.scalars(select(Condition).order_by(Condition.model)))
+    reaches: dict[str, set[str]] = {}
+    broken = []
+    for condition in conditions:
+        try:
+            tree = check_condition(condition.model, condition.expression)
+        except ConditionError as refusal:
+            broken.append({"condition": _named(condition), "error": str(refusal)})
+            continue
+        reaches.setdefault(condition.model, set()).update(p.model for p in permits_of(tree))
+    for condition in conditions:  # a loop of can() through several conditions
+        others = {model: set(found) for model, found in reaches.items()}
+        try:
+            check_condition(condition.model, condition.expression, others)
+        except ConditionError as refusal:
+            found = {"condition": _named(condition), "error": str(refusal)}
+            if found not in broken and "reaches" in str(refusal):
+                broken.append(found)
+    by_id = {condition.id: condition for condition in conditions}
+    carried = {p.condition_id for p in permissions}
+    return {
+        "broken_conditions": broken,
+        "unused_conditions": [_named(c) for c in conditions if c.id not in carried],
+        "foreign_conditions": [
+            {"permission": str(p), "model": by_id[p.condition_id].model}
+            for p in permissions
+            if p.condition_id in by_id and by_id[p.condition_id].model != p.model
+        ],
+    }
+
+
+def _condition_errors(findings: dict[str, list[Any]]) -> bool:
+    return bool(findings["broken_conditions"] or findings["foreign_conditions"])
+
+
+def _named(condition: Condition) -> str:
+    return f"{condition.model}.{condition.name}"

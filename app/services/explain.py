@@ -60,11 +60,10 @@ async def explain(
         user = await REGISTRY["users"].crud.get(session=session, id=user_id)
         if user is None:
             raise NotFound("User")
-        caller = Caller(user.id, user.username, user.full_name, user.is_active, user.time_zone)
-        who = Access(caller, access.policy, now=access.now)
+        who = access_of(user, access)
     view = await who.view(session, res, action, record)
     allowed = who.allows(res.policy_model, action, view)
-    reasons = [_reason(who, line, view) for line in _lines(who, res, action)]
+    reasons = reasons_for(who, res, action, view)
     return Explanation(
         user_id=who.user.id,
         username=who.user.username,
@@ -75,6 +74,21 @@ async def explain(
         allowing=[reason for reason in reasons if reason.allows],
         others=[reason for reason in reasons if not reason.allows],
     )
+
+
+def reasons_for(who: Access, res: Resource, action: str, view: Any) -> list[Reason]:
+    """Each permission `who` holds for `action` on `res`, and whether it allows the record
+    (`view`: loaded with what their conditions read), or why not."""
+    return [_reason(who, line, view) for line in _lines(who, res, action)]
+
+
+def access_of(user: Any, access: Access | None = None, policy: Any = None) -> Access:
+    """The access context of `user` (an ORM row), under `policy` (default: `access`'s), at
+    `access`'s time (default: now)."""
+    caller = Caller(user.id, user.username, user.full_name, user.is_active, user.time_zone)
+    if access is None:
+        return Access(caller, policy)
+    return Access(caller, policy or access.policy, now=access.now)
 
 
 def _lines(who: Access, res: Resource, action: str) -> list[list[str]]:
