@@ -98,11 +98,13 @@ def tables_sql(sql: str) -> list[TableSql]:
     """Group statements by table, in the order the migrations create the tables.
 
     Extensions come first, in a section of their own; an index goes with its table (and
-    goes away when a later migration drops it); any other statement (the foreign keys of a
-    cycle, added with ALTER TABLE) goes with the last table created before it, so running
-    the sections in order works.
+    goes away when a later migration drops it), or with the column it reads where a later
+    migration added that; any other statement (the foreign keys of a cycle, a column added,
+    with ALTER TABLE) goes with the last table created before it, so running the sections
+    in order works.
     """
     tables: dict[str, TableSql] = {EXTENSIONS: TableSql(EXTENSIONS)}
+    added: dict[tuple[str, str], TableSql] = {}  # a column ALTER TABLE added: its section
     current: TableSql | None = None
     for statement in _statements(sql):
         if statement.startswith("CREATE EXTENSION"):
@@ -120,11 +122,19 @@ def tables_sql(sql: str) -> list[TableSql]:
         if created:
             current = tables[created[1]] = TableSql(created[1])
         if indexed:
-            tables[indexed[1]].statements.append(statement)
+            read = statement.split(f" ON {indexed[1]} ", 1)[1]
+            later = [
+                section
+                for (table, column), section in added.items()
+                if table == indexed[1] and re.search(rf"\b{column}\b", read)
+            ]
+            (later[-1] if later else tables[indexed[1]]).statements.append(statement)
         elif current is None:
             raise ValueError(f"statement before any table: {statement}")
         else:
             current.statements.append(statement)
+            if column := re.match(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", statement):
+                added[column[1], column[2]] = current
     return [table for table in tables.values() if table.statements]
 
 

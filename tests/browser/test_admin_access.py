@@ -25,7 +25,7 @@ EVERY = len(PERMISSION_MODELS) * len(ACTIONS) * len(SCOPES)  # boxes in a role's
 
 
 def test_admin_sees_every_resource_and_signs_out(page: Page) -> None:
-    """Sign in through the form, see all eleven resources, and sign out from the user menu."""
+    """Sign in through the form, see all twelve resources, and sign out from the user menu."""
     sign_in(page, "admin", "admin123")
     expect_flash(page, "Welcome, Administrator.")
     assert nav_links(page) == ["Dashboard", *ALL_LABELS, "Audit log"]

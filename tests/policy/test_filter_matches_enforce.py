@@ -98,7 +98,7 @@ def test_list_filter_equals_enforce_on_read(live: Backend) -> None:
     stats = run(check_population(live, SEED))
     elapsed = time.monotonic() - started
 
-    # Every (user, model): 20 users (18 generated, admin, demo) x 11 models.
+    # Every (user, model): 20 users (18 generated, admin, demo) x 12 models.
     assert stats["scenarios"] == 20 * len(RESOURCES) >= MIN_SCENARIOS, stats
     # Every (user, model, record) decision, all compared.
     assert stats["decisions"] >= MIN_DECISIONS, stats
