@@ -76,6 +76,7 @@ bench: install
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 	$(BIN)/python scripts/bench_policy.py
 	$(BIN)/python scripts/bench_policy_scale.py $(findstring --quick,$(BENCH_ARGS))
+	$(BIN)/python scripts/bench_conditions.py $(findstring --quick,$(BENCH_ARGS))
 	$(BIN)/python scripts/bench_audit.py $(findstring --quick,$(BENCH_ARGS))
 
 lock:

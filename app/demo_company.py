@@ -66,7 +66,19 @@ PEOPLE = (
     Person("oscar", "Oscar Lindqvist", ("user",), "demo-team"),
     Person("priya", "Priya Raman", ("user",), "platform-team"),
     Person("tomas", "Tomás Herrera", ("user",), "platform-team"),
+    Person("carla", "Carla Nguyen", ("contractor",), "platform-team"),
 )
+# The contractor role (carla's): conditions decide what it reaches, not ownership. She reads
+# the tasks assigned to her in active projects, and updates those of them not done yet.
+CONDITIONS = {  # name: (model, expression, description)
+    "assigned": (
+        "task",
+        'record.assignee_id == subject.id and record.project.status == "active"',
+        "Tasks assigned to the one asking, in an active project.",
+    ),
+    "open": ("task", 'record.status != "done"', "Tasks not done yet."),
+}
+CONTRACTOR = ("task:read:all[assigned]", "task:update:all[open]")
 # name: (color, owner, group); everyone reads every tag
 TAGS = {
     "bug": ("#dc2626", "admin", None),
@@ -211,6 +223,7 @@ TASKS = {
         Todo("Calendar sync prototype", "done", 3, "oscar", -15, 8, "backend research"),
         Todo("Tutor availability screen", "blocked", 3, "demo", None, 6, "frontend"),
         Todo("Payment provider decision", "todo", 2, "admin", 14, 1, "client-feedback"),
+        Todo("Estimate the payment widget", "todo", 3, "carla", 10, 3, "research"),
     ),
     "intake": (
         Todo("Form builder spike", "done", 3, "priya", -30, 6, "research"),
@@ -218,13 +231,13 @@ TASKS = {
         Todo("Accessibility review", "in_progress", 2, "priya", 14, 6, "frontend"),
         Todo("Date picker breaks on Safari", "in_progress", 2, "priya", 2, 2, "bug"),
         Todo("Consent checkbox wording", "todo", 3, "priya", 21, 1, "client-feedback"),
-        Todo("Load test the submission endpoint", "todo", 3, "tomas", 30, 4, "devops"),
+        Todo("Load test the submission endpoint", "todo", 3, "carla", 30, 4, "devops"),
     ),
     "fleet": (
-        Todo("GPS feed ingestion", "done", 1, "tomas", -35, 20, "backend"),
+        Todo("GPS feed ingestion", "done", 1, "carla", -35, 20, "backend"),
         Todo("Live map view", "in_progress", 1, "priya", 6, 18, "frontend feature"),
         Todo("Duplicate positions after a reconnect", "in_progress", 1, "tomas", -1, 5, "bug"),
-        Todo("Price estimate for map tiles", "blocked", 3, "tomas", 4, 2, "client-feedback"),
+        Todo("Price estimate for map tiles", "blocked", 3, "carla", 4, 2, "client-feedback"),
         Todo("Alert when a truck stands idle", "todo", 2, "tomas", 16, 8, "feature"),
         Todo("Driver privacy settings", "todo", 4, None, 35, None, "research"),
     ),

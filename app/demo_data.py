@@ -2,9 +2,11 @@
 
 Brightline, a web agency: customers, their projects, and tasks with tags, comments and
 time entries, worked on by two teams. `demo` and `maria` (a manager) and `oscar` are
-`demo-team`; `priya` and `tomas` are `platform-team`; `admin` is in neither and owns a few
-records of each team and some of no team. So each sign-in sees a different part: admin all
-of it, demo their own records and demo-team's, never platform-team's.
+`demo-team`; `priya`, `tomas` and `carla` are `platform-team`; `admin` is in neither and
+owns a few records of each team and some of no team. So each sign-in sees a different part:
+admin all of it, demo their own records and demo-team's, never platform-team's. carla, a
+contractor, holds conditions rather than scopes: the tasks assigned to her in active projects,
+which she may update while they are not done.
 
 Everything is written out here (dates are days from today), so every load is the same.
 Records are made as the API makes them, validated by their create schemas and created
@@ -25,6 +27,8 @@ from app.crud import audit
 from app.demo_company import (
     CLIENTS,
     COMMENTS,
+    CONDITIONS,
+    CONTRACTOR,
     CUSTOMERS,
     DESCRIPTIONS,
     GROUPS,
@@ -112,6 +116,7 @@ async def _existing(
     groups = {g.name: g for g in await session.scalars(select(Group))}
     taken = [f"user {p.username}" for p in PEOPLE if p.username in users or p.email in emails]
     taken += [f"group {name}" for name in GROUPS if name in groups]
+    taken += ["role contractor"] if "contractor" in roles else []
     if taken:
         raise Refused(f"the demo data adds {', '.join(taken)}, which this database already has")
     have: dict[str, dict[str, Any]] = {"user": users, "role": roles, "group": groups}
@@ -134,7 +139,7 @@ async def _accounts(
     groups: dict[str, Group],
 ) -> list[str]:
     """Add the sample's groups and users (to `groups` and `users` too)."""
-    made = []
+    made = await _contractor(session, roles)
     for name, description in GROUPS.items():
         groups[name] = await _create(session, "groups", name=name, description=description)
         made.append(f"group {name}")
@@ -153,6 +158,41 @@ async def _accounts(
         users[person.username] = await REGISTRY["users"].crud.create(session=session, values=values)
         made.append(f"user {person.username}")
     return made
+
+
+async def _contractor(session: AsyncSession, roles: dict[str, Role]) -> list[str]:
+    """Add the contractor role (to `roles` too), its conditions and conditioned permissions."""
+    conditions = {}
+    for name, (model, expression, description) in CONDITIONS.items():
+        conditions[name] = await _create(
+            session,
+            "conditions",
+            name=name,
+            model=model,
+            expression=expression,
+            description=description,
+        )
+    permission_ids = []
+    for grant in CONTRACTOR:
+        parts, _, condition = grant.removesuffix("]").partition("[")
+        model, action, scope = parts.split(":")
+        permission = await _create(
+            session,
+            "permissions",
+            model=model,
+            action=action,
+            scope=scope,
+            condition_id=conditions[condition].id,
+        )
+        permission_ids.append(permission.id)
+    roles["contractor"] = await _create(
+        session,
+        "roles",
+        name="contractor",
+        description="Outside help: the tasks assigned to them, while not done",
+        permission_ids=permission_ids,
+    )
+    return [f"condition {name}" for name in CONDITIONS] + ["role contractor"]
 
 
 async def _company(

@@ -495,8 +495,8 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the lists' plans")
     args = parser.parse_args()
     tasks = 100_000 if args.quick else 1_000_000
-    rounds = args.rounds or (3 if args.quick else 5)
-    lists, reads = (10, 30) if args.quick else (20, 60)
+    rounds = args.rounds or (3 if args.quick else 7)
+    lists, reads = (10, 30) if args.quick else (30, 90)
     secret = secrets.token_urlsafe(48)
     started = time.monotonic()
     say(f"start: {tasks:,} tasks, {rounds} rounds")
