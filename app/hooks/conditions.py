@@ -6,11 +6,13 @@ own model. Each refusal is an error at its field (422)."""
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.core.conditions.checker import check_condition
 from app.core.conditions.errors import ConditionError
+from app.core.conditions.tree import permits_of
 from app.core.errors import FieldError
 from app.core.messages import one_of
 from app.crud.base import Named
@@ -42,10 +44,24 @@ async def condition_errors(
             return [FieldError("model", message, "value_error")]
     if record is None or values.keys() & {"model", "expression"}:
         try:
-            check_condition(model, whole["expression"])
+            reaches = await _reaches(session, record.id if record is not None else None)
+            check_condition(model, whole["expression"], reaches)
         except ConditionError as exc:
             return [FieldError("expression", str(exc), "condition")]
     return []
+
+
+async def _reaches(session: AsyncSession, leaving: int | None) -> dict[str, set[str]]:
+    """For each model, the models the other stored conditions of it name in `can()`: a new
+    `can()` coming back through them would make a decision ask itself."""
+    found: dict[str, set[str]] = {}
+    for condition in await session.scalars(select(Condition).where(Condition.id != leaving)):
+        try:
+            tree = check_condition(condition.model, condition.expression)
+        except ConditionError:
+            continue  # true of nothing: it asks nothing (`policy lint` reports it)
+        found.setdefault(condition.model, set()).update(p.model for p in permits_of(tree))
+    return found
 
 
 async def permission_errors(

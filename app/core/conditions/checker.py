@@ -134,7 +134,7 @@ class Checker:
                     f"{side.name} is a list: use `in` at {written.position}",  # type: ignore[union-attr]
                     written.position,
                 )
-        left, right = self.coerce(left, right, node.right), self.coerce(right, left, node.left)
+        left, right = self.coerce(left, right, node.left), self.coerce(right, left, node.right)
         if not (left.kind == right.kind or {left.kind, right.kind} <= NUMBERS):
             raise ConditionError(
                 f"cannot compare {_words(left)} with {_words(right)} at {node.position}",
