@@ -265,6 +265,7 @@ RESOURCES: tuple[Resource, ...] = (
         model=Condition,
         search_columns=("name", "model", "expression", "description"),
         filter_columns=("model",),
+        title_fields=("model", "name"),
         list_columns=("model", "name", "expression", "description"),
         validate=conditions.condition_errors,
     ),

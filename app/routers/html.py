@@ -31,7 +31,7 @@ from app.services import accounts, signin
 from app.services.access import Access
 from app.services.audit_log import check_reader, entries_page
 from app.services.explain import explain
-from app.services.what_if import matrix_change, try_update
+from app.services.what_if import conditioned_grant, matrix_change, try_update
 from app.services.writes import update_record
 
 router = APIRouter(include_in_schema=False)
@@ -208,8 +208,25 @@ async def save_permission_matrix(
     first a preview of who would gain and lose what (nothing written), whose form confirms."""
     form = await request.form()
     names = {v for v in form.getlist("grant") if isinstance(v, str)}
-    values, grants = await matrix_change(session, record, names)
     role_url = f"/roles/{record.id}"
+    added, condition = form.get("add_grant"), form.get("add_condition")
+    if isinstance(added, str) and added and isinstance(condition, str) and condition:
+        condition_id = int(condition) if condition.isdigit() and len(condition) < 10 else 0
+        try:
+            names.add(
+                await conditioned_grant(
+                    access=access,
+                    session=session,
+                    settings=settings,
+                    grant=added,
+                    condition_id=condition_id,
+                )
+            )
+        except WriteError:
+            return redirect(
+                request, role_url, "Pick a permission and a condition of its model.", "error"
+            )
+    values, grants = await matrix_change(session, record, names)
     confirmed = form.get("confirm") is not None
     write = update_record if confirmed else try_update
     try:
@@ -226,7 +243,10 @@ async def save_permission_matrix(
         return redirect(request, role_url, message, "error")
     if confirmed:
         return redirect(request, role_url, "Permissions saved.")
-    context = {"effect": effect, "grants": grants, "role_url": role_url}
+    # The permission added with a condition is made again with the confirmation (the
+    # preview's rollback took it away, if it was new).
+    adding = {"add_grant": added, "add_condition": condition} if added and condition else {}
+    context = {"effect": effect, "grants": grants, "role_url": role_url, "adding": adding}
     return render(request, "roles/preview.html", context, page=page)
 
 
@@ -310,7 +330,17 @@ def matrix(record: Any) -> dict[str, Any]:
         for m in PERMISSION_MODELS
     ]
     granted = sum(held for row in rows for _, held in row["cells"])
-    return {"columns": columns, "rows": rows, "granted": granted}
+    conditioned = sorted(
+        str(p) for p in record.permissions if p.condition_id is not None
+    )  # beside the grid: each kept while its box stays checked
+    cells = [f"{m}:{c}" for m in PERMISSION_MODELS for c in columns]
+    return {
+        "columns": columns,
+        "rows": rows,
+        "granted": granted,
+        "conditioned": conditioned,
+        "cells": cells,
+    }
 
 
 def linked(res: Any, record: Any, field: str) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.access import Authorize, AuthorizedRecord
 from app.api.deps import AccessDep, CsrfProtected, SessionDep, SettingsDep
@@ -273,6 +274,8 @@ def build_pages(res: Resource) -> APIRouter:
                 "can_delete": await access.decides(session, res, "delete", record),
                 "history": entries,
                 "members": await members_of(access, session, res, record),
+                # a record giving permissions (a role): the conditions its grants may carry
+                "conditions": await condition_choices(access, session, res),
                 "record_names": await entry_names(access, session, entries or []),
             },
             page=page,
@@ -363,3 +366,12 @@ def build_pages(res: Resource) -> APIRouter:
     if res.members is not None:
         router.include_router(build_member_routes(res))
     return router
+
+
+async def condition_choices(access: Access, session: AsyncSession, res: Resource) -> dict[int, str]:
+    """The conditions the viewer may read (`model:name` by id), for the permissions beside a
+    role's grid; none for a record that gives no permissions."""
+    if res.holders is None:
+        return {}
+    conditions = REGISTRY["conditions"]
+    return (await access.choices([conditions], session, limit=500))[conditions.path]

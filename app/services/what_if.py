@@ -3,15 +3,17 @@ and lose which permissions, and roll it back (`?dry_run=1`, the role matrix's pr
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
 from app.core.config import Settings
+from app.core.errors import FieldError, Forbidden, WriteError
 from app.crud.role import Holder
 from app.crud.transaction import rollback
 from app.resources import PERMISSION_MODELS, REGISTRY, Resource
 from app.services.access import Access
-from app.services.writes import update_record
+from app.services.writes import create_record, update_record
 
 USERS = REGISTRY["users"]  # whom holders are: named only to those who may read them
 
@@ -65,15 +67,44 @@ def permission_changes(before: dict[int, Holder], after: dict[int, Holder]) -> l
 async def matrix_change(
     session: AsyncSession, role: Any, names: set[str]
 ) -> tuple[dict[str, Any], list[str]]:
-    """The update a role's permission matrix asks for (every checked `model:action:scope`),
-    and the permissions it grants by name. The grid shows the registry's models' permissions
-    without a condition only: the role's other grants stay as they are."""
+    """The update a role's permission matrix asks for (every checked `model:action:scope`,
+    and `model:action:scope[condition]` beside the grid), and the permissions it grants by
+    name. Permissions of models beyond the registry's (the audit log's) stay as they are."""
     granted = await crud.permission.named(session=session, names=names, models=PERMISSION_MODELS)
-    kept = {
-        p.id
-        for p in role.permissions
-        if p.model not in PERMISSION_MODELS or p.condition_id is not None
-    }
+    kept = {p.id for p in role.permissions if p.model not in PERMISSION_MODELS}
     values = {"permission_ids": sorted({p.id for p in granted} | kept)}
     # Named now: a preview's rollback expires these objects.
     return values, sorted(str(p) for p in granted)
+
+
+async def conditioned_grant(
+    *,
+    access: Access,
+    session: AsyncSession,
+    settings: Settings,
+    grant: str,
+    condition_id: int,
+) -> str:
+    """The name of `grant` (`model:action:scope`) under condition `condition_id`, made first
+    when no permission has that name yet (as `POST /permissions` makes it, refused alike)."""
+    condition = await REGISTRY["conditions"].crud.get(session=session, id=condition_id)
+    if condition is None:
+        raise WriteError([FieldError("condition_id", "no such condition", "reference_error")])
+    model, _, rest = grant.partition(":")
+    action, _, scope = rest.partition(":")
+    name = f"{grant}[{condition.name}]"
+    if await crud.permission.named(session=session, names={name}, models=[model]):
+        return name
+    body = {"model": model, "action": action, "scope": scope, "condition_id": condition_id}
+    res = REGISTRY["permissions"]
+    assert res.create_schema is not None
+    try:
+        obj_in = res.create_schema.model_validate(body)
+    except ValidationError as exc:
+        raise WriteError([FieldError("grant", "a permission of the grid", "value_error")]) from exc
+    if not access.scopes(res.policy_model, "create").any:
+        raise Forbidden(f"{name} does not exist yet, and making it needs permission:create")
+    made = await create_record(
+        res=res, access=access, session=session, settings=settings, obj_in=obj_in
+    )
+    return str(made)

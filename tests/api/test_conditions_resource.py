@@ -218,7 +218,7 @@ def test_a_condition_in_use_is_kept_until_no_permission_carries_it(admin: httpx.
     refused = admin.delete(f"/conditions/{made['id']}")
     assert refused.status_code == 409, refused.text
     detail = refused.json()["detail"]
-    assert "Condition “open” cannot be deleted" in detail
+    assert "Condition “task:open” cannot be deleted" in detail
     assert "2 permissions still refer to it" in detail
     assert "task:update:own[open]" in detail and "task:delete:own[open]" in detail
     assert admin.get(f"/conditions/{made['id']}").status_code == 200

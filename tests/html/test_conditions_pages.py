@@ -44,7 +44,7 @@ def test_the_list_and_the_new_form(admin_browser: Browser, admin: httpx.Client) 
         "expression": ["record.due_at < now"],
     }
     created = submit(admin_browser, "/conditions", data, data["csrf_token"][0])
-    shown = follow_flash(admin_browser, created, "Condition “late” created.")
+    shown = follow_flash(admin_browser, created, "Condition “task:late” created.")
     assert "record.due_at < now" in shown.root.text()
     assert location(created) != f"/conditions/{made['id']}"
 
@@ -86,7 +86,7 @@ def test_a_permission_s_condition_is_picked_by_name_and_titled(
 ) -> None:
     made = condition(admin)
     form = page(admin_browser, "/permissions/new").form()
-    assert (str(made["id"]), "open") in form.control("condition_id").options()
+    assert (str(made["id"]), "task:open") in form.control("condition_id").options()
     data = form.data() | {
         "model": ["task"],
         "action": ["delete"],
@@ -120,19 +120,57 @@ def test_a_condition_in_use_is_kept_with_a_409_page(
     assert admin.get(url).status_code == 200
 
 
-def test_the_role_matrix_keeps_a_permission_with_a_condition(
+def test_the_role_matrix_shows_adds_and_removes_permissions_with_a_condition(
     admin_browser: Browser, admin: httpx.Client
 ) -> None:
-    """The grid shows permissions without a condition: saving it leaves the others alone."""
+    """Beside the grid, the role's permissions with a condition, each kept while its box is
+    checked; one is added by picking a grid permission and a condition (made when missing);
+    the preview counts and names them."""
     made = condition(admin)
     body = {"model": "task", "action": "update", "scope": "own", "condition_id": made["id"]}
     perm = admin.post("/permissions", json=body).json()
     role = admin.post("/roles", json={"name": "closers", "permission_ids": [perm["id"]]}).json()
     shown = page(admin_browser, f"/roles/{role['id']}")
-    assert "task:update:own[open]" in shown.root.text()
-    saved = save_matrix(admin_browser, role["id"], ["task:read:own"])
+    box = shown.root.find("input", value="task:update:own[open]")
+    assert box is not None and "checked" in box.attrs
+    picker = shown.root.find("select", name="add_condition")
+    assert picker is not None and "task:open" in picker.text()
+    # The page's form as it stands keeps it, beside a grid box checked.
+    saved = save_matrix(admin_browser, role["id"], ["task:read:own", "task:update:own[open]"])
     assert location(saved) == f"/roles/{role['id']}"
     assert admin.get(f"/roles/{role['id']}").json()["permissions"] == [
         "task:read:own",
         "task:update:own[open]",
     ]
+    # Add task:delete:own[open] (no such permission yet: made), the preview counting it.
+    token = csrf_token(admin_browser, f"/roles/{role['id']}")
+    data = {
+        "grant": ["task:read:own", "task:update:own[open]"],
+        "add_grant": ["task:delete:own"],
+        "add_condition": [str(made["id"])],
+    }
+    preview = submit(admin_browser, f"/roles/{role['id']}/permissions", data, token)
+    assert_html(preview, 200)
+    assert "With these 3 permissions checked" in Page(preview).root.text()
+    form = Page(preview).form()
+    assert "task:delete:own[open]" in form.data()["grant"]
+    confirmed = submit(admin_browser, form.action, form.data(), form.data()["csrf_token"][0])
+    assert location(confirmed) == f"/roles/{role['id']}"
+    held = sorted(admin.get(f"/roles/{role['id']}").json()["permissions"])
+    assert held == ["task:delete:own[open]", "task:read:own", "task:update:own[open]"]
+    # Unchecked, it goes.
+    save_matrix(admin_browser, role["id"], ["task:read:own", "task:delete:own[open]"])
+    held = sorted(admin.get(f"/roles/{role['id']}").json()["permissions"])
+    assert held == ["task:delete:own[open]", "task:read:own"]
+    # A condition of another model, or none at all, is refused in words.
+    bad = {"grant": ["task:read:own"], "add_grant": ["project:read:all"]}
+    for add_condition in ([str(made["id"])], ["99999999999999"], ["x"]):
+        token = csrf_token(admin_browser, f"/roles/{role['id']}")
+        refused = submit(
+            admin_browser,
+            f"/roles/{role['id']}/permissions",
+            bad | {"add_condition": add_condition},
+            token,
+        )
+        assert location(refused) == f"/roles/{role['id']}", refused.text[:200]
+    assert sorted(admin.get(f"/roles/{role['id']}").json()["permissions"]) == held
