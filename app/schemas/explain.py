@@ -26,6 +26,7 @@ class ExplanationRead(BaseModel):
     resource: str
     action: Literal["read", "update", "delete"]
     record_id: int
+    title: str = Field(description="the record's name", examples=["Pour concrete"])
     allowed: bool
     allowing: list[ReasonRead] = Field(description="the permissions that allow it")
     others: list[ReasonRead] = Field(description="the user's other permissions for it, and why not")

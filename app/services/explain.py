@@ -35,6 +35,7 @@ class Explanation:
     resource: str
     action: str
     record_id: int
+    title: str  # the record's name, as its page shows it
     allowed: bool
     allowing: list[Reason]
     others: list[Reason]
@@ -70,6 +71,7 @@ async def explain(
         resource=res.path,
         action=action,
         record_id=record_id,
+        title=res.title_of(record),
         allowed=allowed,
         allowing=[reason for reason in reasons if reason.allows],
         others=[reason for reason in reasons if not reason.allows],
