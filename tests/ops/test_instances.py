@@ -128,6 +128,63 @@ def test_a_change_through_one_instance_reaches_the_other(backend: str, tmp_path:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_changed_condition_through_one_instance_reaches_the_other(
+    backend: str, tmp_path: Path
+) -> None:
+    """A condition's expression changed through A, CHANGES times: each time B moves to the
+    new revision within WITHIN seconds with no request of its own, then decides by it."""
+    with database_url(backend, tmp_path) as url:
+        env = os.environ | APP_ENV | {"DATABASE_URL": url, "POLICY_POLL_SECONDS": POLL[backend]}
+        env.pop("TEST_DATABASE_URL", None)
+        init = subprocess.run(
+            [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert init.returncode == 0, init.stdout + init.stderr
+        log = tmp_path / "instances.log"
+        with instance(env, log) as a, instance(env, log) as b:
+            admin = sign_in(a, "admin", "admin123")
+            body = {"name": "named", "model": "tag", "expression": 'record.name == "one"'}
+            condition = admin.post("/conditions", json=body).json()
+            grant = {
+                "model": "tag",
+                "action": "read",
+                "scope": "all",
+                "condition_id": condition["id"],
+            }
+            permission = admin.post("/permissions", json=grant).json()
+            role = admin.post(
+                "/roles", json={"name": "taggers", "permission_ids": [permission["id"]]}
+            )
+            user = {
+                "username": "tagger",
+                "email": "tagger@example.com",
+                "password": "tidal-parsnip-42",
+            }
+            assert (
+                admin.post("/users", json=user | {"role_ids": [role.json()["id"]]}).status_code
+                == 201
+            )
+            for name in ("one", "two"):
+                assert admin.post("/tags", json={"name": name}).status_code == 201
+            tagger = sign_in(b, "tagger", "tidal-parsnip-42")
+            assert [t["name"] for t in tagger.get("/tags").json()["items"]] == ["one"]
+            delays = []
+            for change in range(CHANGES):
+                wanted = "two" if change % 2 == 0 else "one"
+                before = revision(b)
+                started = time.monotonic()
+                expression = {"expression": f'record.name == "{wanted}"'}
+                response = admin.put(f"/conditions/{condition['id']}", json=expression)
+                assert response.status_code == 200, response.text
+                while revision(b) <= before:
+                    assert time.monotonic() - started < 10, "the change never arrived"
+                    time.sleep(0.01)
+                delays.append(time.monotonic() - started)
+                assert [t["name"] for t in tagger.get("/tags").json()["items"]] == [wanted]
+            assert max(delays) < WITHIN, delays
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_failed_sign_ins_count_across_instances(backend: str, tmp_path: Path) -> None:
     """Failures through either process count together: the fifth blocks the account at this
     address on both, until the delay has passed."""
