@@ -3,14 +3,16 @@ the records its to-one relations name, the rows of its to-many ones, and what `c
 of the records it asks about (`Needs`, `app/core/conditions/evaluate.py`)."""
 
 from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.conditions.catalog import ToMany
 from app.core.conditions.checker import catalog
 from app.core.conditions.evaluate import Needs, View
+from app.crud.prepared import Prepared
 
 # What a decision on a record of <model> for <action> reads of it: (model, action) -> Needs.
 MoreNeeds = Callable[[str, str], Needs]
@@ -38,9 +40,9 @@ async def _fill(session: AsyncSession, view: View, needs: Needs, more: MoreNeeds
         key = view.get(hop.key)
         found = None
         if key is not None:
-            table = catalog().entity(hop.model).table
-            row = (await session.execute(select(table).where(table.c.id == key))).first()
-            found = View(hop.model, dict(row._mapping)) if row is not None else None
+            row = await _by_id(hop.model).first(await session.connection(), {"id": key})
+            if row is not None:
+                found = View(hop.model, dict(zip(_columns(hop.model), row, strict=True)))
         view.ones[name] = found
         if found is not None:
             await _fill(session, found, sub, more)
@@ -52,6 +54,19 @@ async def _fill(session: AsyncSession, view: View, needs: Needs, more: MoreNeeds
         view.manys[name] = rows
         for row in rows:
             await _fill(session, row, sub, more)
+
+
+@cache
+def _by_id(model: str) -> Prepared:
+    """The statement reading one row of `model` by id: prepared once (a read by id whose
+    condition names a related record runs it per request)."""
+    table = catalog().entity(model).table
+    return Prepared(select(table).where(table.c.id == bindparam("id")))
+
+
+@cache
+def _columns(model: str) -> list[str]:
+    return [column.name for column in catalog().entity(model).table.columns]
 
 
 async def _rows(session: AsyncSession, view: View, many: ToMany) -> list[dict[str, Any]]:

@@ -74,6 +74,21 @@ def instance(env: dict[str, str], log: Path) -> Iterator[str]:
             process.wait()
 
 
+@contextmanager
+def two_instances(backend: str, tmp: Path) -> Iterator[tuple[str, str]]:
+    """A database made by `init_db`, served by two instances; yield their base URLs."""
+    with database_url(backend, tmp) as url:
+        env = os.environ | APP_ENV | {"DATABASE_URL": url, "POLICY_POLL_SECONDS": POLL[backend]}
+        env.pop("TEST_DATABASE_URL", None)
+        init = subprocess.run(
+            [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert init.returncode == 0, init.stdout + init.stderr
+        log = tmp / "instances.log"
+        with instance(env, log) as a, instance(env, log) as b:
+            yield a, b
+
+
 def revision(base: str) -> int:
     return httpx.get(f"{base}/readyz", timeout=5).json()["policy_revision"]
 
@@ -89,42 +104,34 @@ def sign_in(base: str, username: str, password: str) -> httpx.Client:
 def test_a_change_through_one_instance_reaches_the_other(backend: str, tmp_path: Path) -> None:
     """Revoke and restore a role's permission through A, CHANGES times: each time B moves to
     the new revision within WITHIN seconds with no request of its own, then enforces it."""
-    with database_url(backend, tmp_path) as url:
-        env = os.environ | APP_ENV | {"DATABASE_URL": url, "POLICY_POLL_SECONDS": POLL[backend]}
-        env.pop("TEST_DATABASE_URL", None)
-        init = subprocess.run(
-            [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
+    with two_instances(backend, tmp_path) as (a, b):
+        admin = sign_in(a, "admin", "admin123")
+        demo = sign_in(b, "demo", "demo123")
+        role = next(
+            r
+            for r in admin.get("/roles", params={"q": "user"}).json()["items"]
+            if r["name"] == "user"
         )
-        assert init.returncode == 0, init.stdout + init.stderr
-        log = tmp_path / "instances.log"
-        with instance(env, log) as a, instance(env, log) as b:
-            admin = sign_in(a, "admin", "admin123")
-            demo = sign_in(b, "demo", "demo123")
-            role = next(
-                r
-                for r in admin.get("/roles", params={"q": "user"}).json()["items"]
-                if r["name"] == "user"
-            )
-            found = admin.get("/permissions", params={"model": "customer", "action": "read"})
-            reads = {p["id"] for p in found.json()["items"]}
-            assert len(reads & set(role["permission_ids"])) == 2  # :own and :group
-            kept = sorted(set(role["permission_ids"]) - reads)
-            assert demo.get("/customers").status_code == 200
+        found = admin.get("/permissions", params={"model": "customer", "action": "read"})
+        reads = {p["id"] for p in found.json()["items"]}
+        assert len(reads & set(role["permission_ids"])) == 2  # :own and :group
+        kept = sorted(set(role["permission_ids"]) - reads)
+        assert demo.get("/customers").status_code == 200
 
-            delays = []
-            for change in range(CHANGES):
-                ids = kept if change % 2 == 0 else role["permission_ids"]
-                before = revision(b)
-                started = time.monotonic()
-                response = admin.put(f"/roles/{role['id']}", json={"permission_ids": ids})
-                assert response.status_code == 200, response.text
-                while revision(b) <= before:
-                    assert time.monotonic() - started < 10, "the change never arrived"
-                    time.sleep(0.01)
-                delays.append(time.monotonic() - started)
-                expected = 403 if change % 2 == 0 else 200
-                assert demo.get("/customers").status_code == expected
-            assert max(delays) < WITHIN, delays
+        delays = []
+        for change in range(CHANGES):
+            ids = kept if change % 2 == 0 else role["permission_ids"]
+            before = revision(b)
+            started = time.monotonic()
+            response = admin.put(f"/roles/{role['id']}", json={"permission_ids": ids})
+            assert response.status_code == 200, response.text
+            while revision(b) <= before:
+                assert time.monotonic() - started < 10, "the change never arrived"
+                time.sleep(0.01)
+            delays.append(time.monotonic() - started)
+            expected = 403 if change % 2 == 0 else 200
+            assert demo.get("/customers").status_code == expected
+        assert max(delays) < WITHIN, delays
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -133,55 +140,44 @@ def test_a_changed_condition_through_one_instance_reaches_the_other(
 ) -> None:
     """A condition's expression changed through A, CHANGES times: each time B moves to the
     new revision within WITHIN seconds with no request of its own, then decides by it."""
-    with database_url(backend, tmp_path) as url:
-        env = os.environ | APP_ENV | {"DATABASE_URL": url, "POLICY_POLL_SECONDS": POLL[backend]}
-        env.pop("TEST_DATABASE_URL", None)
-        init = subprocess.run(
-            [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
+    with two_instances(backend, tmp_path) as (a, b):
+        admin = sign_in(a, "admin", "admin123")
+        body = {"name": "named", "model": "tag", "expression": 'record.name == "one"'}
+        condition = admin.post("/conditions", json=body).json()
+        grant = {
+            "model": "tag",
+            "action": "read",
+            "scope": "all",
+            "condition_id": condition["id"],
+        }
+        permission = admin.post("/permissions", json=grant).json()
+        role = admin.post("/roles", json={"name": "taggers", "permission_ids": [permission["id"]]})
+        user = {
+            "username": "tagger",
+            "email": "tagger@example.com",
+            "password": "tidal-parsnip-42",
+        }
+        assert (
+            admin.post("/users", json=user | {"role_ids": [role.json()["id"]]}).status_code == 201
         )
-        assert init.returncode == 0, init.stdout + init.stderr
-        log = tmp_path / "instances.log"
-        with instance(env, log) as a, instance(env, log) as b:
-            admin = sign_in(a, "admin", "admin123")
-            body = {"name": "named", "model": "tag", "expression": 'record.name == "one"'}
-            condition = admin.post("/conditions", json=body).json()
-            grant = {
-                "model": "tag",
-                "action": "read",
-                "scope": "all",
-                "condition_id": condition["id"],
-            }
-            permission = admin.post("/permissions", json=grant).json()
-            role = admin.post(
-                "/roles", json={"name": "taggers", "permission_ids": [permission["id"]]}
-            )
-            user = {
-                "username": "tagger",
-                "email": "tagger@example.com",
-                "password": "tidal-parsnip-42",
-            }
-            assert (
-                admin.post("/users", json=user | {"role_ids": [role.json()["id"]]}).status_code
-                == 201
-            )
-            for name in ("one", "two"):
-                assert admin.post("/tags", json={"name": name}).status_code == 201
-            tagger = sign_in(b, "tagger", "tidal-parsnip-42")
-            assert [t["name"] for t in tagger.get("/tags").json()["items"]] == ["one"]
-            delays = []
-            for change in range(CHANGES):
-                wanted = "two" if change % 2 == 0 else "one"
-                before = revision(b)
-                started = time.monotonic()
-                expression = {"expression": f'record.name == "{wanted}"'}
-                response = admin.put(f"/conditions/{condition['id']}", json=expression)
-                assert response.status_code == 200, response.text
-                while revision(b) <= before:
-                    assert time.monotonic() - started < 10, "the change never arrived"
-                    time.sleep(0.01)
-                delays.append(time.monotonic() - started)
-                assert [t["name"] for t in tagger.get("/tags").json()["items"]] == [wanted]
-            assert max(delays) < WITHIN, delays
+        for name in ("one", "two"):
+            assert admin.post("/tags", json={"name": name}).status_code == 201
+        tagger = sign_in(b, "tagger", "tidal-parsnip-42")
+        assert [t["name"] for t in tagger.get("/tags").json()["items"]] == ["one"]
+        delays = []
+        for change in range(CHANGES):
+            wanted = "two" if change % 2 == 0 else "one"
+            before = revision(b)
+            started = time.monotonic()
+            expression = {"expression": f'record.name == "{wanted}"'}
+            response = admin.put(f"/conditions/{condition['id']}", json=expression)
+            assert response.status_code == 200, response.text
+            while revision(b) <= before:
+                assert time.monotonic() - started < 10, "the change never arrived"
+                time.sleep(0.01)
+            delays.append(time.monotonic() - started)
+            assert [t["name"] for t in tagger.get("/tags").json()["items"]] == [wanted]
+        assert max(delays) < WITHIN, delays
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
