@@ -4,6 +4,7 @@ saying why, with values. A condition is compiled once per revision, never per re
 a changed expression is in force at the next request."""
 
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -137,7 +138,8 @@ def test_a_condition_is_compiled_once_per_revision(
     # A changed expression is a policy change: compiled once, in force at the next request.
     changed = admin.put(
         f"/conditions/{contractor['condition']['id']}",
-        json={"expression": 'record.status != "done" and record.title != "mine"'},
+        # unseen by this process (a compiled expression is reused across revisions)
+        json={"expression": f'record.title != "mine" and record.title != "{uuid4()}"'},
     )
     assert changed.status_code == 200, changed.text
     assert client.put(f"/tasks/{mine['id']}", json={"priority": 2}).status_code == 403

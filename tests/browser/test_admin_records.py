@@ -232,10 +232,11 @@ def derived_case(res: Resource) -> Case:
             edit = (name, new)
     if edit is None or res.title_field not in inputs:
         raise LookupError(f"{res.path}: no derived browser case; add a Case to {__name__}")
+    shown = [inputs[name] for name in res.title_fields if inputs.get(name)]
     return Case(
         res.path,
         res.singular,
-        inputs[res.title_field],
+        ":".join(shown) or inputs[res.title_field],  # the title, as the page names it
         inputs,
         options={name: [CHOSEN[target]] for name, target in parents.items()},
         links=tuple((target, CHOSEN[target]) for target in parents.values()),
