@@ -64,7 +64,9 @@ class ConditionPart:
     prefix: str
     variables: tuple[Var, ...]
 
-    def clause(self, table: FromClause, parameter: Any, bound: bool) -> ColumnElement[bool]:
+    def clause(
+        self, table: FromClause, parameter: Any, bound: bool, outermost: bool = True
+    ) -> ColumnElement[bool]:
         """Where the condition holds, within the rows its grants reach."""
 
         def variable(name: str, kind: str) -> Any:
@@ -77,11 +79,14 @@ class ConditionPart:
 
         def can(action: str, model: str, alias: FromClause) -> ColumnElement[bool] | None:
             nested = self.permits.get((action, model))
-            return false() if nested is None else nested.clause(alias, bound=bound)
+            if nested is None:
+                return false()
+            return nested.clause(alias, bound=bound, outermost=False)
 
         tree = self.condition.tree
         assert tree is not None
-        holds = where(tree, table, Context(catalog(), variable, can))
+        context = Context(catalog(), variable, can)
+        holds = where(tree, table, context, outermost=outermost)
         reach = self.reach.clause(table, bound=bound)
         return holds if reach is None else and_(holds, reach)
 
@@ -113,7 +118,9 @@ class RowScope:
             values.append((f"{prefix}_groups", sorted(scopes.group_ids)))
         return cls(tuple(shape) or ("none",), tuple(values), prefix)
 
-    def clause(self, model: Any, *, bound: bool = False) -> ColumnElement[bool] | None:
+    def clause(
+        self, model: Any, *, bound: bool = False, outermost: bool = True
+    ) -> ColumnElement[bool] | None:
         """Return the WHERE clause of this shape on `model` (an ORM class or a table; None:
         all rows): its values left as required parameters, for a statement built once and
         run with `values`; or `bound` in."""
@@ -135,7 +142,7 @@ class RowScope:
             groups = parameter(f"{self.prefix}_groups", expanding=True)
             clauses.append(table.c[OWNER_GROUP].in_(groups))
         for part in self.parts:
-            clauses.append(part.clause(table, parameter, bound))
+            clauses.append(part.clause(table, parameter, bound, outermost))
         return or_(*clauses) if clauses else false()
 
 

@@ -86,14 +86,20 @@ class Context:
     can: Callable[[str, str, FromClause], ColumnElement[bool] | None]
 
 
-def where(node: Node, table: FromClause, context: Context) -> ColumnElement[bool]:
-    """The WHERE clause on `table` selecting the rows `node` is true of."""
-    return _Compiler(context).node(node, {"record": table})
+def where(
+    node: Node, table: FromClause, context: Context, *, outermost: bool = True
+) -> ColumnElement[bool]:
+    """The WHERE clause on `table` selecting the rows `node` is true of; `outermost` when
+    `table` is the statement's own (not a row a subquery of another filter reads)."""
+    return _Compiler(context, outermost).node(node, {"record": table})
 
 
 class _Compiler:
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, outermost: bool = True) -> None:
         self.context = context
+        # Inside a subquery run per row (another filter's, an `any()` body), a hashed
+        # subquery would be built again for every row: there, every relation is an EXISTS.
+        self.outermost = outermost
         self.tables = {name: e.table for name, e in context.catalog.entities.items()}
 
     def node(self, node: Node, roots: dict[str, FromClause]) -> ColumnElement[bool]:
@@ -127,9 +133,12 @@ class _Compiler:
 
     def test(self, node: Node, roots: dict[str, FromClause]) -> ColumnElement[bool]:
         joins: dict[Any, Any] = {}
+        direct: set[str] = set()  # roots whose own columns the test reads
 
         def value(item: Value, kind: str) -> ColumnElement[Any]:
             if isinstance(item, Ref):
+                if not item.hops:
+                    direct.add(item.root)
                 return self.chain(roots, item.root, item.hops, joins).c[item.column.name]
             if isinstance(item, Var):
                 return self.context.parameter(item.name, item.kind)
@@ -140,6 +149,9 @@ class _Compiler:
             found = value(node.value, kind)
             if not joins:
                 return found.is_not(None) if node.negated else found.is_(None)
+            uncorrelated = self._among(roots, joins, direct, found.is_not(None))
+            if uncorrelated is not None:
+                return uncorrelated.is_(true()) if node.negated else uncorrelated.is_not(true())
             present = self._exists(joins, found.is_not(None))
             return present if node.negated else not_(present)
         if isinstance(node, Cmp):
@@ -157,7 +169,34 @@ class _Compiler:
             else:
                 listed = [literal(item.value, TYPES[kind]()) for item in node.items]
             clause = found.not_in(listed) if node.negated else found.in_(listed)
-        return self._exists(joins, clause) if joins else clause
+        if not joins:
+            return clause
+        uncorrelated = self._among(roots, joins, direct, clause)
+        if uncorrelated is not None:
+            return uncorrelated.is_(true())
+        return self._exists(joins, clause)
+
+    def _among(
+        self,
+        roots: dict[str, FromClause],
+        joins: dict[Any, Any],
+        direct: set[str],
+        clause: ColumnElement[bool],
+    ) -> ColumnElement[bool] | None:
+        """A test reading only records one to-one relation leads to (not the record's own
+        columns): `key IN (SELECT id FROM related WHERE test)`, wrapped so that the planner
+        keeps it a subquery it hashes once per statement, not a join it probes per row (None:
+        the test is correlated; an EXISTS it is). True exactly when the related record exists
+        and the test holds of it."""
+        firsts = {key for key in joins if len(key[1]) == 1}
+        if direct or len(firsts) != 1 or not self.outermost or "it" in roots:
+            return None
+        ((root, (hop,)),) = firsts
+        first, _ = joins[(root, (hop,))]
+        inner = [condition for key, (_, condition) in joins.items() if len(key[1]) > 1]
+        aliases = [alias for alias, _ in joins.values()]
+        related = select(first.c.id).select_from(*aliases).where(*inner, clause)
+        return roots[root].c[hop.key].in_(related)
 
     @staticmethod
     def _exists(joins: dict[Any, Any], clause: ColumnElement[bool]) -> ColumnElement[bool]:
