@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,9 @@ class Seeded:
     keys: list[str]
 
 
-def _references(case: Case) -> dict[str, tuple[str, str]]:
-    """For each table of the case, its relation names: relation -> (column, table)."""
+@cache
+def _references() -> dict[str, tuple[str, str]]:
+    """Each table's relations by name (`tasks.project`): relation -> (column, table)."""
     found: dict[str, tuple[str, str]] = {}
     for res in RESOURCES:
         for column in res.model.__table__.columns:
@@ -116,7 +118,7 @@ def _value(column: Any, value: Any) -> Any:
 def seed(settings: Settings, case: Case) -> Seeded:
     """Write the case's groups, subject, role, conditions, permissions and rows."""
     engine = database._engine(settings)
-    relations = _references(case)
+    relations = _references()
     ids: dict[str, int] = {"missing": MISSING}
     hasher = password_hasher(settings.argon2_time_cost, settings.argon2_memory_cost)
     with engine.connect() as connection:
@@ -273,7 +275,7 @@ async def _sync(settings: Settings) -> None:
 
 def body_of(case: Case, fields: dict[str, Any], ids: dict[str, int]) -> dict[str, Any]:
     """A JSON body naming rows by key (`project = "p1"` becomes `project_id`)."""
-    relations = _references(case)
+    relations = _references()
     body: dict[str, Any] = {}
     for name, value in fields.items():
         if name == "owner":

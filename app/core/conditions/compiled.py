@@ -7,14 +7,13 @@ scopes a user holds), `p.cond` the id of the line's condition ("" for none).
 """
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from app.core.conditions.checker import check_condition
 from app.core.conditions.errors import ConditionError
-from app.core.conditions.evaluate import Env, Evaluator, Needs, Subject, View, evaluator, needs
+from app.core.conditions.evaluate import Env, Evaluator, Needs, View, evaluator, needs
 from app.core.conditions.tree import Node, Permit, permits_of
 
 log = logging.getLogger(__name__)
@@ -115,7 +114,3 @@ class Asked:
 def holds(record: Any, cid: str) -> bool:
     """The function Casbin's matcher calls: does condition `cid` hold of the record?"""
     return record is not None and bool(record.holds(cid))
-
-
-def environment(subject: Subject, now: datetime, can: Callable[[str, str, View], bool]) -> Env:
-    return Env(subject, now if subject.now is None else subject.now, can)
