@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.database import utcnow
+from app.core.permissions import parse_permission
 from app.core.security import passwords_for
 from app.crud import audit
 from app.demo_company import (
@@ -174,8 +175,8 @@ async def _contractor(session: AsyncSession, roles: dict[str, Role]) -> list[str
         )
     permission_ids = []
     for grant in CONTRACTOR:
-        parts, _, condition = grant.removesuffix("]").partition("[")
-        model, action, scope = parts.split(":")
+        model, action, scope, condition = parse_permission(grant)
+        assert condition is not None
         permission = await _create(
             session,
             "permissions",

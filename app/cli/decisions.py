@@ -196,9 +196,11 @@ async def check(
     steps = [action] if scope or action == "read" else ["read", action]
     access = access_of(user, policy=policy)
     res = resource_for(model)
-    for act in steps:
+    reasons = []
+    for act in steps:  # the last is `action`: its reasons say what allows it
         view = await access.view(session, res, act, row)
-        for reason in reasons_for(access, res, act, view):
+        reasons = reasons_for(access, res, act, view)
+        for reason in reasons:
             outcome = "allows" if reason.allows else "; ".join(reason.why_not)
             via = f"via role {reason.role}" if reason.role else "held directly"
             decision.steps.append(f"{act}: {reason.permission} ({via}): {outcome}")
@@ -229,10 +231,9 @@ async def check(
     if scope:
         decision.matched = matched(action, (owner, group))
     else:
-        view = await access.view(session, res, action, row)
         decision.matched = [
             {"role": reason.role or who, "rule": reason.permission}
-            for reason in reasons_for(access, res, action, view)
+            for reason in reasons
             if reason.allows
         ]
     return decision

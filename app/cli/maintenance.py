@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.directory import Directory, transaction
 from app.cli.output import CliError, emit_json
-from app.core.conditions.checker import check_condition
+from app.core.conditions.checker import can_targets, check_condition
 from app.core.conditions.errors import ConditionError
-from app.core.conditions.tree import permits_of
 from app.core.config import Settings
 from app.crud import audit
 from app.crud.policy import sync_policy
@@ -197,23 +196,13 @@ async def condition_findings(
     """Conditions that no longer check against the schema (true of nothing: errors), that
     no permission carries (warnings), and permissions carrying another model's (errors)."""
     conditions = list(await session.scalars(select(Condition).order_by(Condition.model)))
-    reaches: dict[str, set[str]] = {}
+    reaches = can_targets((condition.model, condition.expression) for condition in conditions)
     broken = []
-    for condition in conditions:
+    for condition in conditions:  # against the schema, and no loop of can() through others
         try:
-            tree = check_condition(condition.model, condition.expression)
+            check_condition(condition.model, condition.expression, reaches)
         except ConditionError as refusal:
             broken.append({"condition": _named(condition), "error": str(refusal)})
-            continue
-        reaches.setdefault(condition.model, set()).update(p.model for p in permits_of(tree))
-    for condition in conditions:  # a loop of can() through several conditions
-        others = {model: set(found) for model, found in reaches.items()}
-        try:
-            check_condition(condition.model, condition.expression, others)
-        except ConditionError as refusal:
-            found = {"condition": _named(condition), "error": str(refusal)}
-            if found not in broken and "reaches" in str(refusal):
-                broken.append(found)
     by_id = {condition.id: condition for condition in conditions}
     carried = {p.condition_id for p in permissions}
     return {

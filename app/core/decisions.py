@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, bindparam, false, or_
 
 from app.core.conditions.checker import catalog
 from app.core.conditions.compiled import Condition
-from app.core.conditions.evaluate import View
+from app.core.conditions.evaluate import VARIABLES, View
 from app.core.conditions.sql import TYPES, Context, where
 from app.core.conditions.tree import Var, tests_of
 from app.core.enforcer import PolicyEngine, Scopes
@@ -165,14 +165,8 @@ def _values(test: Any) -> list[Any]:
 
 def variable_value(name: str, subject: Any, now: datetime) -> Any:
     """The value of `subject.*`, `now` or `today` for this request (lists sorted)."""
-    return {
-        "subject.id": lambda: subject.id,
-        "subject.username": lambda: subject.username,
-        "subject.groups": lambda: sorted(subject.groups),
-        "subject.roles": lambda: sorted(subject.roles),
-        "now": lambda: now,
-        "today": lambda: now.date(),
-    }[name]()
+    found = VARIABLES[name](subject, now)
+    return sorted(found) if isinstance(found, frozenset) else found
 
 
 def row_scope(

@@ -21,6 +21,15 @@ def permission_name(model: str, action: str, scope: str, condition: str | None =
     return f"{name}[{condition}]" if condition else name
 
 
+def parse_permission(name: str) -> tuple[str, str, str, str | None]:
+    """The parts of `model:action:scope[condition]` (the condition None without one): what
+    `permission_name` joins."""
+    base, _, condition = name.partition("[")
+    model, _, rest = base.partition(":")
+    action, _, scope = rest.partition(":")
+    return model, action, scope, condition.removesuffix("]") or None
+
+
 def snake_case(name: str) -> str:
     """A table's class name as its permission model: `TimeEntry` -> `time_entry`."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

@@ -37,17 +37,6 @@ class CRUDRole(CRUDBase[Role]):
         )
         return {permission_name(*parts) for parts in rows}
 
-    async def held(self, *, session: AsyncSession, user_id: int) -> set[str]:
-        """Return the name of every permission the user's roles give them, as the tables say
-        now (with its condition, which the policy's lines do not name)."""
-        roles = select(user_roles.c.role_id).where(user_roles.c.user_id == user_id)
-        rows = await session.execute(
-            select(*NAME_PARTS)
-            .join(role_permissions, role_permissions.c.permission_id == Permission.id)
-            .where(role_permissions.c.role_id.in_(roles))
-        )
-        return {permission_name(*parts) for parts in rows}
-
     async def member_groups(self, *, session: AsyncSession, role_ids: Iterable[int]) -> set[int]:
         """Return the groups of every user holding one of the roles `role_ids`."""
         wanted = sorted(set(role_ids))

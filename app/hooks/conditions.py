@@ -10,9 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.core.conditions.checker import check_condition
+from app.core.conditions.checker import can_targets, check_condition
 from app.core.conditions.errors import ConditionError
-from app.core.conditions.tree import permits_of
 from app.core.errors import FieldError
 from app.core.messages import one_of
 from app.crud.base import Named
@@ -54,14 +53,8 @@ async def condition_errors(
 async def _reaches(session: AsyncSession, leaving: int | None) -> dict[str, set[str]]:
     """For each model, the models the other stored conditions of it name in `can()`: a new
     `can()` coming back through them would make a decision ask itself."""
-    found: dict[str, set[str]] = {}
-    for condition in await session.scalars(select(Condition).where(Condition.id != leaving)):
-        try:
-            tree = check_condition(condition.model, condition.expression)
-        except ConditionError:
-            continue  # true of nothing: it asks nothing (`policy lint` reports it)
-        found.setdefault(condition.model, set()).update(p.model for p in permits_of(tree))
-    return found
+    others = await session.scalars(select(Condition).where(Condition.id != leaving))
+    return can_targets((condition.model, condition.expression) for condition in others)
 
 
 async def permission_errors(

@@ -49,7 +49,7 @@ async def user_grants(check: "Check", values: dict[str, Any], record: Any | None
         and values.get("password") is not None
         and not check.missing
     ):
-        theirs = await crud.role.held(session=session, user_id=record.id)
+        theirs = check.access.policy.permissions(record.id)
         await check.grant(theirs, record.group_ids)
         check.why = f"setting {record.username}'s password would let you act as them: "
 

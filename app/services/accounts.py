@@ -44,7 +44,7 @@ async def profile(access: Access, session: AsyncSession) -> tuple[User, list[str
     user = await crud.user.get(session=session, id=access.user.id)
     if user is None:
         return None
-    return user, sorted(await crud.role.held(session=session, user_id=user.id))
+    return user, sorted(access.policy.permissions(user.id))
 
 
 async def revoke_other_sessions(access: Access, session: AsyncSession) -> None:

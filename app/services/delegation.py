@@ -7,8 +7,7 @@ is covered by `task:read:own` or `task:read:all`), with the same condition or no
 (`task:update:own[open]` by itself, or by `task:update:own`, which allows more): a role's
 new permissions, a user's new roles, a changed permission, a role renamed to the one every
 registration gets (whose whole set then goes to strangers), and another user's password
-(which lets the editor act as them, so the editor must hold all they hold). What the
-editor holds is read from the tables, conditions named (the policy's lines name none). A
+(which lets the editor act as them, so the editor must hold all they hold). A
 `group` permission reaches the records of the holder's groups, so where a write makes one
 reach a group (a new member, a new `group` permission for people in it) the editor must
 reach that group's records too: the same `all`, or the same `group` and membership. The
@@ -21,7 +20,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import crud
 from app.core.errors import Forbidden
 from app.models import ACTIONS
 from app.resources import EXTRA_PERMISSIONS, PERMISSION_MODELS, REGISTRY, Resource
@@ -68,7 +66,7 @@ async def check_delegation(
     """
     if res.grants is None:
         return
-    check = Check(access, session, await crud.role.held(session=session, user_id=access.user.id))
+    check = Check(access, session)
     if check.held >= EVERYTHING:
         return
     await res.grants(check, values, record)
@@ -79,10 +77,10 @@ async def check_delegation(
 class Check:
     """What one write would give that its editor does not hold, gathered as it is found."""
 
-    def __init__(self, access: Access, session: AsyncSession, held: Iterable[str]) -> None:
+    def __init__(self, access: Access, session: AsyncSession) -> None:
         self.access = access
         self.session = session
-        self.held = frozenset(held)  # the editor's permissions, by name (conditions named)
+        self.held = access.policy.permissions(access.user.id)  # by name, conditions named
         self.missing: list[str] = []
         self.why = ""
 

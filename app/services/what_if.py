@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import crud
 from app.core.config import Settings
 from app.core.errors import FieldError, Forbidden, WriteError
+from app.core.permissions import parse_permission
 from app.crud.role import Holder
 from app.crud.transaction import rollback
 from app.resources import PERMISSION_MODELS, REGISTRY, Resource
@@ -90,8 +91,7 @@ async def conditioned_grant(
     condition = await REGISTRY["conditions"].crud.get(session=session, id=condition_id)
     if condition is None:
         raise WriteError([FieldError("condition_id", "no such condition", "reference_error")])
-    model, _, rest = grant.partition(":")
-    action, _, scope = rest.partition(":")
+    model, action, scope, _ = parse_permission(grant)
     name = f"{grant}[{condition.name}]"
     if await crud.permission.named(session=session, names={name}, models=[model]):
         return name

@@ -3,7 +3,7 @@ words with the position: unknown names, incompatible types, `== null`, more than
 `can()` reaching the condition's own model again."""
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -75,6 +75,19 @@ def check_condition(
     for permit in permits_of(tree):
         _refuse_cycle(model, permit, reaches or {})
     return tree
+
+
+def can_targets(conditions: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """For each model, the models its conditions (`model, expression`) name in `can()`: what
+    `check_condition` follows to refuse a loop. One that no longer checks names none."""
+    found: dict[str, set[str]] = {}
+    for model, expression in conditions:
+        try:
+            tree = check_condition(model, expression)
+        except ConditionError:
+            continue  # true of nothing: it asks nothing (`policy lint` reports it)
+        found.setdefault(model, set()).update(permit.model for permit in permits_of(tree))
+    return found
 
 
 def _refuse_cycle(model: str, permit: Permit, reaches: Mapping[str, Collection[str]]) -> None:

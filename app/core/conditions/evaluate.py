@@ -98,7 +98,7 @@ def evaluator(node: Node) -> Evaluator:
     """Compile `node` to a function of (record, it, env): True, False or None."""
     if isinstance(node, Junction):
         items = [evaluator(item) for item in node.items]
-        return _all(items) if node.op == "and" else _some(items)
+        return _junction(items, decisive=node.op == "or")
     if isinstance(node, Cmp):
         return _compare(node)
     if isinstance(node, Member):
@@ -113,32 +113,21 @@ def evaluator(node: Node) -> Evaluator:
     return _permit(node)
 
 
-def _all(items: list[Evaluator]) -> Evaluator:
-    def both(record: View, it: View | None, env: Env) -> bool | None:
+def _junction(items: list[Evaluator], decisive: bool) -> Evaluator:
+    """`and` (one false item decides it) or `or` (one true item does), under SQL's logic:
+    else unknown if an item is, else the other answer."""
+
+    def junction(record: View, it: View | None, env: Env) -> bool | None:
         unknown = False
         for item in items:
             found = item(record, it, env)
-            if found is False:
-                return False
+            if found is decisive:
+                return decisive
             if found is None:
                 unknown = True
-        return None if unknown else True
+        return None if unknown else not decisive
 
-    return both
-
-
-def _some(items: list[Evaluator]) -> Evaluator:
-    def either(record: View, it: View | None, env: Env) -> bool | None:
-        unknown = False
-        for item in items:
-            found = item(record, it, env)
-            if found is True:
-                return True
-            if found is None:
-                unknown = True
-        return None if unknown else False
-
-    return either
+    return junction
 
 
 def _compare(node: Cmp) -> Evaluator:
@@ -249,17 +238,20 @@ def reader(value: Value) -> Callable[[View, View | None, Env], Any]:
     return related
 
 
+# What `subject.*`, `now` and `today` read of who asks and when.
+VARIABLES: dict[str, Callable[[Subject, datetime], Any]] = {
+    "subject.id": lambda subject, now: subject.id,
+    "subject.username": lambda subject, now: subject.username,
+    "subject.groups": lambda subject, now: subject.groups,
+    "subject.roles": lambda subject, now: subject.roles,
+    "now": lambda subject, now: now,
+    "today": lambda subject, now: now.date(),
+}
+
+
 def _variable(name: str) -> Callable[[View, View | None, Env], Any]:
-    readers: dict[str, Callable[[Env], Any]] = {
-        "subject.id": lambda env: env.subject.id,
-        "subject.username": lambda env: env.subject.username,
-        "subject.groups": lambda env: env.subject.groups,
-        "subject.roles": lambda env: env.subject.roles,
-        "now": lambda env: env.now,
-        "today": lambda env: env.now.date(),
-    }
-    read = readers[name]
-    return lambda record, it, env: read(env)
+    read = VARIABLES[name]
+    return lambda record, it, env: read(env.subject, env.now)
 
 
 @dataclass

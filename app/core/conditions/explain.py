@@ -6,14 +6,15 @@ from typing import Any
 from app.core.conditions.evaluate import Env, View, evaluator, reader
 from app.core.conditions.tree import (
     Cmp,
+    Const,
     Exists,
     Junction,
     Member,
     Node,
     Null,
     Permit,
-    Ref,
     Value,
+    Var,
     render,
     render_literal,
     render_value,
@@ -35,7 +36,7 @@ def why_not(node: Node, record: View, env: Env, it: View | None = None) -> list[
         shown = [
             f"{_short(render_value(side))} is {_shown(_read(side, record, it, env))}"
             for side in _sides(node)
-            if not _constant(side)
+            if not isinstance(side, Const)
         ]
         return [f"{' and '.join(shown)}, {needs}" if shown else needs]
     if isinstance(node, Exists):
@@ -48,12 +49,8 @@ def _sides(node: Cmp | Member | Null) -> list[Value]:
     if isinstance(node, Cmp):
         return [node.left, node.right]
     if isinstance(node, Member):
-        return [node.value] if not hasattr(node.items, "name") else [node.value, node.items]  # type: ignore[list-item]
+        return [node.value, node.items] if isinstance(node.items, Var) else [node.value]
     return [node.value]
-
-
-def _constant(value: Any) -> bool:
-    return not isinstance(value, Ref) and not hasattr(value, "name")
 
 
 def _read(value: Value, record: View, it: View | None, env: Env) -> Any:
