@@ -389,12 +389,14 @@ def list_sql(url: str, policy: Any, ids: dict[str, int], explain: bool) -> dict:
     """Milliseconds PostgreSQL spends on each list's statement for A and B, built as the app
     builds it (`page_statement` with the user's `row_scope`): EXPLAIN ANALYZE's execution
     time, median of three; the plans printed with `explain`."""
-    from sqlalchemy import event
+    from sqlalchemy import create_engine, event
 
+    from app.core.database import PLANNER_OPTIONS
     from app.core.lists import ListParams
     from app.resources import REGISTRY
 
-    engine = engine_for(url)
+    # Planned as the app's connections plan (`PLANNER_OPTIONS`).
+    engine = create_engine(url, connect_args={"options": PLANNER_OPTIONS})
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
     def explained(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> Any:

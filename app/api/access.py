@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.identity import SESSION_COOKIE, get_access, resolve_visitor, signed_in
 from app.api.transaction import get_db
+from app.core.conditions.evaluate import View
 from app.core.errors import Forbidden, NotFound
 from app.core.numbers import INT_MAX
 from app.resources import Resource
@@ -66,7 +67,8 @@ def ReadableRecord(res: Resource) -> Any:
     schema), decided by `authorized`; the route's only resolution of its caller.
 
     Where the resource reads plain rows (`Resource.plain_reads`), the row comes in the
-    statement that resolves the caller: one round trip. Else the ORM object, right after.
+    statement that resolves the caller, with the records its to-one relations name where
+    the policy's conditions read them: one round trip. Else the ORM object, right after.
     """
 
     async def dependency(
@@ -80,6 +82,9 @@ def ReadableRecord(res: Resource) -> Any:
         access = signed_in(visitor)
         if record_of is None:
             record = await res.crud.get(session=session, id=id)
+        if isinstance(record, View):  # with the related records the policy's conditions read
+            await authorized(res, "read", access, session, record)
+            return record.record
         return await authorized(res, "read", access, session, record)
 
     return Depends(dependency)

@@ -19,7 +19,7 @@ from app.core.config import Settings
 from app.core.zones import ZONE_COOKIE, viewer_zone
 from app.resources import Resource
 from app.services.access import Access, Visitor
-from app.services.callers import Identified, identify, visitor_of
+from app.services.callers import Identified, identify, record_to_read, visitor_of
 from app.services.signin import Origin
 
 SESSION_COOKIE = "session_id"
@@ -47,7 +47,7 @@ async def identify_request(
         cookie=session_id if bearer is None else None,
         origin=origin_of(request),
         writing=request.method not in READ_METHODS,
-        record_of=record_of,
+        record_of=record_to_read(record_of, request.app.state.policy.current),
     )
 
 

@@ -80,6 +80,14 @@ def create_sync_engine(settings: Settings) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
+# What PostgreSQL's planner is told on the app's connections. Starting a parallel worker
+# costs milliseconds, more than the default `parallel_setup_cost` (1000) says: with it, a
+# list page filtered through another table (a few thousand index probes, 16 ms alone) took
+# a parallel plan twice as slow. At 5000 such a page runs alone and a count over a million
+# rows still runs in parallel (`scripts/bench_conditions.py` measures both plans' lists).
+PLANNER_OPTIONS = "-c parallel_setup_cost=5000"
+
+
 def create_app_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine the application serves requests with."""
     url = settings.async_database_url
@@ -96,5 +104,5 @@ def create_app_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_overflow,
         pool_recycle=settings.db_pool_recycle,
-        connect_args={"connect_timeout": 5},
+        connect_args={"connect_timeout": 5, "options": PLANNER_OPTIONS},
     )

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, FromClause, and_, bindparam, false, or_
 
 from app.core.conditions.checker import catalog
 from app.core.conditions.compiled import Condition
-from app.core.conditions.evaluate import VARIABLES, View
+from app.core.conditions.evaluate import VARIABLES, Needs, View
 from app.core.conditions.sql import TYPES, Context, where
 from app.core.conditions.tree import Var, tests_of
 from app.core.enforcer import PolicyEngine, Scopes
@@ -118,6 +118,14 @@ class RowScope:
             values.append((f"{prefix}_groups", sorted(scopes.group_ids)))
         return cls(tuple(shape) or ("none",), tuple(values), prefix)
 
+    @property
+    def looks_up(self) -> bool:
+        """Whether its filter looks up other records for each row it tests: a condition
+        asking `can()` or `any()` (a list then counts less far, `LOOKUP_COUNT_CAP`)."""
+        if self.shape == ("all",):
+            return False
+        return any(_looks_up(part.condition.needs) for part in self.parts)
+
     def clause(
         self, model: Any, *, bound: bool = False, outermost: bool = True
     ) -> ColumnElement[bool] | None:
@@ -144,6 +152,10 @@ class RowScope:
         for part in self.parts:
             clauses.append(part.clause(table, parameter, bound, outermost))
         return or_(*clauses) if clauses else false()
+
+
+def _looks_up(needs: Needs) -> bool:
+    return bool(needs.manys or needs.permits) or any(map(_looks_up, needs.ones.values()))
 
 
 def variables_of(condition: Condition) -> tuple[Var, ...]:

@@ -14,6 +14,10 @@ COUNT_CAP = 1000
 # A search tests every row it passes (about twelve per match for a common word at a million
 # rows), so its count stops sooner.
 SEARCH_COUNT_CAP = 250
+# A list whose filter looks up other records for each row it passes (a condition asking
+# `can()` or `any()`: `RowScope.looks_up`) pays an index probe per row, matching or not:
+# about 1,000 probes per 250 matches when a quarter match. It counts two default pages.
+LOOKUP_COUNT_CAP = 100
 
 
 @dataclass(frozen=True)

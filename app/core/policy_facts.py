@@ -5,6 +5,8 @@ announced and applied with the others."""
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from app.core.conditions.catalog import ToOne
+from app.core.conditions.checker import catalog
 from app.core.conditions.compiled import Condition, compile_condition
 
 
@@ -14,6 +16,7 @@ class PolicyFacts:
     def __init__(self, extra: Mapping[str, Iterable[Sequence[str]]]) -> None:
         self.role_names: dict[str, str] = {}
         self.conditions: dict[str, Condition] = {}
+        self._related: dict[str, tuple[ToOne, ...]] = {}
         for line in extra.get("n", ()):
             self._name("+", tuple(line))
         for line in extra.get("c", ()):
@@ -44,9 +47,26 @@ class PolicyFacts:
             return True
         return False
 
+    def related(self, model: str) -> tuple[ToOne, ...]:
+        """The to-one relations of `model` some condition of it reads: what a read of one
+        record by id fetches in the same statement, before the caller is known (a guess,
+        cheap when wrong: a relation not fetched is loaded when a decision reads it)."""
+        found = self._related.get(model)
+        if found is None:
+            names = {
+                name
+                for condition in self.conditions.values()
+                if condition.model == model
+                for name in condition.needs.ones
+            }
+            ones = catalog().entity(model).ones if names else {}
+            found = self._related[model] = tuple(ones[name] for name in sorted(names))
+        return found
+
     def _condition(self, sign: str, values: tuple[str, ...]) -> bool:
         if len(values) < 6:
             return False
+        self._related.clear()
         cid, model, name, expression = values[0], values[1], values[2], values[5]
         if sign == "+":
             self.conditions[cid] = compile_condition(cid, model, name, expression)

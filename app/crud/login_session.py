@@ -5,16 +5,18 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.callers import Caller, Login
+from app.core.conditions.catalog import ToOne
 from app.core.config import Settings
 from app.core.database import utcnow
 from app.core.security import hash_session_token, new_session_token
 from app.core.tokens import Claims
 from app.crud.base import CRUDBase
 from app.crud.prepared import Prepared
+from app.crud.related import RecordOf, joined
 from app.models import LoginSession, PolicyState, User
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -39,7 +41,7 @@ _REVISION = (
 )
 RESOLVE = (
     select(_SESSIONS.c.id, _SESSIONS.c.expires_at, _SESSIONS.c.last_seen_at, *_CALLER, _REVISION)
-    .join_from(_SESSIONS, _USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .select_from(_SESSIONS.join(_USERS, _USERS.c.id == _SESSIONS.c.user_id))
     .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
 )
 RESOLVED = len(RESOLVE.selected_columns)  # a record asked for with it comes after these
@@ -49,11 +51,13 @@ PREPARED_RESOLVE = Prepared(RESOLVE)
 
 
 @cache
-def with_record(crud: CRUDBase[Any]) -> Prepared:
-    """Return RESOLVE followed by the columns of one plain row of `crud` (by `:id`), NULL
-    when there is no such record: built once per crud object."""
-    record = crud.row_by_id.subquery("record")
-    return Prepared(RESOLVE.add_columns(*record.c).outerjoin(record, true()))
+def with_record(base: Select[Any], crud: CRUDBase[Any], hops: tuple[ToOne, ...] = ()) -> Prepared:
+    """Return `base` (RESOLVE or BEARER) followed by the columns of one plain row of `crud`
+    (by `:id`), NULL when there is no such record, then those of the record each of `hops`
+    names (`joined`): built once per statement, crud object and hops."""
+    source, columns = joined(crud.row_by_id.subquery("record"), hops)
+    left = base.get_final_froms()[0]  # the one FROM of each base
+    return Prepared(base.add_columns(*columns).select_from(left.outerjoin(source, true())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,8 @@ class Resolved:
 BEARER = select(*_CALLER, _USERS.c.tokens_not_before, _REVISION).where(
     _USERS.c.id == bindparam("user_id")
 )
+BEARER_READ = len(BEARER.selected_columns)
+PREPARED_BEARER = Prepared(BEARER)
 
 TOUCH = (
     update(_SESSIONS)
@@ -112,29 +118,29 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         session: AsyncSession,
         token: str,
         settings: Settings,
-        record_of: tuple[CRUDBase[Any], int] | None = None,
+        record_of: RecordOf | None = None,
     ) -> Resolved:
         """Resolve a cookie token: its live session (None when expired, then deleted).
 
         Also say whether the row was written (deleted, or touched at most once a minute)
         and the stored policy revision, read in the same statement as the session and its
         user: one round trip says who is asking and which policy decides. `record_of`
-        (crud, id): the plain row of that record comes in the same statement too.
+        the record it names comes in the same statement too.
         """
         token_hash = hash_session_token(token, settings.secret_key)
         values: dict[str, Any] = {"token_hash": token_hash}
         stmt = PREPARED_RESOLVE
         if record_of is not None:
-            crud, values["id"] = record_of
-            stmt = with_record(crud)
+            values["id"] = record_of.id
+            stmt = with_record(RESOLVE, record_of.crud, record_of.hops)
         connection = await session.connection()
         found = await stmt.first(connection, values)
         if found is None:
             return Resolved(None, False, -1)
         id, expires_at, last_seen_at, *user, stored = found[:RESOLVED]
         record = None
-        if record_of is not None and found[RESOLVED] is not None:
-            record = record_of[0].row_type._make(found[RESOLVED:])
+        if record_of is not None:
+            record = record_of.record(found[RESOLVED:])
         revision = stored or 0
         now = utcnow()
         if self.expired(expires_at, last_seen_at, now, settings):
@@ -146,18 +152,26 @@ class CRUDLoginSession(CRUDBase[LoginSession]):
         await connection.execute(TOUCH, {"session_id": id, "now": now})
         return Resolved(login, True, revision, record)
 
-    async def resolve_bearer(self, *, session: AsyncSession, claims: Claims) -> Resolved:
+    async def resolve_bearer(
+        self, *, session: AsyncSession, claims: Claims, record_of: RecordOf | None = None
+    ) -> Resolved:
         """Resolve a valid bearer token's claims: its user, unless the user's tokens were
-        revoked after it was issued (or the user is gone)."""
-        connection = await session.connection()
-        found = (await connection.execute(BEARER, {"user_id": claims.user_id})).first()
+        revoked after it was issued (or the user is gone). `record_of`: the record it names
+        comes in the same statement too, as for a cookie."""
+        values: dict[str, Any] = {"user_id": claims.user_id}
+        stmt = PREPARED_BEARER
+        if record_of is not None:
+            values["id"] = record_of.id
+            stmt = with_record(BEARER, record_of.crud, record_of.hops)
+        found = await stmt.first(await session.connection(), values)
         if found is None:
             return Resolved(None, False, -1)
-        *user, not_before, stored = found
+        *user, not_before, stored = found[:BEARER_READ]
         revision = stored or 0
         if not_before is not None and claims.issued_at < not_before.timestamp():
             return Resolved(None, False, revision)
-        return Resolved(Login(None, "", Caller(*user)), False, revision)
+        record = None if record_of is None else record_of.record(found[BEARER_READ:])
+        return Resolved(Login(None, "", Caller(*user)), False, revision, record)
 
     async def end(self, *, session: AsyncSession, login: Login) -> None:
         """Delete the row of `login`: its cookie stops working."""

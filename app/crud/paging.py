@@ -25,7 +25,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from app.core.cursors import encode_cursor, sort_key
 from app.core.decisions import RowScope
-from app.core.lists import COUNT_CAP, SEARCH_COUNT_CAP, ListParams, PageResult
+from app.core.lists import COUNT_CAP, LOOKUP_COUNT_CAP, SEARCH_COUNT_CAP, ListParams, PageResult
 from app.core.numbers import INT_MAX, SMALLINT_MAX
 from app.core.zones import day_end, day_start
 from app.crud.rows import as_rows
@@ -86,7 +86,8 @@ class ListMixin:
 
         The page starts at `params.offset` rows, or after the row its cursor names. The
         count stops `COUNT_CAP` rows past the page's start (`SEARCH_COUNT_CAP` with a
-        search; no `count(*)` over a million rows) and is skipped when the page itself
+        search, `LOOKUP_COUNT_CAP` when the filter looks up other records; no `count(*)`
+        over a million rows) and is skipped when the page itself
         shows where the list ends. `plain`: the rows as plain rows (`app/crud/rows.py`)
         rather than ORM objects.
         """
@@ -111,7 +112,7 @@ class ListMixin:
             next_cursor = encode_cursor(params.sort, value, last.id)
         if params.after is None and not more and (items or params.offset == 0):
             return PageResult(items, params.offset + len(items), True, next_cursor)
-        cap = params.offset + self._cap(self._searched(params, search_columns))
+        cap = params.offset + self._cap(self._searched(params, search_columns), scope)
         if rows:  # every row carries the capped count, computed once by the same statement
             total = rows[0][-1]
         else:  # past the end: no row to carry it
@@ -144,8 +145,8 @@ class ListMixin:
         values |= {
             "limit": params.limit + 1,
             "offset": params.offset,
-            "window": max(params.limit, self._cap(searched)) + 1,
-            "count_limit": params.offset + self._cap(searched) + 1,
+            "window": max(params.limit, self._cap(searched, scope)) + 1,
+            "count_limit": params.offset + self._cap(searched, scope) + 1,
         }
         if params.after is not None:
             value, id = params.after
@@ -164,7 +165,7 @@ class ListMixin:
             lambda: self._counted(self._matching(scope, searched, filters)),
         )
         values = self._values(scope, params, searched)
-        return stmt, values | {"count_limit": params.offset + self._cap(searched) + 1}
+        return stmt, values | {"count_limit": params.offset + self._cap(searched, scope) + 1}
 
     def _page(
         self,
@@ -224,8 +225,11 @@ class ListMixin:
         return stmt
 
     @staticmethod
-    def _cap(searched: tuple[str, ...]) -> int:
-        """Return how far past its offset a list counts: less far when it searches."""
+    def _cap(searched: tuple[str, ...], scope: RowScope) -> int:
+        """Return how far past its offset a list counts: less far when its filter looks
+        up other records row by row, or when it searches."""
+        if scope.looks_up:
+            return LOOKUP_COUNT_CAP
         return SEARCH_COUNT_CAP if searched else COUNT_CAP
 
     @staticmethod

@@ -12,9 +12,11 @@ from app import crud
 from app.core import tokens
 from app.core.callers import Caller, Login
 from app.core.config import Settings
+from app.core.enforcer import PolicyEngine
 from app.core.policy_store import PolicyStore
 from app.crud import audit
 from app.crud.login_session import Resolved
+from app.crud.related import RecordOf
 from app.crud.transaction import commit
 from app.resources import Resource
 from app.services.access import Access, Visitor
@@ -43,10 +45,10 @@ async def identify(
     cookie: str | None,
     origin: Origin,
     writing: bool,
-    record_of: tuple[Resource, int] | None = None,
+    record_of: RecordOf | None = None,
 ) -> Identified:
     """Resolve the `bearer` token or the `cookie` to its login session, in one statement
-    (with the plain row of `record_of`, (resource, id), for a cookie); a `writing`
+    (with the record `record_of` names); a `writing`
     request's audit entries will name its user. No policy is looked up: signing out and
     the CSRF check need none."""
     resolved = Resolved(None, False, -1)
@@ -54,13 +56,15 @@ async def identify(
     if bearer is not None:
         claims = tokens.read(bearer, settings)
         if claims is not None:
-            resolved = await crud.login_session.resolve_bearer(session=session, claims=claims)
+            resolved = await crud.login_session.resolve_bearer(
+                session=session, claims=claims, record_of=record_of
+            )
+            read = record_of is not None
     elif cookie and len(cookie) <= 256 and "\x00" not in cookie:
-        crud_of = (record_of[0].crud, record_of[1]) if record_of is not None else None
         resolved = await crud.login_session.resolve(
-            session=session, token=cookie, settings=settings, record_of=crud_of
+            session=session, token=cookie, settings=settings, record_of=record_of
         )
-        read = crud_of is not None
+        read = record_of is not None
         if resolved.wrote:
             # Keep the removal of an expired row (or the touch of a live one) even when the
             # request then fails: the 401 that follows would otherwise roll it back.
@@ -94,6 +98,19 @@ async def visitor_of(
     if record_of is not None and not identified.read:
         record = await record_of[0].crud.read(session=session, id=record_of[1])
     return Visitor(login, access, origin.address), record
+
+
+def record_to_read(
+    record_of: tuple[Resource, int] | None, policy: PolicyEngine | None
+) -> RecordOf | None:
+    """What to read of the record `record_of` (resource, id) names with its caller: its
+    row, and the records its to-one relations name where `policy` (the one in force, the
+    likeliest to decide) has conditions that read them."""
+    if record_of is None:
+        return None
+    res, id = record_of
+    hops = policy.facts.related(res.policy_model) if policy is not None else ()
+    return RecordOf(res.crud, id, res.policy_model, hops)
 
 
 def active_user(login: Login | None) -> Caller | None:

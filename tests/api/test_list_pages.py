@@ -6,8 +6,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import insert
 
-from app.core.lists import COUNT_CAP, SEARCH_COUNT_CAP
+from app.core.database import create_sync_engine
+from app.core.lists import COUNT_CAP, LOOKUP_COUNT_CAP, SEARCH_COUNT_CAP
+from app.models import Comment
+from tests.conftest import Backend
+from tests.support.callers import Callers
 from tests.support.factories import unique
 from tests.support.hostile import TAMPERED, forged
 from tests.support.records import Records
@@ -186,3 +191,69 @@ def test_search_ignores_case_beyond_ascii(admin: httpx.Client, records: Records,
     found = admin.get("/tags", params={"q": q, "limit": 200}).json()["items"]
     assert tag["id"] in [item["id"] for item in found]
     assert admin.get("/tags", params={"q": "ecole ünïcode"}).json()["items"] == []
+
+
+def test_a_list_decided_through_another_table_stops_counting_sooner(
+    live: Backend, admin: httpx.Client, callers: Callers, records: Records
+) -> None:
+    """Comments readable where their task is (`can("read", record.task)`), tasks readable
+    in one project: such a filter looks a task up for each comment it passes, so the total
+    is exact to LOOKUP_COUNT_CAP rows; near the end it is exact, and the cursor walks them
+    all."""
+    project = records.create("projects", name=unique("counted"))
+    other = records.create("projects")
+    mine = [records.create("tasks", project_id=project["id"])["id"] for _ in range(3)]
+    theirs = records.create("tasks", project_id=other["id"])["id"]
+    count = LOOKUP_COUNT_CAP + 50
+    engine = create_sync_engine(live.settings)
+    try:
+        with engine.begin() as connection:  # interleaved: a readable comment, then not
+            rows = [
+                {"task_id": task, "body": f"note {n}"}
+                for n in range(count)
+                for task in (mine[n % 3], theirs)
+            ]
+            connection.execute(insert(Comment), rows)
+    finally:
+        engine.dispose()
+
+    def condition(model: str, expression: str) -> int:
+        made = admin.post(
+            "/conditions", json={"name": unique("c"), "model": model, "expression": expression}
+        )
+        assert made.status_code == 201, made.text
+        return made.json()["id"]
+
+    def grant(model: str, condition_id: int) -> int:
+        made = admin.post(
+            "/permissions",
+            json={"model": model, "action": "read", "scope": "all", "condition_id": condition_id},
+        )
+        assert made.status_code == 201, made.text
+        return made.json()["id"]
+
+    name = project["name"]
+    role = admin.post(
+        "/roles",
+        json={
+            "name": unique("lookups"),
+            "permission_ids": [
+                grant("task", condition("task", f'record.project.name == "{name}"')),
+                grant("comment", condition("comment", 'can("read", record.task)')),
+            ],
+        },
+    )
+    assert role.status_code == 201, role.text
+    _, reader = callers.make_user(roles=(role.json()["name"],))
+
+    first = reader.get("/comments", params={"limit": 5}).json()
+    assert (first["total"], first["total_exact"]) == (LOOKUP_COUNT_CAP, False)
+    deep = reader.get("/comments", params={"limit": 5, "offset": 30}).json()
+    assert (deep["total"], deep["total_exact"]) == (30 + LOOKUP_COUNT_CAP, False)
+    end = reader.get("/comments", params={"limit": 5, "offset": count - 20}).json()
+    assert (end["total"], end["total_exact"]) == (count, True)
+    seen = [item for body in walk(reader, "comments", limit=200) for item in body["items"]]
+    assert len(seen) == count
+    assert {item["task_id"] for item in seen} == set(mine)
+    # The unconditioned list counts to COUNT_CAP as before.
+    assert admin.get("/comments", params={"limit": 5}).json()["total"] >= 2 * count

@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 
 from tests.conftest import Backend
+from tests.support.factories import unique
 from tests.support.records import Records
 from tests.support.wire import Wire, app_client
 
+PASSWORD = "tidal-parsnip-42"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 TABLE = re.compile(r"\bFROM\s+\"?(\w+)", re.IGNORECASE)
 
@@ -46,6 +48,12 @@ class Costs:
         self.lookups = self.app.state.policy.lookups - self.lookups
         self.decided = self.app.state.policy.current.decided - self.decided
         self.tables = tables_read(self.wire)
+
+
+def created(admin: httpx.Client, path: str, **fields: Any) -> dict[str, Any]:
+    response = admin.post(f"/{path}", json=fields)
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 async def sign_in(client: httpx.AsyncClient) -> None:
@@ -101,5 +109,48 @@ def test_a_form_create_reads_each_related_table_once(live: Backend, records: Rec
             assert (costs.lookups, costs.decided) == (1, 1 + 4)
             assert {"projects", "users", "tags"} <= costs.tables.keys()
             assert max(costs.tables.values()) == 1, costs.tables
+
+    asyncio.run(scenario())
+
+
+def test_a_read_by_id_reads_what_a_condition_reads_in_the_same_statement(
+    live: Backend, admin: httpx.Client, make_user: Any, records: Records
+) -> None:
+    """A grant whose condition reads the task's project: the caller, the policy revision,
+    the task and its project come in one statement, for a session cookie and for a bearer
+    token alike, and the project decides (a task of a project not active is 404)."""
+    condition = created(
+        admin,
+        "conditions",
+        name=unique("live"),
+        model="task",
+        expression='record.project.status == "active"',
+    )
+    grant = created(
+        admin, "permissions", model="task", action="read", scope="all", condition_id=condition["id"]
+    )
+    role = created(admin, "roles", name=unique("readers"), permission_ids=[grant["id"]])
+    user, _ = make_user(roles=(role["name"],), password=PASSWORD)
+    active = records.create("projects", status="active")
+    planned = records.create("projects", status="planned")
+    shown = records.create("tasks", project_id=active["id"])
+    hidden = records.create("tasks", project_id=planned["id"])
+    credentials = {"username": user["username"], "password": PASSWORD}
+
+    async def scenario() -> None:
+        async with app_client(live.settings) as (client, wire, app):
+            assert (await client.post("/api/v1/auth/login", json=credentials)).status_code == 200
+            token = (await client.post("/api/v1/auth/token", json=credentials)).json()
+            bearer = {"Authorization": f"Bearer {token['access_token']}"}
+            for headers in ({}, bearer):
+                with Costs(app, wire):
+                    response = await client.get(f"/api/v1/tasks/{shown['id']}", headers=headers)
+                assert response.status_code == 200, response.text
+                assert response.json()["id"] == shown["id"]
+                assert len(wire.sent) == 1, wire.sql
+                answer = await client.get(f"/api/v1/tasks/{hidden['id']}", headers=headers)
+                assert answer.status_code == 404, answer.text
+                missing = await client.get("/api/v1/tasks/2147483647", headers=headers)
+                assert missing.status_code == 404
 
     asyncio.run(scenario())
