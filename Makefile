@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export TEST_DATABASE_URL
 
-.PHONY: install browser proxy tools run demo test lint format docs bench lock clean
+.PHONY: install browser proxy tools monitoring run demo test lint format docs bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ tools:
 	command -v curl >/dev/null && command -v jq >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y curl jq)
 
+# The metrics tests (tests/ops/test_prometheus.py) run Debian's Prometheus against the app and
+# check the shipped deploy/ files with its promtool.
+PROMETHEUS := /usr/bin/prometheus
+monitoring:
+	test -x $(PROMETHEUS) || \
+		($(SUDO) apt-get update && \
+		$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
+
 # `make run` serves for development unless the environment or `.env` names another
 # ENVIRONMENT (the app's own default is production, which needs a SECRET_KEY).
 DEV := $(if $(or $(ENVIRONMENT),$(shell grep -s '^ENVIRONMENT=' .env)),,ENVIRONMENT=development)
@@ -48,7 +56,7 @@ demo: install
 	$(DEV) $(BIN)/python -m app.init_db --demo-data
 	$(DEV) $(BIN)/python -m app.serve
 
-test: install browser proxy tools
+test: install browser proxy tools monitoring
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
@@ -68,7 +76,7 @@ docs: install
 # The service under wrk against its baselines (scripts/bench.py; BENCH_ARGS=--quick for a
 # short run, --peer URL to compare with a running Flask-AppBuilder), then the policy engine,
 # then the policy at organisation size (~100k lines) beside the seeded one, from outside,
-# then writes with and without the audit log.
+# then writes with and without the audit log, then reads with and without metrics and JSON logs.
 WRK := /usr/bin/wrk
 bench: install
 	test -x $(WRK) || \
@@ -78,6 +86,7 @@ bench: install
 	$(BIN)/python scripts/bench_policy_scale.py $(findstring --quick,$(BENCH_ARGS))
 	$(BIN)/python scripts/bench_conditions.py $(findstring --quick,$(BENCH_ARGS))
 	$(BIN)/python scripts/bench_audit.py $(findstring --quick,$(BENCH_ARGS))
+	$(BIN)/python scripts/bench_observability.py $(findstring --quick,$(BENCH_ARGS))
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock

@@ -18,11 +18,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api.errors import JSON_HANDLERS, Handler
+from app.api.metrics import router as metrics_router
+from app.api.metrics import serve_metrics
 from app.api.v1.router import PREFIX, api_router
+from app.core import logs, metrics
 from app.core.config import Settings, get_settings
 from app.core.database import create_app_engine, create_sync_engine
 from app.core.headers import SecurityHeaders
 from app.core.limits import BodySizeLimit
+from app.core.observe import Observed
 from app.core.policy_store import PolicyStore
 from app.core.prefix import UrlPrefix
 from app.core.request_ids import RequestIds
@@ -47,12 +51,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     watch = asyncio.create_task(
         app.state.policy.watch(app.state.settings, app.state.read_sessionmaker)
     )
+    exposer = serve_metrics(app.state.settings)
     yield
+    if exposer is not None:
+        exposer.shutdown()
     watch.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await watch
     await app.state.engine.dispose()
     app.state.sync_engine.dispose()
+    metrics.process_ended()
 
 
 def answer_by_interface(json: Handler, page: Handler | None) -> Handler:
@@ -77,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for `settings` (the environment's by default)."""
     settings = settings or get_settings()
     settings.require_secret()
+    metrics.ENABLED = settings.metrics_enabled
+    logs.configure(settings.logs)
     app = FastAPI(
         title="CRUD service",
         summary="Permission-checked CRUD over the business database, decided by Casbin.",
@@ -91,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.sync_engine = create_sync_engine(settings)
     app.state.policy = PolicyStore(app.state.sync_engine)
+    metrics.watch_pool(app.state.engine.sync_engine.pool)
+    metrics.build_info(app.version)
 
     # The probes first: nginx and orchestrators ask them often, and routes match in order.
     @app.get("/healthz", tags=["Operations"])
@@ -119,6 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # for changes (a stat per template per page otherwise).
     templates.env.auto_reload = settings.environment == "development"
     install_error_handlers(app)
+    # Innermost: the route has matched (its template is the label) and every error handler
+    # has answered by the time a request is counted and logged.
+    if settings.metrics_enabled or settings.logs == "json":
+        app.add_middleware(Observed, log_requests=settings.logs == "json", prefixes=(PREFIX,))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -133,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UrlPrefix, prefix=settings.url_prefix)
     if settings.trusted_proxies:  # outermost: every layer sees the client the proxy names
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.include_router(metrics_router)
     app.include_router(PathGuard(PREFIX, api_router), prefix=PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     html.install(app)

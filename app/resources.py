@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from app import crud
 from app.core.conditions.checker import install_catalog
 from app.core.errors import FieldError
-from app.core.permissions import AUDIT_READ, GROUP_WORK, OWNED, permission_name, snake_case
+from app.core.permissions import EXTRA, GROUP_WORK, OWNED, permission_name, snake_case
 from app.crud.base import CRUDBase
 from app.crud.role import Holder
 from app.hooks import accounts, conditions, grants
@@ -384,7 +384,7 @@ def _list_children() -> None:
 
 _list_children()
 PERMISSION_MODELS: tuple[str, ...] = tuple(res.policy_model for res in RESOURCES)
-# Permissions beside the registered models' grid: reading the audit log.
-EXTRA_PERMISSIONS: tuple[str, ...] = (AUDIT_READ,)
+# Permissions beside the registered models' grid: reading the audit log, scraping metrics.
+EXTRA_PERMISSIONS: tuple[str, ...] = EXTRA
 # Conditions read of each model the columns its API shows (never a secret).
 install_catalog({r.policy_model: (r.model, set(r.read_schema.model_fields)) for r in RESOURCES})

@@ -47,16 +47,16 @@ end
 """
 
 
-def fresh_database(server: str, secret: str) -> str:
+def fresh_database(server: str, secret: str, name: str = DATABASE) -> str:
     """Drop and create the benchmark's database; migrate and seed it with `init_db`."""
     admin = create_engine(
         make_url(with_driver(server, asynchronous=False)), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    url = make_url(server).set(database=DATABASE).render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     env = app_environment(url) | {"SECRET_KEY": secret}
     subprocess.run(
         [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, check=True, capture_output=True

@@ -26,11 +26,19 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    module: str, url: str, secret: str, workers: int = 1, health: str = "/healthz"
+    module: str,
+    url: str,
+    secret: str,
+    workers: int = 1,
+    health: str = "/healthz",
+    env: dict[str, str] | None = None,
+    stderr: Path | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """Run uvicorn on `module` against database `url`; yield its base URL and pid."""
+    """Run uvicorn on `module` against database `url` (`env`: settings beside the usual;
+    `stderr`: where its log goes, else the terminal); yield its base URL and pid."""
     port = free_port()
-    env = app_environment(url) | {"SECRET_KEY": secret}
+    env = app_environment(url) | {"SECRET_KEY": secret} | (env or {})
+    log = stderr.open("ab") if stderr is not None else None
     process = subprocess.Popen(
         [
             sys.executable,
@@ -50,7 +58,10 @@ def serving(
         ],
         cwd=ROOT,
         env=env,
+        stderr=log,
     )
+    if log is not None:
+        log.close()  # the process holds its own
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.identity import SESSION_COOKIE, get_access, resolve_visitor, signed_in
 from app.api.transaction import get_db
+from app.core import metrics
 from app.core.conditions.evaluate import View
 from app.core.errors import Forbidden, NotFound
 from app.core.numbers import INT_MAX
@@ -22,7 +23,9 @@ def Authorize(res: Resource, action: str) -> Any:
     """Depend on a user holding some scope of `<res.policy_model>:<action>`; 403 otherwise."""
 
     async def dependency(access: Annotated[Access, Depends(get_access)]) -> Access:
-        if not access.scopes(res.policy_model, action).any:
+        allowed = access.scopes(res.policy_model, action).any
+        metrics.decided(res.policy_model, action, allowed)
+        if not allowed:
             raise Forbidden()
         return access
 

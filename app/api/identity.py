@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.transaction import READ_METHODS, get_db
 from app.core.addresses import normalised_address
 from app.core.config import Settings
+from app.core.logs import USER_ID
 from app.core.zones import ZONE_COOKIE, viewer_zone
 from app.resources import Resource
 from app.services.access import Access, Visitor
@@ -40,7 +41,7 @@ async def identify_request(
     an API path) or its session cookie; `record_of`: that record too, in the same statement."""
     settings = request.app.state.settings
     bearer = bearer_token(request, settings)
-    return await identify(
+    identified = await identify(
         session,
         settings=settings,
         bearer=bearer,
@@ -49,6 +50,11 @@ async def identify_request(
         writing=request.method not in READ_METHODS,
         record_of=record_to_read(record_of, request.app.state.policy.current),
     )
+    # Who the request's log lines name (`app/core/logs.py`), its access line included.
+    user_id = identified.login.user.id if identified.login is not None else None
+    request.state.user_id = user_id
+    USER_ID.set(user_id)
+    return identified
 
 
 async def resolve_visitor(

@@ -79,6 +79,22 @@ class Settings(BaseSettings):
     # How many days `policy audit prune` keeps audit entries for (None: forever; the app
     # itself never deletes one).
     audit_retention_days: int | None = Field(default=None, ge=1, le=36_500)
+    # Prometheus metrics (`GET /metrics`, for a bearer token holding `metrics:read:all`);
+    # off only to measure what they cost. METRICS_PORT also serves them without sign-in on
+    # METRICS_HOST, a bind meant for a private network.
+    metrics_enabled: bool = True
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # `json`: one JSON object per line on standard error (production's default); `text`:
+    # uvicorn's plain lines (the default elsewhere).
+    log_format: Literal["json", "text"] | None = None
+
+    @property
+    def logs(self) -> str:
+        """The log format in force: LOG_FORMAT, else JSON in production and text elsewhere."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "text"
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

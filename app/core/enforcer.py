@@ -22,6 +22,7 @@ import casbin
 from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import metrics
 from app.core.conditions.compiled import NOTHING, Condition, Probe, holds
 from app.core.conditions.evaluate import Subject
 from app.core.config import PROJECT_ROOT, Settings
@@ -147,6 +148,7 @@ class PolicyEngine:
         )
         key = (obj, act, is_owner, group, true)
         decision = self.cache.get(sub, key)
+        metrics.cached(decision is not None)
         if decision is None:
             asked = record if true else NOTHING
             decision = self.decide(sub, obj, act, sub if is_owner else "", group, asked)
@@ -237,7 +239,7 @@ class PolicyEngine:
         """Decide whether the user may do `action` on a record with these owner fields (and,
         for conditions, this `record`: an `Asked`)."""
         self.decided += 1
-        return self.enforce(
+        allowed = self.enforce(
             user_sub(user_id),
             model,
             action,
@@ -245,6 +247,8 @@ class PolicyEngine:
             group_sub(owner_group_id) if owner_group_id is not None else "",
             record,
         )
+        metrics.decided(model, action, allowed)
+        return allowed
 
     def permissions(self, user_id: int) -> frozenset[str]:
         """Return every `model:action:scope[condition]` the user's roles give them."""

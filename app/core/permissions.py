@@ -8,6 +8,8 @@ ACTIONS = ("create", "read", "update", "delete")
 SCOPES = ("all", "own", "group")
 DEFAULT_ROLE = "user"  # the role every registration gets
 AUDIT_READ = "audit:read:all"  # the permission to read the audit log (admin's, by default)
+METRICS_READ = "metrics:read:all"  # the permission to scrape `GET /metrics` (admin's too)
+EXTRA = (AUDIT_READ, METRICS_READ)  # the permissions beside the tables' grid
 # Default grants (`action:scope`) of the seeded roles that are not admin (which holds every
 # permission at `all`): a business table people own, and its records worked on in groups.
 OWN_WORK = ("create:own", "read:own", "update:own", "delete:own", "read:group")

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, make_url, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core import logs, metrics
 from app.core.config import Settings, with_driver
 from app.core.enforcer import PolicyEngine, build_engine, current_revision
 from app.core.policy_lines import POLICY_CHANNEL, Change, decode_notice, parse_changes
@@ -67,7 +68,10 @@ class PolicyStore:
         engine = self._current
         if engine is not None and engine.revision >= revision:
             return
+        started = time.perf_counter()
         if engine is not None and changes is not None and engine.apply(revision, changes):
+            metrics.policy_updated("applied", time.perf_counter() - started)
+            metrics.policy_in_force(engine.revision)
             return
         self.refresh()
 
@@ -80,12 +84,25 @@ class PolicyStore:
 
     async def _update(self) -> PolicyEngine:
         current = self._current
+        started = time.perf_counter()
         try:
             if current is not None and await self._catch_up(current):
+                metrics.policy_updated("caught_up", time.perf_counter() - started)
+                metrics.policy_in_force(current.revision)
                 return current
         except Exception as exc:  # a recorded change it cannot apply: load the whole policy
             log.warning("policy catch-up failed (%s: %s); loading it", type(exc).__name__, exc)
-        return await self._build()
+        try:
+            return await self._build()
+        except Exception as exc:
+            metrics.policy_updated("failed")
+            logs.event(
+                "policy_reload_failed",
+                f"policy reload failed: {type(exc).__name__}",
+                logging.ERROR,
+                error=type(exc).__name__,
+            )
+            raise
 
     async def _catch_up(self, engine: PolicyEngine) -> bool:
         """Apply the recorded revisions after the engine's, in order; False when that cannot
@@ -120,12 +137,16 @@ class PolicyStore:
                 break
         self._current = engine
         self.builds += 1
-        elapsed = 1000 * (time.perf_counter() - started)
-        log.info(
-            "policy revision %d loaded in %.0f ms (%d decisions warmed)",
-            engine.revision,
-            elapsed,
-            warmed,
+        elapsed = time.perf_counter() - started
+        metrics.policy_updated("loaded", elapsed)
+        metrics.policy_in_force(engine.revision)
+        logs.event(
+            "policy_reloaded",
+            f"policy revision {engine.revision} loaded in {1000 * elapsed:.0f} ms "
+            f"({warmed} decisions warmed)",
+            revision=engine.revision,
+            duration_ms=round(1000 * elapsed, 1),
+            warmed=warmed,
         )
         return engine
 

@@ -6,6 +6,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.logs import REQUEST_ID
+
 HEADER = b"x-request-id"
 SANE = re.compile(rb"[A-Za-z0-9._\-]{1,64}")
 
@@ -23,6 +25,7 @@ class RequestIds:
         given = dict(scope.get("headers", [])).get(HEADER, b"")
         request_id = given if SANE.fullmatch(given) else uuid.uuid4().hex.encode()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
+        REQUEST_ID.set(request_id.decode())  # what every log line of the request names
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

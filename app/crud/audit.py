@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Column, Select, delete, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import metrics
 from app.core.database import utcnow
 from app.core.lists import AuditFilter
 from app.models.audit import AuditEntry
@@ -86,6 +87,7 @@ async def record(
     actor: Actor | None = None,
 ) -> None:
     """Insert one entry in the session's transaction."""
+    metrics.audited()
     who = actor or session.info.get(ACTOR) or Actor(None, None)
     connection = await session.connection()
     await connection.execute(

@@ -14,7 +14,16 @@ from app.core.messages import error_message, throttled_message
 from app.routers.context import page_for_error
 from app.routers.templating import login_redirect, render
 
-API_PATHS = ("/api/", "/openapi.json", "/docs", "/redoc", "/healthz", "/readyz", "/static/")
+API_PATHS = (
+    "/api/",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/static/",
+)
 
 
 def wants_html(request: Request) -> bool:

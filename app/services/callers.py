@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.core import tokens
+from app.core import metrics, tokens
 from app.core.callers import Caller, Login
 from app.core.config import Settings
 from app.core.enforcer import PolicyEngine
@@ -60,6 +60,8 @@ async def identify(
                 session=session, claims=claims, record_of=record_of
             )
             read = record_of is not None
+        if resolved.login is None:  # invalid, expired, or issued before a revocation
+            metrics.token("refused")
     elif cookie and len(cookie) <= 256 and "\x00" not in cookie:
         resolved = await crud.login_session.resolve(
             session=session, token=cookie, settings=settings, record_of=record_of

@@ -1,16 +1,18 @@
 """Sign-in, bearer tokens, registration and sign-out, shared by the JSON API and the pages
 (which give and take the session cookie: `app/api/cookies.py`)."""
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import crud
-from app.core import tokens
+from app.core import logs, metrics, tokens
 from app.core.callers import Caller, Login
 from app.core.config import Settings
 from app.core.database import utcnow
+from app.core.errors import Throttled
 from app.core.permissions import DEFAULT_ROLE
 from app.core.security import passwords_for
 from app.crud import audit, throttle
@@ -51,13 +53,34 @@ async def authenticate(
     success clears the account's count.
     """
     user = await crud.user.get_by_login(session=session, username=username)
-    account = f"user:{user.id}" if user else f"name:{username.lower()}"
+    user_id = user.id if user else None  # read now: a refusal rolls back (and expires) it
+    account = f"user:{user_id}" if user else f"name:{username.lower()}"
     keys = throttle.keys_for(account, origin.address)
-    attempt = await reserve_attempt(session, keys, settings)
+    try:
+        attempt = await reserve_attempt(session, keys, settings)
+    except Throttled as refused:
+        metrics.sign_in("throttled")
+        logs.event(
+            "sign_in_throttled",
+            "sign-in throttled",
+            logging.WARNING,
+            user_id=user_id,
+            client=origin.address,
+            retry_after=refused.retry_after,
+        )
+        raise
     ok, new_hash = await passwords_for(settings).verify(
         password, user.hashed_password if user else None
     )
     if user is None or not ok or not user.is_active:
+        metrics.sign_in("failure")
+        logs.event(
+            "sign_in_failed",
+            "sign-in failed",
+            logging.WARNING,
+            user_id=user_id,
+            client=origin.address,
+        )
         await audit.record(
             session,
             "sign_in_failed",
@@ -68,6 +91,7 @@ async def authenticate(
         await commit(session)  # in its own transaction: the refusal rolls the rest back
         return None
     await throttle.succeeded(session, keys, attempt)
+    metrics.sign_in("success")
     if new_hash:
         user.hashed_password = new_hash
     user.last_login_at = utcnow()
@@ -95,6 +119,7 @@ async def issue_token(
     """Issue a bearer token for `user` (recorded in the audit log); return it."""
     actor = origin.actor(user)
     await audit.record(session, "token_issued", resource="users", record_id=user.id, actor=actor)
+    metrics.token("issued")
     return tokens.issue(user.id, settings)
 
 

@@ -41,8 +41,9 @@ ACTIONS = ("create", "read", "update", "delete")
 SCOPES = ("all", "own", "group")
 OWN_AND_GROUP_READ = ("create:own", "read:own", "update:own", "delete:own", "read:group")
 ROLE_PERMISSIONS = {
-    # ... and reading the audit log, the one permission beside the models' grid.
-    "admin": {f"{m}:{a}:all" for m in MODELS for a in ACTIONS} | {"audit:read:all"},
+    # ... and reading the audit log and the metrics, the permissions beside the models' grid.
+    "admin": {f"{m}:{a}:all" for m in MODELS for a in ACTIONS}
+    | {"audit:read:all", "metrics:read:all"},
     "user": {"user:read:own", "user:update:own", "session:read:own", "session:delete:own"}
     | {f"{m}:{p}" for m in BUSINESS if m != "tag" for p in OWN_AND_GROUP_READ}
     | {"tag:read:all", "tag:create:own", "tag:update:own", "tag:delete:own"},
@@ -161,9 +162,9 @@ def test_first_run_seeds_the_default_data(initialised: Initialised) -> None:
         rules = fetch(connection, "SELECT ptype, v0, v1, v2, v3 FROM casbin_rule")
     engine.dispose()
 
-    assert len(permissions) == len(MODELS) * len(ACTIONS) * len(SCOPES) + 1
+    assert len(permissions) == len(MODELS) * len(ACTIONS) * len(SCOPES) + 2
     grid = {(m, a, s) for m in MODELS for a in ACTIONS for s in SCOPES}
-    assert set(permissions) == grid | {("audit", "read", "all")}
+    assert set(permissions) == grid | {("audit", "read", "all"), ("metrics", "read", "all")}
     assert sorted(name for (name,) in role_names) == ["admin", "manager", "user"]
     for role, wanted in ROLE_PERMISSIONS.items():
         assert {p for name, p in grants if name == role} == wanted, role
