@@ -3,7 +3,8 @@
 Uses the app's settings (environment and `.env`), its async engine for the tables and the
 same enforcer (`load_policy`: a `PolicyEngine`) for every decision. Users, roles and groups
 are shown by name (`--ids` adds their ids). Exit status: 0 on success or ALLOW; 1 on DENY,
-drift, a failed policy test, a `diff` with changes or a database error; 2 on a usage error.
+drift, a failed policy test, a `diff` with changes, an audit export not written in full or a
+database error; 2 on a usage error.
 A database error is said in one line, never with its statement (`app/cli/failures.py`);
 `--debug`, before or after the subcommand, adds the statement and the traceback.
 
@@ -22,6 +23,7 @@ from typing import Any
 from app.cli.output import CliError, moment
 
 DEBUG = "on a database error, also print the statement and the traceback"
+BEFORE = "e.g. 2026-01-01 (UTC), not in the future"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +105,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="e.g. policy/tests.toml")
 
-    p = sub.add_parser("audit", help="the audit log: prune old entries")
+    p = command(
+        "audit-export",
+        "retention:cmd_audit_export",
+        "write the audit entries older than DATE as JSON lines, oldest first (then audit-prune)",
+    )
+    p.add_argument("--before", type=moment, required=True, metavar="DATE", help=BEFORE)
+    p.add_argument("--output", metavar="FILE", help="a new file (default: standard output)")
+
+    p = command(
+        "audit-prune",
+        "retention:cmd_audit_prune",
+        "delete the audit entries older than DATE: those audit-export --before DATE wrote",
+    )
+    p.add_argument("--before", type=moment, required=True, metavar="DATE", help=BEFORE)
+    p.add_argument("--yes", action="store_true", help="delete them (without: say how many)")
+
+    p = sub.add_parser("audit", help="the older form of audit-prune")
     audit_sub = p.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     p = audit_sub.add_parser(
         "prune",
@@ -112,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--before", type=moment, metavar="DATE", help="e.g. 2026-01-01 (UTC)")
     p.add_argument("--dry-run", action="store_true", help="count them, delete nothing")
-    p.set_defaults(run="maintenance:cmd_prune")
+    p.set_defaults(run="retention:cmd_prune")
     return parser
 
 

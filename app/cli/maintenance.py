@@ -1,20 +1,17 @@
-"""`policy sync` and `lint` (the Casbin rules against the permissions tables) and
-`policy audit prune` (the audit log's old entries)."""
+"""`policy sync` and `lint`: the Casbin rules against the permissions tables."""
 
 import argparse
 import sys
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.directory import Directory, transaction
-from app.cli.output import CliError, emit_json
+from app.cli.output import emit_json
 from app.core.conditions.checker import can_targets, check_condition
 from app.core.conditions.errors import ConditionError
 from app.core.config import Settings
-from app.crud import audit
 from app.crud.policy import sync_policy
 from app.crud.policy_rules import Rule, well_formed
 from app.models import Condition, Permission, User, role_permissions, user_roles
@@ -120,26 +117,6 @@ async def cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print("drift found: run `policy sync` to fix it")
     return 0 if report["ok"] else 1
-
-
-async def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
-    before = args.before
-    if before is None:
-        days = settings.audit_retention_days
-        if days is None:
-            raise CliError(
-                "give --before DATE: AUDIT_RETENTION_DAYS is unset, so entries are kept forever"
-            )
-        before = datetime.now(UTC) - timedelta(days=days)
-    async with transaction(settings) as session:
-        count = await audit.prune(session, before, dry_run=args.dry_run)
-    verb = "would delete" if args.dry_run else "deleted"
-    if args.json:
-        emit_json({"dry_run": args.dry_run, "before": before.isoformat(), "entries": count})
-    else:
-        entries = "entry" if count == 1 else "entries"
-        print(f"{verb} {count} audit {entries} from before {before:%Y-%m-%d %H:%M:%S} UTC")
-    return 0
 
 
 async def lint(session: AsyncSession, *, ids: bool = False) -> dict[str, Any]:

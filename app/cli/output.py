@@ -32,9 +32,13 @@ def describe(value: Any) -> str:
 
 
 def moment(text: str) -> datetime:
-    """A command-line date or time (`2026-01-31`, `2026-01-31T12:00`); UTC unless it says."""
+    """A command-line date or time (`2026-01-31`, `2026-01-31T12:00`); UTC unless it says.
+
+    Returned in UTC, the zone every command shows it in; an offset that carries it past
+    the calendar's ends (`0001-01-01T00:00+05:00`) is a malformed date, not a traceback.
+    """
     try:
         found = datetime.fromisoformat(text)
-    except ValueError:
+        return (found if found.tzinfo else found.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"expected a date like 2026-01-31, got {text!r}") from None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)

@@ -6,12 +6,13 @@ Who acted comes from `session.info[ACTOR]`, set when the request's caller is res
 Secrets (password and token hashes) are never stored: a change to one shows as "changed".
 """
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Select, delete, func, insert, inspect, select
+from sqlalchemy import Column, ColumnElement, Row, Select, delete, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import metrics
@@ -159,10 +160,36 @@ async def deleted(session: AsyncSession, obj: Any, before: dict[str, Any]) -> No
     await record(session, "deleted", resource=obj.__tablename__, record_id=obj.id, changes=changes)
 
 
+def older_than(before: datetime) -> ColumnElement[bool]:
+    """The entries a retention cut at `before` covers. One predicate for the export and the
+    prune, so a prune deletes exactly what an export with the same date wrote."""
+    return ENTRIES.c.at < before
+
+
+async def entries_before(
+    session: AsyncSession, before: datetime, *, batch: int = 1000
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """Yield the entries older than `before`, oldest first by id, `batch` rows at a time:
+    keyset-paged by id, so an export holds one batch in memory whatever the log holds."""
+    connection = await session.connection()
+    last_id = None
+    while True:
+        stmt = select(ENTRIES).where(older_than(before))
+        if last_id is not None:
+            stmt = stmt.where(ENTRIES.c.id > last_id)
+        rows = (await connection.execute(stmt.order_by(ENTRIES.c.id).limit(batch))).all()
+        if rows:
+            yield rows
+        if len(rows) < batch:
+            return
+        last_id = rows[-1].id
+
+
 async def prune(session: AsyncSession, before: datetime, *, dry_run: bool = False) -> int:
     """Delete the entries older than `before` (the only deletion of entries there is, run
-    by `policy audit prune`); record that it happened; return how many went."""
-    doomed = ENTRIES.c.at < before
+    by `policy audit-prune` and `policy audit prune`); record that it happened; return how
+    many went."""
+    doomed = older_than(before)
     if dry_run:
         count = await session.scalar(select(func.count()).select_from(ENTRIES).where(doomed))
         return count or 0

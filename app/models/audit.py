@@ -11,7 +11,8 @@ from app.core.database import Base, UTCDateTime
 
 class AuditEntry(Base):
     """Who did what to which record, when, from where; never updated or deleted by the app
-    (only `policy audit prune` removes entries older than a date)."""
+    (only `policy audit-prune` and its older form `audit prune` remove entries older than a
+    date)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_record", "resource", "record_id"),)

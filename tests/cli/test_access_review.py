@@ -334,6 +334,7 @@ def test_prune_deletes_only_what_is_older_and_says_so(live: Backend, policy: Pol
     assert oldest is not None and oldest.replace(tzinfo=UTC) > now - timedelta(days=3)
     assert [s["entries"] for s in said] == [1, 1]
     assert policy("audit", "prune", "--before", "someday").code == 2
+    assert policy("audit", "prune", "--before", "0001-01-01T00:00+05:00").code == 2, "a bad date"
     assert (
         json.loads(policy("audit", "prune", "--before", "2000-01-01", "--json").out)["entries"] == 0
     )

@@ -88,6 +88,8 @@ def state_of(url: str) -> tuple[str, str]:
         (("lint",), "policy lint"),
         (("show", "demo"), "policy show"),
         (("audit", "prune", "--before", "2020-01-01"), "policy audit prune"),
+        (("audit-export", "--before", "2020-01-01"), "policy audit-export"),
+        (("audit-prune", "--before", "2020-01-01", "--yes"), "policy audit-prune"),
     ],
 )
 def test_a_database_without_tables_fails_in_one_line(
