@@ -24,7 +24,8 @@ browser:
 	test -x $(CHROMIUM) || \
 		($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
-# The proxy tests (tests/ops/test_prefix.py) run Debian's nginx in the foreground.
+# The proxy tests (tests/ops/test_prefix.py, tests/ops/test_behind_nginx.py) run Debian's nginx
+# in the foreground.
 NGINX := /usr/sbin/nginx
 proxy:
 	test -x $(NGINX) || \

@@ -8,96 +8,29 @@ the test sees the other instance move on without sending it a request that would
 look.
 """
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.catalog import SERVER_URL, scratch_database
-from tests.support.server import free_port
+from tests.support.catalog import SERVER_URL
+from tests.support.instances import (
+    app_environment,
+    customer_reads,
+    database_url,
+    init_database,
+    instance,
+    revision,
+    sign_in,
+    two_instances,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-APP_ENV = {"ENVIRONMENT": "test", "SECRET_KEY": "instances-test-secret-key-of-32-bytes"}
-APP_ENV |= {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}  # cheap hashing
 BACKENDS = ["sqlite", "postgresql"] if SERVER_URL else ["sqlite"]
 CHANGES = 5
 # How soon the other instance must enforce a change: PostgreSQL's notification arrives in
-# milliseconds; SQLite's check runs every POLL seconds.
-POLL = {"postgresql": "60", "sqlite": "0.2"}
+# milliseconds; SQLite's check runs every `POLL` seconds (`tests/support/instances.py`).
 WITHIN = 1.0
-
-
-@contextmanager
-def database_url(backend: str, tmp: Path) -> Iterator[str]:
-    if backend == "postgresql":
-        assert SERVER_URL
-        with scratch_database(SERVER_URL, "instances") as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp / 'app.db'}"
-
-
-@contextmanager
-def instance(env: dict[str, str], log: Path) -> Iterator[str]:
-    """Serve the app in a process of its own; yield its base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--no-proxy-headers"]
-    command += ["--host", "127.0.0.1"]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            with suppress(httpx.TransportError):
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextmanager
-def two_instances(backend: str, tmp: Path) -> Iterator[tuple[str, str]]:
-    """A database made by `init_db`, served by two instances; yield their base URLs."""
-    with database_url(backend, tmp) as url:
-        env = os.environ | APP_ENV | {"DATABASE_URL": url, "POLICY_POLL_SECONDS": POLL[backend]}
-        env.pop("TEST_DATABASE_URL", None)
-        init = subprocess.run(
-            [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        assert init.returncode == 0, init.stdout + init.stderr
-        log = tmp / "instances.log"
-        with instance(env, log) as a, instance(env, log) as b:
-            yield a, b
-
-
-def revision(base: str) -> int:
-    return httpx.get(f"{base}/readyz", timeout=5).json()["policy_revision"]
-
-
-def sign_in(base: str, username: str, password: str) -> httpx.Client:
-    client = httpx.Client(base_url=f"{base}/api/v1", timeout=30)
-    response = client.post("/auth/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.text
-    return client
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -107,15 +40,7 @@ def test_a_change_through_one_instance_reaches_the_other(backend: str, tmp_path:
     with two_instances(backend, tmp_path) as (a, b):
         admin = sign_in(a, "admin", "admin123")
         demo = sign_in(b, "demo", "demo123")
-        role = next(
-            r
-            for r in admin.get("/roles", params={"q": "user"}).json()["items"]
-            if r["name"] == "user"
-        )
-        found = admin.get("/permissions", params={"model": "customer", "action": "read"})
-        reads = {p["id"] for p in found.json()["items"]}
-        assert len(reads & set(role["permission_ids"])) == 2  # :own and :group
-        kept = sorted(set(role["permission_ids"]) - reads)
+        role, kept = customer_reads(admin)
         assert demo.get("/customers").status_code == 200
 
         delays = []
@@ -185,12 +110,8 @@ def test_failed_sign_ins_count_across_instances(backend: str, tmp_path: Path) ->
     """Failures through either process count together: the fifth blocks the account at this
     address on both, until the delay has passed."""
     with database_url(backend, tmp_path) as url:
-        env = os.environ | APP_ENV | {"DATABASE_URL": url}
-        env.pop("TEST_DATABASE_URL", None)
-        init = subprocess.run(
-            [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        assert init.returncode == 0, init.stdout + init.stderr
+        env = app_environment(url)
+        init_database(env)
         with instance(env, tmp_path / "throttle.log") as a, instance(env, tmp_path / "b.log") as b:
             wrong = {"username": "demo", "password": "not-the-password"}
             right = {"username": "demo", "password": "demo123"}

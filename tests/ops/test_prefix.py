@@ -6,9 +6,6 @@ nginx connects from the address the app's TRUSTED_PROXIES names, so the app reco
 visitor's address, as nginx saw it.
 """
 
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,25 +13,11 @@ import httpx
 import pytest
 
 from tests.html.dom import Page
-from tests.support import database, server
+from tests.support import database, nginx, server
 
-NGINX = Path("/usr/sbin/nginx")
 PREFIX = "/crud"
 
-CONFIG = """
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    access_log {tmp}/access.log;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
+SITE = """
     server {{
         listen 127.0.0.1:{port};
         server_name localhost;
@@ -48,20 +31,7 @@ http {{
         }}
         location / {{ return 404; }}
     }}
-}}
 """
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited: {log.read_text() if log.exists() else ''}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError("nginx did not start listening")
 
 
 @pytest.fixture(scope="module")
@@ -79,29 +49,12 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def proxy_url(app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """nginx in the foreground, proxying /crud/ to the app; yields its base URL."""
-    if not NGINX.exists():
-        pytest.fail(f"{NGINX} is missing: the proxy tests need nginx (`make proxy`).")
     tmp = tmp_path_factory.mktemp("nginx")
     port = server.free_port()
     app_port = int(app_url.rsplit(":", 1)[1])
-    config = tmp / "nginx.conf"
-    config.write_text(CONFIG.format(tmp=tmp, port=port, app_port=app_port, proxy=database.PROXY))
-    log = tmp / "error.log"
-    process = subprocess.Popen(
-        [str(NGINX), "-p", str(tmp), "-e", str(log), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for_port(port, process, log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    site = SITE.format(port=port, app_port=app_port, proxy=database.PROXY)
+    with nginx.running(site, tmp, port) as url:
+        yield url
 
 
 @pytest.fixture
