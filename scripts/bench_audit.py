@@ -102,6 +102,28 @@ def wrk(base: str, lua: Path, seconds: int) -> dict[str, float]:
     }
 
 
+def interleaved(
+    servers: dict[str, str], scripts: dict[str, Path], rounds: int, seconds: int
+) -> dict[tuple[str, str], list[dict[str, float]]]:
+    """Run every script against every server, `rounds` times, the servers' order alternating
+    (so neither always follows the other); print each run; return them by (script, server)."""
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for number in range(1, rounds + 1):
+        order = list(servers) if number % 2 else list(reversed(servers))
+        for op in scripts:
+            for variant in order:
+                time.sleep(1)
+                run = wrk(servers[variant], scripts[op], seconds)
+                runs.setdefault((op, variant), []).append(run)
+                print(
+                    f"  round {number}: {op:6} {variant:9} {run['rps']:7.1f} req/s"
+                    f"  p50 {run['p50']:6.2f} ms  non-2xx {run['non2xx']:.0f}"
+                    f"  load {run['load']:.2f}",
+                    flush=True,
+                )
+    return runs
+
+
 def main() -> None:
     parser = bench_arguments(__doc__.splitlines()[0], "3 s per run, 3 rounds")
     args = parser.parse_args()
@@ -110,7 +132,6 @@ def main() -> None:
     secret = secrets.token_urlsafe(48)
     url = fresh_database(args.server, secret)
     variants = {"audited": "app.main:app", "unaudited": "scripts.bench_unaudited:app"}
-    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     with (
         tempfile.TemporaryDirectory() as folder,
         serving(variants["audited"], url, secret) as audited,
@@ -131,20 +152,7 @@ def main() -> None:
             for op, body in (("create", CREATE), ("update", UPDATE))
         }
         print(f"2 operations x 2 variants x {rounds} rounds x {seconds} s, wrk -t2 -c16")
-        for number in range(1, rounds + 1):
-            # Alternate which variant goes first, so neither always follows the other.
-            order = list(servers) if number % 2 else list(reversed(servers))
-            for op in scripts:
-                for variant in order:
-                    time.sleep(1)
-                    run = wrk(servers[variant], scripts[op], seconds)
-                    runs.setdefault((op, variant), []).append(run)
-                    print(
-                        f"  round {number}: {op:6} {variant:9} {run['rps']:7.1f} req/s"
-                        f"  p50 {run['p50']:6.1f} ms  non-2xx {run['non2xx']:.0f}"
-                        f"  load {run['load']:.2f}",
-                        flush=True,
-                    )
+        runs = interleaved(servers, scripts, rounds, seconds)
     print()
     print(f"{'operation':10} {'audited':>10} {'unaudited':>10} {'ratio':>7}  goal >= {GOAL}")
     for op in scripts:

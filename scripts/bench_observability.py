@@ -17,13 +17,12 @@ import secrets
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_audit import fresh_database, script, token, wrk
+from bench_audit import fresh_database, interleaved, script, token
 from bench_data import bench_arguments
 from bench_load import serving
 
@@ -49,7 +48,6 @@ def main() -> None:
     seconds = args.seconds or (3 if args.quick else 8)
     secret = secrets.token_urlsafe(48)
     url = fresh_database(args.server, secret, DATABASE)
-    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "observed.log"
         observed_env = {"METRICS_ENABLED": "true", "LOG_FORMAT": "json"}
@@ -77,19 +75,7 @@ def main() -> None:
                 for op, body in (("read", READ), ("list", LIST))
             }
             print(f"2 requests x 2 variants x {rounds} rounds x {seconds} s, wrk -t2 -c16")
-            for number in range(1, rounds + 1):
-                order = list(servers) if number % 2 else list(reversed(servers))
-                for op in scripts:
-                    for variant in order:
-                        time.sleep(1)
-                        run = wrk(servers[variant], scripts[op], seconds)
-                        runs.setdefault((op, variant), []).append(run)
-                        print(
-                            f"  round {number}: {op:5} {variant:8} {run['rps']:7.1f} req/s"
-                            f"  p50 {run['p50']:6.2f} ms  non-2xx {run['non2xx']:.0f}"
-                            f"  load {run['load']:.2f}",
-                            flush=True,
-                        )
+            runs = interleaved(servers, scripts, rounds, seconds)
         lines = log.read_text().count('"logger": "app.access"')
     print(f"\nthe observed app wrote {lines:,} JSON access lines")
     print(f"{'request':8} {'observed':>10} {'plain':>10} {'ratio':>7}  goal >= {GOAL}")

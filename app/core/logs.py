@@ -59,6 +59,13 @@ def configure(log_format: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True  # `app.access` says more
     logging.captureWarnings(True)  # Python's warnings as JSON lines too, not bare text
     logging.getLogger("casbin").setLevel(logging.WARNING)  # it prints its model at info
+    # What a record would gather that no JSON line shows, as the logging HOWTO's
+    # "Optimization" lists it: the calling frame (a stack walk per line), the thread, the
+    # process. An access line per request then costs a few microseconds less.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def event(name: str, message: str, level: int = logging.INFO, **fields: Any) -> None:

@@ -111,7 +111,7 @@ def test_seeded_rules_are_exactly_the_default_roles(live: Backend) -> None:
                 ("n", role_sub(id_), name) for name, id_ in roles.items()
             ),  # what subject.roles reads
         }
-        grants = len(PERMISSION_MODELS) * len(ACTIONS) + 1 + 33 + 24
+        grants = len(PERMISSION_MODELS) * len(ACTIONS) + len(EXTRA_PERMISSIONS) + 33 + 24
         assert len(rules) == grants + 3 + len(roles)
         # The adapter reads the row's values up to the first NULL: nothing may follow one.
         for row in raw:
