@@ -4,6 +4,7 @@ would believe any local process)."""
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,7 +53,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.policy.watch(app.state.settings, app.state.read_sessionmaker)
     )
     exposer = serve_metrics(app.state.settings)
+    # In production, what startup built (the modules, the routes, the policy) lives as long
+    # as the process: kept out of the collector's full passes, which then walk only what
+    # requests make. Without it, reads with metrics and JSON logs on (a few objects more per
+    # request, so more passes) ran at 0.92x of both off; with it, 0.97x
+    # (`scripts/bench_observability.py`). Garbage is collected first, so only what lives
+    # is frozen; unfrozen at shutdown. (The tests start hundreds of apps in one process: a
+    # full collection each would cost them more than it saves.)
+    frozen = app.state.settings.environment == "production"
+    if frozen:
+        gc.collect()
+        gc.freeze()
     yield
+    if frozen:
+        gc.unfreeze()
     if exposer is not None:
         exposer.shutdown()
     watch.cancel()

@@ -7,20 +7,13 @@ bearer token, reads, a write, a refused write, sign-out; then its log is read wh
 """
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.ops.test_prometheus import running, wait_for
-from tests.support.server import free_port
+from tests.support.instances import app_environment, init_database, instance
 
-ROOT = Path(__file__).resolve().parents[2]
-APP_ENV = {"ENVIRONMENT": "test", "SECRET_KEY": "json-logs-test-secret-key-of-32-bytes!"}
-APP_ENV |= {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024", "LOG_FORMAT": "json"}
 ACCESS_KEYS = {
     "time",
     "level",
@@ -68,19 +61,10 @@ def full_run(base: str) -> dict[str, Any]:
 
 
 def test_json_logs_name_each_request_and_event_and_no_secret(tmp_path: Path) -> None:
-    env = os.environ | APP_ENV | {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"}
-    env.pop("TEST_DATABASE_URL", None)
-    init = subprocess.run(
-        [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert init.returncode == 0, init.stdout + init.stderr
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--no-proxy-headers"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    env = app_environment(f"sqlite:///{tmp_path / 'app.db'}", LOG_FORMAT="json")
+    init_database(env)
     log = tmp_path / "stderr.log"
-    base = f"http://127.0.0.1:{port}"
-    with running(command, env, log) as process:
-        wait_for(f"{base}/readyz", process, log)
+    with instance(env, log) as base:
         run = full_run(base)
     text = log.read_text()
     for secret in run["secrets"]:

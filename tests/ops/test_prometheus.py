@@ -9,7 +9,6 @@ with a bearer token from a file, as `deploy/prometheus.yml` shows, and `METRICS_
 without one.
 """
 
-import os
 import shutil
 import subprocess
 import sys
@@ -22,14 +21,13 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.support.server import free_port
+from tests.support.instances import app_environment, init_database
+from tests.support.server import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PROMETHEUS = Path("/usr/bin/prometheus")
 PROMTOOL = Path("/usr/bin/promtool")
-APP_ENV = {"ENVIRONMENT": "test", "SECRET_KEY": "prometheus-test-secret-key-of-32-bytes"}
-APP_ENV |= {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "1024"}  # cheap hashing
 SENT = 7  # requests to one route, counted by whichever worker answered each
 
 
@@ -68,12 +66,7 @@ def running(
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @contextmanager
@@ -82,12 +75,8 @@ def app_instance(tmp: Path) -> Iterator[tuple[str, int, dict[str, str]]]:
     base URL, its metrics port and its environment."""
     metrics_dir = tmp / "metrics"
     metrics_dir.mkdir()
-    env = os.environ | APP_ENV | {"DATABASE_URL": f"sqlite:///{tmp / 'app.db'}"}
-    env.pop("TEST_DATABASE_URL", None)
-    init = subprocess.run(
-        [sys.executable, "-m", "app.init_db"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert init.returncode == 0, init.stdout + init.stderr
+    env = app_environment(f"sqlite:///{tmp / 'app.db'}")
+    init_database(env)
     port, metrics_port = free_port(), free_port()
     env |= {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "METRICS_PORT": str(metrics_port)}
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--no-proxy-headers"]

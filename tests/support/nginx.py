@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.server import stop
+
 NGINX = Path("/usr/sbin/nginx")
 
 MAIN = """
@@ -65,9 +67,4 @@ def running(sites: str, tmp: Path, port: int) -> Iterator[str]:
         wait_for_port(port, process, log)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, timeout=10)

@@ -1,6 +1,7 @@
 """Serve the app with uvicorn in a background thread, on a free loopback port."""
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -51,3 +52,13 @@ def serve(settings: Settings) -> Iterator[str]:
         APPS.pop(base_url, None)
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def stop(process: "subprocess.Popen[bytes]", timeout: float = 20) -> None:
+    """Ask a process of the tests' own to end (SIGTERM), and kill it if it will not."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
