@@ -44,6 +44,11 @@ def full_run(base: str) -> dict[str, Any]:
     me = api.get("/auth/me").json()
     assert api.post("/roles", json={"name": "mine"}).status_code == 403  # a refused write
     assert api.post("/auth/logout").status_code == 204
+    guesses = [
+        api.post("/auth/login", json={"username": "nobody-here", "password": WRONG}).status_code
+        for _ in range(6)
+    ]
+    assert guesses[-1] == 429, guesses  # throttled
     admin = api.post("/auth/token", json={"username": "admin", "password": "admin123"})
     token = admin.json()["access_token"]
     bearer = {"Authorization": f"Bearer {token}"}
@@ -84,6 +89,6 @@ def test_json_logs_name_each_request_and_event_and_no_secret(tmp_path: Path) -> 
     mine = [line for line in access if line["user_id"] == run["user_id"]]
     assert {line["route"] for line in mine} >= {"/api/v1/auth/me", "/api/v1/roles"}
     events = {line.get("event") for line in lines}
-    assert {"sign_in_failed", "write_denied", "policy_reloaded"} <= events
+    assert {"sign_in_failed", "sign_in_throttled", "write_denied", "policy_reloaded"} <= events
     assert all(line["level"] in ("debug", "info", "warning", "error") for line in lines)
     assert not [line for line in lines if line.get("logger") == "uvicorn.access"]
