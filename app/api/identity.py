@@ -51,9 +51,7 @@ async def identify_request(
         record_of=record_to_read(record_of, request.app.state.policy.current),
     )
     # Who the request's log lines name (`app/core/logs.py`), its access line included.
-    user_id = identified.login.user.id if identified.login is not None else None
-    request.state.user_id = user_id
-    USER_ID.set(user_id)
+    USER_ID.set(identified.login.user.id if identified.login is not None else None)
     return identified
 
 
@@ -124,14 +122,15 @@ def client_address(request: Request) -> str | None:
 def bearer_token(request: Request, settings: Settings) -> str | None:
     """The token of an `Authorization: Bearer` header on an API request, else None (the
     pages take the session cookie only). With one, the cookie is not looked at."""
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
     path = request.scope["path"].removeprefix(settings.url_prefix)
-    if scheme.lower() != "bearer" or not path.startswith("/api/"):
-        return None
-    return token.strip()
+    return authorization_bearer(request) if path.startswith("/api/") else None
+
+
+def authorization_bearer(request: Request) -> str | None:
+    """The token of the request's `Authorization: Bearer` header (None without one; an
+    empty string for an empty one, refused like any bad token)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
 
 
 async def get_zone(request: Request, visitor: Annotated[Visitor, Depends(get_visitor)]) -> str:

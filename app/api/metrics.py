@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.identity import origin_of
+from app.api.identity import authorization_bearer, origin_of
 from app.api.transaction import get_db
 from app.core import metrics
 from app.core.config import Settings
@@ -26,19 +26,19 @@ UNAUTHENTICATED = "Send a bearer token (POST /api/v1/auth/token) of a user holdi
 async def refusal(request: Request, session: AsyncSession) -> Response | None:
     """None for a bearer token holding `metrics:read:all`; else the 401 or 403 to send
     (JSON whatever the client accepts: a scraper is not a browser, sent to sign in)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = authorization_bearer(request)
     unauthenticated = JSONResponse(
         {"detail": UNAUTHENTICATED},
         status.HTTP_401_UNAUTHORIZED,
         headers={"WWW-Authenticate": "Bearer"},
     )
-    if scheme.lower() != "bearer" or not token.strip():
+    if not token:
         return unauthenticated
     settings: Settings = request.app.state.settings
     identified = await identify(
         session,
         settings=settings,
-        bearer=token.strip(),
+        bearer=token,
         cookie=None,
         origin=origin_of(request),
         writing=False,

@@ -16,6 +16,7 @@ benchmark's baseline, `scripts/bench_observability.py`).
 
 import os
 import subprocess
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from sqlalchemy import event
 
 ENABLED = True
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -174,8 +176,6 @@ def audited() -> None:
 def watch_pool(pool: Any) -> None:
     """Follow a SQLAlchemy pool: its size, its connections in use, and the checkouts that
     found every pooled connection in use."""
-    from sqlalchemy import event
-
     size = getattr(pool, "size", None)
     if not ENABLED or size is None:  # SQLite's pools keep no fixed number
         return
@@ -199,8 +199,10 @@ def build_info(version: str) -> None:
         BUILD.labels(version, commit()).set(1)
 
 
+@cache
 def commit() -> str:
-    """The checkout's commit (`GIT_COMMIT` when the deployment names it), else unknown."""
+    """The checkout's commit (`GIT_COMMIT` when the deployment names it), else unknown:
+    asked of git once per process, however many apps it builds."""
     named = os.environ.get("GIT_COMMIT", "").strip()
     if named:
         return named[:40]

@@ -15,7 +15,6 @@ from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import metrics
-from app.core.logs import USER_ID
 
 access = logging.getLogger("app.access")
 UNMATCHED = "unmatched"
@@ -82,12 +81,8 @@ class Observed:
             "client": client[0] if client else None,
             "bytes": sent,
         }
-        # The caller, as the request resolved them (the context variable is the request
-        # task's own; the state is shared with the routes whatever runs them).
-        fields["user_id"] = scope.get("state", {}).get("user_id", USER_ID.get())
         level = logging.ERROR if status >= 500 else logging.INFO
         access.log(level, "%s %s %d", method, route, status, extra={"fields": fields})
         if method in WRITES and status == 403:
             denied = {"event": "write_denied", "method": method, "route": route}
-            denied["user_id"] = fields["user_id"]
             access.warning("write denied: %s %s", method, route, extra={"fields": denied})

@@ -67,29 +67,16 @@ def test_too_long_and_huge_inputs_are_refused_quickly(admin: httpx.Client) -> No
 
 
 def test_a_can_that_loops_through_conditions_is_refused(admin: httpx.Client) -> None:
-    first = admin.post(
-        "/conditions",
-        json={
-            "name": "via_owner",
-            "model": "group",
-            "expression": 'can("read", record.owner_user)',
-        },
-    )
+    def condition(name: str, model: str, expression: str) -> httpx.Response:
+        body = {"name": name, "model": model, "expression": expression}
+        return admin.post("/conditions", json=body)
+
+    first = condition("via_owner", "group", 'can("read", record.owner_user)')
     assert first.status_code == 201, first.text
-    looping = admin.post(
-        "/conditions",
-        json={
-            "name": "via_group",
-            "model": "user",
-            "expression": 'can("read", record.owner_group)',
-        },
-    )
+    looping = condition("via_group", "user", 'can("read", record.owner_group)')
     assert looping.status_code == 422, looping.text
     assert "reaches user again" in looping.text
-    direct = admin.post(
-        "/conditions",
-        json={"name": "itself", "model": "user", "expression": 'can("read", record.owner_user)'},
-    )
+    direct = condition("itself", "user", 'can("read", record.owner_user)')
     assert direct.status_code == 422 and "reaches user again" in direct.text, direct.text
 
 
